@@ -1,0 +1,33 @@
+"""`kserve-bridge validate PATH`: check a spec, list every problem at once."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check a cortex.yaml and report every problem",
+                       description="Validate a spec (a cortex.yaml, or a directory holding one). Exit 0 when "
+                                   "valid, 2 with every problem listed when not.")
+    p.add_argument("path", help="cortex.yaml or project directory")
+    p.add_argument("--show-resolved", action="store_true", help="print the spec with every default filled in")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..spec import load_spec
+    from ..spec.models import RealtimeAPI
+
+    spec = load_spec(args.path)
+    if args.show_resolved:
+        import yaml
+        print(yaml.safe_dump(spec.resolved(), sort_keys=False, default_flow_style=False), end="")
+        return 0
+    for api in spec.apis:
+        if isinstance(api, RealtimeAPI):
+            auto = api.autoscaling
+            print(f"ok  {api.name:<24} RealtimeAPI      {api.predictor.type:<10} {api.endpoint:<20} "
+                  f"replicas {auto.min_replicas}..{auto.max_replicas}  {api.kserve.deployment_mode}")
+        else:
+            split = ", ".join(f"{t.name} {t.weight}%{' (shadow)' if t.shadow else ''}" for t in api.apis)
+            print(f"ok  {api.name:<24} TrafficSplitter  {api.endpoint:<31} {split}")
+    return 0

@@ -1,0 +1,102 @@
+"""The contract between the translator and the model server.
+
+`ServerSettings` is everything the model server needs to know about one API.
+The translator serialises it into the pod's environment (`SETTINGS_ENV`);
+the model server reads it back, or derives it from the project's cortex.yaml
+when run locally. Both directions go through this one module.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .spec.models import RealtimeAPI
+
+SETTINGS_ENV = "KSERVE_BRIDGE_SETTINGS"
+DEPLOYMENT_ID_ENV = "KSERVE_BRIDGE_DEPLOYMENT_ID"
+DEPLOYMENT_ID_HEADER = "x-kserve-bridge-deployment-id"
+DEPLOYMENT_ID_LABEL = "kserve-bridge.io/deployment-id"
+
+
+class ModelSource(BaseModel):
+    """One model the predictor's client can load (`path` is project-relative or a URI)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    path: str
+    signature_key: Optional[str] = None
+
+
+class ServerSettings(BaseModel):
+    """What the model server reads for one API."""
+
+    model_config = ConfigDict(extra="forbid")
+    api_name: str
+    predictor_type: Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
+    predictor_path: str = Field(description="Predictor file, relative to the project directory")
+    endpoint: str = Field(description="Cortex route served besides /predict")
+    models: list[ModelSource] = Field(default_factory=list, description="Named models (single path: one entry)")
+    models_dir: Optional[str] = Field(None, description="models.dir: one sub-folder per model")
+    single_model: bool = Field(False, description="True when models.path (one unnamed model) was used")
+    signature_key: Optional[str] = None
+    cache_size: Optional[int] = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict)
+    python_path: Optional[str] = None
+    max_batch_size: Optional[int] = None
+    batch_interval: Optional[float] = Field(None, description="Seconds")
+    processes_per_replica: int = 1
+    threads_per_process: int = 1
+    max_concurrency: int = Field(1024, description="In-flight requests per replica before 503")
+    log_level: str = "info"
+    protocol: Literal["v1", "v2"] = "v1"
+    deployment_id: Optional[str] = None
+    dependencies: dict[str, str] = Field(default_factory=lambda: {"pip": "requirements.txt",
+                                                                  "shell": "dependencies.sh"})
+
+    @classmethod
+    def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None) -> "ServerSettings":
+        pred, models = api.predictor, api.predictor.models
+        sources: list[ModelSource] = []
+        if models is not None and models.path is not None:
+            sources = [ModelSource(name=api.name, path=models.path, signature_key=models.signature_key)]
+        elif models is not None and models.paths:
+            sources = [ModelSource(name=m.name, path=m.path, signature_key=m.signature_key or models.signature_key)
+                       for m in models.paths]
+        batching = pred.server_side_batching
+        return cls(
+            api_name=api.name, predictor_type=pred.type, predictor_path=pred.path, endpoint=api.endpoint,
+            models=sources, models_dir=models.dir if models else None,
+            single_model=bool(models and models.path is not None),
+            signature_key=models.signature_key if models else None,
+            cache_size=models.cache_size if models else None, config=pred.config, env=pred.env,
+            python_path=pred.python_path,
+            max_batch_size=batching.max_batch_size if batching else None,
+            batch_interval=batching.batch_interval if batching else None,
+            processes_per_replica=pred.processes_per_replica, threads_per_process=pred.threads_per_process,
+            max_concurrency=api.autoscaling.max_replica_concurrency, log_level=pred.log_level,
+            protocol=api.kserve.protocol, deployment_id=deployment_id,
+            dependencies={"pip": pred.dependencies.pip, "shell": pred.dependencies.shell},
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """Environment variables that carry these settings into the pod."""
+        env = {SETTINGS_ENV: json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))}
+        if self.deployment_id:
+            env[DEPLOYMENT_ID_ENV] = self.deployment_id
+        return env
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "ServerSettings | None":
+        """Settings from the environment, or None when the translator set none."""
+        environ = os.environ if environ is None else environ
+        raw = environ.get(SETTINGS_ENV)
+        if not raw:
+            return None
+        settings = cls.model_validate_json(raw)
+        if not settings.deployment_id and environ.get(DEPLOYMENT_ID_ENV):
+            settings.deployment_id = environ[DEPLOYMENT_ID_ENV]
+        return settings

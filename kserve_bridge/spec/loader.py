@@ -1,0 +1,212 @@
+"""`load_spec`: parse -> validate fields -> check cross-field rules -> Spec.
+
+Every problem of every API is collected and raised as one `SpecError`.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Problem, SpecError
+from .models import API_MODELS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
+from .rules import check_realtime, check_splitter
+from .source import SourceMap, read_spec_file
+
+SPEC_FILENAMES = ("cortex.yaml", "cortex.yml")
+API = Union[RealtimeAPI, TrafficSplitter]
+
+
+@dataclass
+class Spec:
+    """A validated spec: its APIs with every default filled in."""
+
+    apis: list[API]
+    source: Path | None = None
+    project_dir: Path | None = None
+    by_name: dict[str, API] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {api.name: api for api in self.apis}
+
+    @property
+    def realtime(self) -> list[RealtimeAPI]:
+        return [a for a in self.apis if isinstance(a, RealtimeAPI)]
+
+    def get(self, name: str) -> API:
+        if name not in self.by_name:
+            raise KeyError(f"no API named {name!r}; the spec has: {', '.join(self.by_name)}")
+        return self.by_name[name]
+
+    def resolved(self) -> list[dict[str, Any]]:
+        """Plain data of every API, with defaults filled (what `validate --show-resolved` prints)."""
+        return [resolve_api(api) for api in self.apis]
+
+
+def resolve_api(api: API) -> dict[str, Any]:
+    data = api.model_dump(mode="json")
+    data["networking"]["endpoint"] = api.endpoint
+    if isinstance(api, RealtimeAPI):
+        auto, pred = data["autoscaling"], api.predictor
+        if auto["init_replicas"] is None:
+            auto["init_replicas"] = auto["min_replicas"]
+        if auto["target_replica_concurrency"] is None:
+            auto["target_replica_concurrency"] = float(pred.processes_per_replica * pred.threads_per_process)
+    return data
+
+
+def find_spec_file(path: Path) -> Path:
+    """The spec file itself, or the cortex.yaml inside a project directory."""
+    if path.is_dir():
+        for name in SPEC_FILENAMES:
+            if (path / name).is_file():
+                return path / name
+        raise SpecError([Problem("", f"no {' or '.join(SPEC_FILENAMES)} in this directory", str(path))])
+    return path
+
+
+def load_spec(source: str | Path | Mapping[str, Any] | list, project_dir: str | Path | None = None) -> Spec:
+    """Load and validate a spec from a file, a project directory, or plain data.
+
+    Raises `SpecError` listing every problem. With plain data, file checks run
+    only when `project_dir` is given.
+    """
+    if isinstance(source, (str, Path)):
+        file = find_spec_file(Path(source))
+        data, smap = read_spec_file(file)
+        project = Path(project_dir) if project_dir is not None else file.parent
+    else:
+        data, smap, file = source, SourceMap("<spec>"), None
+        project = Path(project_dir) if project_dir is not None else None
+    apis = validate_document(data, smap, project)
+    return Spec(apis=apis, source=file, project_dir=project)
+
+
+def validate_document(data: Any, smap: SourceMap, project: Path | None) -> list[API]:
+    problems: list[Problem] = []
+    if isinstance(data, Mapping):
+        items, prefix = [data], None
+    elif isinstance(data, list):
+        items, prefix = data, ()
+    else:
+        raise SpecError([Problem("", "a spec is a YAML list of APIs (or one API mapping)", smap.file,
+                                 smap.line(()), data)])
+    if not items:
+        raise SpecError([Problem("", "the spec lists no APIs", smap.file, smap.line(()))])
+    apis: list[tuple[int, API]] = []
+    for i, item in enumerate(items):
+        base = (i,) if prefix is not None else ()
+        label = _label(i, item)
+        report = _reporter(problems, smap, base, label)
+        api = _validate_item(item, report)
+        if api is not None:
+            apis.append((i, api))
+    realtime = {item["name"] for item in items if isinstance(item, Mapping) and item.get("kind") == "RealtimeAPI"
+                and isinstance(item.get("name"), str)}
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if isinstance(name, str) and name in seen:
+            _reporter(problems, smap, (i,) if prefix is not None else (), _label(i, item))(
+                ("name",), f"duplicate API name (also apis[{seen[name]}])", name)
+        elif isinstance(name, str):
+            seen[name] = i
+    for i, api in apis:
+        report = _reporter(problems, smap, (i,) if prefix is not None else (), _label(i, items[i]))
+        if isinstance(api, RealtimeAPI):
+            check_realtime(api, project, report)
+        else:
+            check_splitter(api, realtime, report)
+    if problems:
+        raise SpecError(problems)
+    return [api for _, api in apis]
+
+
+def _label(i: int, item: Any) -> str:
+    name = item.get("name") if isinstance(item, Mapping) else None
+    return f"apis[{i}]" + (f"({name})" if isinstance(name, str) and len(name) <= 80 else "")
+
+
+def _reporter(problems: list[Problem], smap: SourceMap, base: tuple, label: str):
+    def report(loc: tuple, message: str, *value: Any) -> None:
+        path = label + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        problems.append(Problem(path, message, smap.file, smap.line(base + tuple(loc)), *value[:1]))
+    return report
+
+
+def _validate_item(item: Any, report) -> API | None:
+    if not isinstance(item, Mapping):
+        report((), "each API must be a mapping with name and kind", item)
+        return None
+    kind = item.get("kind")
+    if kind in UNSUPPORTED_KINDS:
+        report(("kind",), f"{kind} is not supported on KServe, because {UNSUPPORTED_KINDS[kind]}", kind)
+        return None
+    model = API_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        hint = _did_you_mean(kind, list(API_MODELS) + list(UNSUPPORTED_KINDS))
+        report(("kind",), ("kind is required" if kind is None else "unknown kind") + hint
+               + f"; supported: {', '.join(API_MODELS)}", *(() if kind is None else (kind,)))
+        return None
+    try:
+        return model.model_validate(dict(item))
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            _report_pydantic(err, model, report)
+        return None
+    except (RecursionError, ValueError, TypeError) as exc:  # pathological input pydantic cannot walk
+        report((), f"cannot validate this API: {type(exc).__name__}")
+        return None
+
+
+def _report_pydantic(err: dict, model: type[BaseModel], report) -> None:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-or-python"))))
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        hint = _did_you_mean(loc[-1], known)
+        message = "unknown field" + hint
+        if known and not hint:
+            message += f"; allowed: {', '.join(sorted(known))}"
+        report(loc, message)
+    elif err["type"] == "missing":
+        report(loc, "is required")
+    else:
+        report(loc, message[:1].lower() + message[1:], err.get("input"))
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Names of the fields of the sub-model found at `loc` (for did-you-mean hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+    return list(getattr(current, "model_fields", {})) + list(getattr(current, "legacy_keys", ()))
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _did_you_mean(word: Any, options: list[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(word.lower(), [o.lower() for o in options], n=1, cutoff=0.6)
+    if close:
+        match = next((o for o in options if o.lower() == close[0].lower()), close[0])
+        return f" (did you mean {match!r}?)"
+    return ""

@@ -1,0 +1,224 @@
+"""The Cortex-style spec as pydantic models: fields, types, ranges and defaults.
+
+Cross-field rules (min <= init <= max, paths inside the project, ...) live in
+`rules.py` so that every violation is reported, not just the first.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Optional
+
+from pydantic import Field, model_validator
+
+from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
+
+PredictorType = Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
+INT32_MAX = 2**31 - 1
+
+
+class ModelPath(SpecModel):
+    """One named model of a multi-model API."""
+
+    legacy_keys: ClassVar[tuple[str, ...]] = ("model_path",)
+
+    name: str = Field(description="Model name used to select it at predict time", pattern=r"^[a-zA-Z0-9_-]+$",
+                      max_length=253)
+    path: str = Field(description="Local path inside the project or a remote URI (s3://, gs://, https://)",
+                      min_length=1, max_length=4096)
+    signature_key: Optional[str] = Field(None, description="SavedModel signature (tensorflow only)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_model_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "model_path" in data and "path" not in data:
+            data = {("path" if k == "model_path" else k): v for k, v in data.items()}
+        return data
+
+
+class Models(SpecModel):
+    """Where the predictor's model(s) live: exactly one of path, paths or dir."""
+
+    path: Optional[str] = Field(None, description="A single model", min_length=1, max_length=4096)
+    paths: Optional[list[ModelPath]] = Field(None, description="Several named models", min_length=1)
+    dir: Optional[str] = Field(None, description="A folder with one sub-folder per model (numeric sub-folders "
+                                                 "are versions)", min_length=1, max_length=4096)
+    signature_key: Optional[str] = Field(None, description="Default SavedModel signature (tensorflow only)")
+    cache_size: Optional[int] = Field(None, gt=0, le=INT32_MAX, description="Models kept loaded in memory (LRU)")
+    disk_cache_size: Optional[int] = Field(None, gt=0, le=INT32_MAX, description="Models kept on local disk")
+
+
+class Batching(SpecModel):
+    """Server-side batching: concurrent requests grouped into one predict call."""
+
+    max_batch_size: int = Field(ge=1, le=1024, description="Largest batch handed to predict")
+    batch_interval: Duration = Field(description="Longest wait to fill a batch, e.g. 0.1s")
+
+
+class Dependencies(SpecModel):
+    """Files installed before the server starts (Cortex v0.30+)."""
+
+    pip: str = Field("requirements.txt", description="pip requirements file")
+    conda: str = Field("conda-packages.txt", description="conda packages file (not supported in our image)")
+    shell: str = Field("dependencies.sh", description="shell script run at start")
+
+
+class Predictor(SpecModel):
+    """The user's predictor class and how it is run."""
+
+    legacy_keys: ClassVar[tuple[str, ...]] = ("model_path", "signature_key", "multi_model_reloading")
+
+    type: PredictorType = Field(description="python, tensorflow, onnx, or our additions pytorch and sklearn")
+    path: str = Field(description="The predictor .py file, relative to the project directory", min_length=1,
+                      max_length=4096)
+    models: Optional[Models] = Field(None, description="Model locations (also spelt multi_model_reloading)")
+    server_side_batching: Optional[Batching] = None
+    processes_per_replica: int = Field(1, ge=1, le=100, description="Worker processes per replica")
+    threads_per_process: int = Field(1, ge=1, le=INT32_MAX, description="Concurrent predict calls per process")
+    config: AnyMap = Field(default_factory=dict, description="Passed to the predictor's constructor")
+    env: StrMap = Field(default_factory=dict, description="Environment variables for the predictor")
+    python_path: Optional[str] = Field(None, description="Folder added to sys.path, relative to the project")
+    image: Optional[str] = Field(None, description="Custom container image (replaces the serving runtime)")
+    tensorflow_serving_image: Optional[str] = Field(None, description="Accepted for compatibility; unused")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shm_size: Optional[Quantity] = Field(None, description="Size of /dev/shm")
+    dependencies: Dependencies = Field(default_factory=Dependencies)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_spellings(cls, data: Any) -> Any:
+        """Accept v0.19-v0.24 spellings: model_path, signature_key, models as a list, multi_model_reloading."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "multi_model_reloading" in data and "models" not in data:
+            data["models"] = data.pop("multi_model_reloading")
+        if isinstance(data.get("models"), list):
+            data["models"] = {"paths": data["models"]}
+        legacy = {k: data.pop(k) for k in ("model_path", "signature_key") if k in data}
+        if legacy:
+            models = dict(data.get("models") or {}) if isinstance(data.get("models") or {}, dict) else data["models"]
+            if isinstance(models, dict):
+                if "model_path" in legacy:
+                    models.setdefault("path", legacy["model_path"])
+                if "signature_key" in legacy:
+                    models.setdefault("signature_key", legacy["signature_key"])
+                data["models"] = models
+        return data
+
+
+class Networking(SpecModel):
+    endpoint: Optional[str] = Field(None, max_length=1000, description="URL path of the API (default /<name>)")
+    api_gateway: Optional[Literal["public", "none"]] = Field(None, description="Cortex <= v0.25; accepted, unused")
+    local_port: Optional[int] = Field(None, ge=1, le=65535, description="Cortex <= v0.25; accepted, unused")
+
+
+class Compute(SpecModel):
+    cpu: Optional[Quantity] = Field("200m", description="CPU request, e.g. 200m or 1")
+    gpu: int = Field(0, ge=0, le=INT32_MAX, description="NVIDIA GPUs")
+    inf: int = Field(0, ge=0, le=INT32_MAX, description="AWS Inferentia chips")
+    mem: Optional[Quantity] = Field(None, description="Memory request, e.g. 512Mi or 2G")
+
+
+class Autoscaling(SpecModel):
+    """Cortex autoscaling; min_replicas 0 means scale to zero."""
+
+    min_replicas: int = Field(1, ge=0, le=INT32_MAX)
+    max_replicas: int = Field(100, ge=1, le=INT32_MAX)
+    init_replicas: Optional[int] = Field(None, ge=0, le=INT32_MAX, description="Default: min_replicas")
+    max_replica_concurrency: int = Field(1024, ge=1, le=65535, description="Hard per-replica limit; 503 beyond")
+    target_replica_concurrency: Optional[float] = Field(
+        None, gt=0, le=65535, description="Soft target; default processes_per_replica * threads_per_process")
+    window: Duration = Field(60.0, description="Averaging window")
+    downscale_stabilization_period: Duration = 300.0
+    upscale_stabilization_period: Duration = 60.0
+    max_downscale_factor: float = Field(0.75, ge=0, lt=1)
+    max_upscale_factor: float = Field(1.5, gt=1, le=1000)
+    downscale_tolerance: float = Field(0.05, ge=0, lt=1)
+    upscale_tolerance: float = Field(0.05, ge=0, le=1000)
+
+
+class UpdateStrategy(SpecModel):
+    max_surge: SurgeValue = "25%"
+    max_unavailable: SurgeValue = "25%"
+
+
+class Monitoring(SpecModel):
+    model_type: Literal["classification", "regression"] = "classification"
+    key: Optional[str] = None
+
+
+class KServeOptions(SpecModel):
+    """What Cortex never had: KServe-specific settings."""
+
+    deployment_mode: Literal["Serverless", "RawDeployment"] = Field(
+        "Serverless", description="Serverless (Knative, scale to zero, canary) or RawDeployment (Deployment + HPA)")
+    storage_uri: Optional[str] = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
+    runtime: str = Field("kserve-bridge", description="ClusterServingRuntime name")
+    protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
+    canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
+    timeout: Optional[int] = Field(None, ge=1, le=3600, description="Request timeout in seconds")
+    service_account: Optional[str] = Field(None, max_length=253)
+    autoscaler_class: Optional[Literal["kpa", "hpa", "keda", "external"]] = None
+    scale_metric: Optional[Literal["concurrency", "rps", "cpu", "memory"]] = None
+    scale_target: Optional[int] = Field(None, ge=1, le=INT32_MAX)
+    restricted_security: bool = Field(True, description="Apply the restricted Pod Security Standard")
+    istio: bool = Field(True, description="Emit Istio objects (needed for shadow traffic)")
+    annotations: StrMap = Field(default_factory=dict, description="Extra InferenceService annotations")
+    labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("deployment_mode"), str):
+            aliases = {"serverless": "Serverless", "knative": "Serverless", "raw": "RawDeployment",
+                       "rawdeployment": "RawDeployment", "standard": "RawDeployment"}
+            data = {**data, "deployment_mode": aliases.get(data["deployment_mode"].lower(), data["deployment_mode"])}
+        return data
+
+
+class RealtimeAPI(SpecModel):
+    """A realtime API: one InferenceService."""
+
+    name: str = Field(description="DNS-1035 label, at most 63 characters")
+    kind: Literal["RealtimeAPI"]
+    predictor: Predictor
+    networking: Networking = Field(default_factory=Networking)
+    compute: Compute = Field(default_factory=Compute)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    update_strategy: UpdateStrategy = Field(default_factory=UpdateStrategy)
+    monitoring: Optional[Monitoring] = None
+    kserve: KServeOptions = Field(default_factory=KServeOptions)
+
+    @property
+    def endpoint(self) -> str:
+        return self.networking.endpoint or f"/{self.name}"
+
+
+class SplitTarget(SpecModel):
+    name: str = Field(description="A RealtimeAPI in the same spec")
+    weight: int = Field(ge=0, le=100)
+    shadow: bool = Field(False, description="Receive a fire-and-forget copy of weight % of traffic")
+
+
+class TrafficSplitter(SpecModel):
+    """A/B traffic between RealtimeAPIs, with an optional shadow."""
+
+    name: str
+    kind: Literal["TrafficSplitter"]
+    networking: Networking = Field(default_factory=Networking)
+    apis: list[SplitTarget] = Field(min_length=1)
+    kserve: KServeOptions = Field(default_factory=KServeOptions)
+
+    @property
+    def endpoint(self) -> str:
+        return self.networking.endpoint or f"/{self.name}"
+
+
+API_MODELS: dict[str, type[SpecModel]] = {"RealtimeAPI": RealtimeAPI, "TrafficSplitter": TrafficSplitter}
+UNSUPPORTED_KINDS = {
+    "BatchAPI": "KServe has no job queue or batch workers; run a Kubernetes Job (or a pipeline step) that calls "
+                "a RealtimeAPI, or use KServe's batcher for server-side batching",
+    "TaskAPI": "KServe serves models, it does not run tasks; use a Kubernetes Job or CronJob with your task "
+               "image",
+    "AsyncAPI": "KServe has no request queue or result store; put a queue (e.g. Knative Eventing, Kafka) in "
+                "front of a RealtimeAPI",
+}

@@ -1,0 +1,213 @@
+"""Cross-field rules, each reporting through `report(loc, message, value)`.
+
+A rule never stops at the first violation: every one is reported.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from .models import RealtimeAPI, TrafficSplitter
+from .units import parse_quantity
+
+Report = Callable[..., None]
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+ENDPOINT = re.compile(r"^[a-zA-Z0-9_\-./]*$")
+REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://")
+RESERVED_ENV_PREFIXES = ("CORTEX_", "KSERVE_BRIDGE_")
+
+
+def is_remote(path: str) -> bool:
+    return bool(REMOTE.match(path))
+
+
+def check_name(name: Any, report: Report) -> None:
+    if not isinstance(name, str) or not name:
+        report(("name",), "a name is required", name)
+    elif len(name) > 63:
+        report(("name",), "must be at most 63 characters (a Kubernetes DNS-1035 label)", name)
+    elif not DNS_1035.match(name):
+        report(("name",), "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter",
+               name)
+
+
+def check_endpoint(endpoint: str | None, report: Report) -> None:
+    if endpoint is None:
+        return
+    if not ENDPOINT.match(endpoint) or "//" in endpoint or endpoint.strip("/") == "":
+        report(("networking", "endpoint"), "must be a URL path of letters, digits, '_', '-', '.' and '/', "
+               "not '/' alone and without '//'", endpoint)
+
+
+def check_project_path(project: Path | None, rel: str, loc: tuple, report: Report, kind: str = "file") -> None:
+    """A path must stay inside the project directory and exist there."""
+    if project is None:
+        return
+    if rel.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", rel):
+        report(loc, "must be relative to the project directory", rel)
+        return
+    root = project.resolve()
+    target = (root / rel).resolve()
+    if target != root and root not in target.parents:
+        report(loc, "escapes the project directory", rel)
+    elif kind == "file" and not target.is_file():
+        report(loc, f"file not found in project directory {root}", rel)
+    elif kind == "dir" and not target.is_dir():
+        report(loc, f"folder not found in project directory {root}", rel)
+
+
+def check_realtime(api: RealtimeAPI, project: Path | None, report: Report) -> None:
+    pred, auto = api.predictor, api.autoscaling
+    check_name(api.name, report)
+    check_endpoint(api.networking.endpoint, report)
+    check_project_path(project, pred.path, ("predictor", "path"), report)
+    if not pred.path.endswith((".py", ".pickle")):
+        report(("predictor", "path"), "must name a .py file (or a .pickle of a predictor class)", pred.path)
+    if pred.python_path is not None:
+        if pred.python_path.strip() in ("", ".", "./"):
+            report(("predictor", "python_path"), "must be a sub-folder of the project (the project root is "
+                   "already on the path)", pred.python_path)
+        else:
+            check_project_path(project, pred.python_path, ("predictor", "python_path"), report, kind="dir")
+    for key in pred.env:
+        if key.startswith(RESERVED_ENV_PREFIXES) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            report(("predictor", "env", key), "must be a valid variable name not starting with "
+                   + " or ".join(RESERVED_ENV_PREFIXES), key)
+    _check_models(api, project, report)
+    _check_batching(api, report)
+    _check_compute(api, report)
+    init = auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
+    if auto.min_replicas > auto.max_replicas:
+        report(("autoscaling", "min_replicas"), f"must be <= max_replicas ({auto.max_replicas})", auto.min_replicas)
+    if auto.init_replicas is not None and not auto.min_replicas <= init <= auto.max_replicas:
+        report(("autoscaling", "init_replicas"),
+               f"must lie between min_replicas ({auto.min_replicas}) and max_replicas ({auto.max_replicas})", init)
+    target = auto.target_replica_concurrency
+    if target is not None and target > auto.max_replica_concurrency:
+        report(("autoscaling", "target_replica_concurrency"),
+               f"must be <= max_replica_concurrency ({auto.max_replica_concurrency})", target)
+    if auto.window < 10 or auto.window > 3600 or round(auto.window * 1000) % 10000:
+        report(("autoscaling", "window"), "must be a multiple of 10s between 10s and 1h", _dur(auto.window))
+    for field in ("downscale_stabilization_period", "upscale_stabilization_period"):
+        if getattr(auto, field) > 3600:
+            report(("autoscaling", field), "must be at most 1h (Knative's scale-down-delay limit)",
+                   _dur(getattr(auto, field)))
+    surge, unavailable = api.update_strategy.max_surge, api.update_strategy.max_unavailable
+    if str(surge).rstrip("%") == "0" and str(unavailable).rstrip("%") == "0":
+        report(("update_strategy",), "max_surge and max_unavailable cannot both be 0", {"max_surge": surge})
+    _check_kserve(api, report)
+
+
+def _dur(seconds: float) -> str:
+    from .units import format_duration
+    return format_duration(seconds)
+
+
+def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> None:
+    pred, models = api.predictor, api.predictor.models
+    if models is None:
+        if pred.type in ("tensorflow", "onnx"):
+            report(("predictor", "models"), f"is required for a {pred.type} predictor (set models.path, "
+                   "models.paths or models.dir)")
+        return
+    chosen = [k for k in ("path", "paths", "dir") if getattr(models, k) is not None]
+    if len(chosen) != 1:
+        report(("predictor", "models"), "set exactly one of path, paths or dir" +
+               (f" (conflicting: {', '.join(chosen)})" if chosen else ""))
+    keyed = [("predictor", "models", "signature_key")] if models.signature_key else []
+    keyed += [("predictor", "models", "paths", i, "signature_key")
+              for i, m in enumerate(models.paths or []) if m.signature_key]
+    if pred.type != "tensorflow":
+        for loc in keyed:
+            report(loc, f"signature_key applies to tensorflow predictors only, not {pred.type}")
+    names = [m.name for m in models.paths or []]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            report(("predictor", "models", "paths", i, "name"), "duplicate model name", name)
+        if name == "_cortex_default":
+            report(("predictor", "models", "paths", i, "name"), "is reserved", name)
+    locations = [(("predictor", "models", "path"), models.path, "any"), (("predictor", "models", "dir"),
+                 models.dir, "dir")] + [(("predictor", "models", "paths", i, "path"), m.path, "any")
+                                        for i, m in enumerate(models.paths or [])]
+    for loc, location, kind in locations:
+        if location is not None and not is_remote(location):
+            check_project_path(project, location, loc, report, kind="none")
+    caches = (models.cache_size, models.disk_cache_size)
+    if (caches[0] is None) != (caches[1] is None):
+        report(("predictor", "models", "cache_size"), "set both cache_size and disk_cache_size, or neither")
+    elif caches[0] is not None:
+        if caches[0] > caches[1]:
+            report(("predictor", "models", "cache_size"), f"must be <= disk_cache_size ({caches[1]})", caches[0])
+        if models.path is not None:
+            report(("predictor", "models", "cache_size"), "caching needs several models (paths or dir)")
+        if pred.processes_per_replica != 1:
+            report(("predictor", "processes_per_replica"), "must be 1 when model caching is enabled",
+                   pred.processes_per_replica)
+
+
+def _check_batching(api: RealtimeAPI, report: Report) -> None:
+    batching = api.predictor.server_side_batching
+    if batching is not None and batching.batch_interval <= 0:
+        report(("predictor", "server_side_batching", "batch_interval"), "must be greater than 0", "0s")
+
+
+def _check_compute(api: RealtimeAPI, report: Report) -> None:
+    compute = api.compute
+    if compute.cpu is not None and parse_quantity(compute.cpu) < parse_quantity("20m"):
+        report(("compute", "cpu"), "must be at least 20m", compute.cpu)
+    if compute.mem is not None and parse_quantity(compute.mem) < parse_quantity("20Mi"):
+        report(("compute", "mem"), "must be at least 20Mi", compute.mem)
+    if compute.gpu and compute.inf:
+        report(("compute", "inf"), "cannot request both gpu and inf", compute.inf)
+    if compute.inf > 1:
+        report(("compute", "inf"), "at most 1 Inferentia chip per replica", compute.inf)
+    shm = api.predictor.shm_size
+    if shm is not None and compute.mem is not None and parse_quantity(shm) > parse_quantity(compute.mem):
+        report(("predictor", "shm_size"), f"must be <= compute.mem ({compute.mem})", shm)
+
+
+def _check_kserve(api: RealtimeAPI, report: Report) -> None:
+    opts, auto = api.kserve, api.autoscaling
+    raw = opts.deployment_mode == "RawDeployment"
+    if raw and auto.min_replicas == 0 and opts.autoscaler_class != "keda":
+        report(("autoscaling", "min_replicas"), "scale to zero needs deployment_mode Serverless (or "
+               "autoscaler_class keda)", 0)
+    if raw and opts.canary_traffic_percent is not None:
+        report(("kserve", "canary_traffic_percent"), "canary rollouts need deployment_mode Serverless",
+               opts.canary_traffic_percent)
+    if opts.autoscaler_class in ("keda", "external") and not raw:
+        report(("kserve", "autoscaler_class"), "keda and external apply to RawDeployment mode only",
+               opts.autoscaler_class)
+    if opts.autoscaler_class == "kpa" and raw:
+        report(("kserve", "autoscaler_class"), "kpa (Knative) applies to Serverless mode only", "kpa")
+    metric = opts.scale_metric
+    if metric in ("cpu", "memory") and not raw and opts.autoscaler_class != "hpa":
+        report(("kserve", "scale_metric"), "cpu/memory scaling in Serverless mode needs autoscaler_class hpa",
+               metric)
+    if metric in ("concurrency", "rps") and opts.autoscaler_class == "hpa":
+        report(("kserve", "scale_metric"), "the hpa autoscaler scales on cpu or memory", metric)
+
+
+def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report) -> None:
+    check_name(split.name, report)
+    check_endpoint(split.networking.endpoint, report)
+    seen: set[str] = set()
+    for i, target in enumerate(split.apis):
+        if target.name in seen:
+            report(("apis", i, "name"), "listed twice", target.name)
+        seen.add(target.name)
+        if target.name not in realtime:
+            report(("apis", i, "name"), "names no RealtimeAPI in this spec"
+                   + (f"; RealtimeAPIs: {', '.join(sorted(realtime))}" if realtime else ""), target.name)
+    total = sum(t.weight for t in split.apis if not t.shadow)
+    if total != 100:
+        report(("apis",), "weights of the non-shadow APIs must sum to 100", total)
+    shadows = [i for i, t in enumerate(split.apis) if t.shadow]
+    for i in shadows[1:]:
+        report(("apis", i, "shadow"), "at most one API can be the shadow", True)
+    if shadows and not split.kserve.istio:
+        report(("apis", shadows[0], "shadow"), "shadow traffic is an Istio mirror; it needs kserve.istio: true",
+               True)
+    if len(shadows) == len(split.apis):
+        report(("apis",), "needs at least one non-shadow API")

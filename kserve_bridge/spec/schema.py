@@ -1,0 +1,24 @@
+"""JSON Schema of the spec, generated from the pydantic models (checked in as cortex.schema.json)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Union
+
+from pydantic import Field, TypeAdapter
+
+from .models import RealtimeAPI, TrafficSplitter
+
+SCHEMA_FILE = Path(__file__).with_name("cortex.schema.json")
+
+
+def spec_schema() -> dict:
+    api = Annotated[Union[RealtimeAPI, TrafficSplitter], Field(discriminator="kind")]
+    schema = TypeAdapter(Union[list[api], api]).json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "kserve-bridge spec (Cortex-style cortex.yaml)"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(spec_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,116 @@
+"""Read spec YAML safely and remember the line of every node.
+
+ruamel's round-trip loader keeps positions; we convert its tree to plain
+Python while recording `path -> line`, bounding size and alias expansion so
+that hostile input (anchor bombs, deep nesting, huge ints) yields a Problem.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, SpecError
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+Loc = tuple[Any, ...]
+
+
+class _TooBig(Exception):
+    pass
+
+
+class SourceMap:
+    """Line numbers (1-based) of the nodes of one document, keyed by path."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines: dict[Loc, int] = {}
+
+    def line(self, loc: Loc) -> int | None:
+        """Line of `loc`, or of its nearest ancestor that exists in the file."""
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+
+def _plain(node: Any, loc: Loc, smap: SourceMap, budget: list[int], depth: int) -> Any:
+    """Copy a ruamel node to plain dict/list/scalars, recording lines as we go."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        raise _TooBig
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                key = str(key)
+            try:
+                smap.lines[loc + (key,)] = node.lc.key(key)[0] + 1
+            except (AttributeError, KeyError, TypeError):
+                smap.lines.setdefault(loc + (key,), smap.line(loc) or 0)
+            out[key] = _plain(value, loc + (key,), smap, budget, depth + 1)
+        return out
+    if isinstance(node, list):
+        out_list = []
+        for i, value in enumerate(node):
+            try:
+                smap.lines[loc + (i,)] = node.lc.item(i)[0] + 1
+            except (AttributeError, KeyError, TypeError, IndexError):
+                smap.lines.setdefault(loc + (i,), smap.line(loc) or 0)
+            out_list.append(_plain(value, loc + (i,), smap, budget, depth + 1))
+        return out_list
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)  # timestamps, binary and other YAML types: kept as text, validated as strings
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
+    """Parse one YAML document; raise a list of Problems when it cannot be read."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    smap = SourceMap(file)
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise SpecError([Problem("", f"invalid YAML: {message.strip()}", file, line)]) from None
+    except (YAMLError, ValueError, RecursionError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise SpecError([Problem("", f"invalid YAML: {type(exc).__name__}: {str(exc)[:200]}", file)]) from None
+    try:
+        data = _plain(tree, (), smap, [MAX_NODES], 0)
+    except (_TooBig, RecursionError):
+        raise SpecError([Problem("", f"spec is too large or too deeply nested (more than {MAX_NODES} nodes "
+                                    f"after expanding aliases, or deeper than {MAX_DEPTH})", file)]) from None
+    return data, smap
+
+
+def read_spec_file(path: Path) -> tuple[Any, SourceMap]:
+    """Read a spec file from disk with a size cap and a text check."""
+    file = str(path)
+    try:
+        raw = path.read_bytes()[: MAX_BYTES + 1]
+    except OSError as exc:
+        raise SpecError([Problem("", f"cannot read spec: {exc.strerror or exc}", file)]) from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError([Problem("", f"spec file is larger than {MAX_BYTES // 1024} KiB", file)])
+    if b"\x00" in raw:
+        raise SpecError([Problem("", "spec file is binary, not YAML text", file)])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem("", f"spec file is not UTF-8 text (byte {exc.start})", file)]) from None
+    return parse_yaml(text, file)
+

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs into .venv, then run it.
+# Usage: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/install.sh
+python -m pytest "$@"
