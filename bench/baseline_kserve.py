@@ -1,0 +1,36 @@
+"""Baseline A: the custom model a KServe user writes by hand (a kserve.Model subclass that
+loads the model and predicts), served by kserve.ModelServer with its defaults.
+
+Run: python -m bench.baseline_kserve --kind sklearn --model_path P --model_name N --http_port 8080
+(kserve.ModelServer reads --http_port/--grpc_port itself from the command line.)
+"""
+from __future__ import annotations
+
+import argparse
+
+import kserve
+
+from .loaders import as_rows, load_predict
+
+
+class HandWrittenModel(kserve.Model):
+    def __init__(self, name: str, kind: str, path: str):
+        super().__init__(name)
+        self.kind, self.path = kind, path
+        self.load()
+
+    def load(self) -> bool:
+        self._predict = load_predict(self.kind, self.path)
+        self.ready = True
+        return self.ready
+
+    def predict(self, payload, headers=None, response_headers=None):
+        return {"predictions": self._predict(as_rows(payload))}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(parents=[kserve.model_server.parser])
+    parser.add_argument("--kind", required=True)
+    parser.add_argument("--model_path", required=True)
+    args, _ = parser.parse_known_args()
+    kserve.ModelServer().start([HandWrittenModel(args.model_name, args.kind, args.model_path)])

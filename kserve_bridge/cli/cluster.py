@@ -1,0 +1,105 @@
+"""`kserve-bridge deploy | get | delete`: APIs on a Kubernetes cluster running KServe."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_cluster_args(p: argparse.ArgumentParser) -> None:
+    """--namespace/--kubeconfig/--context, shared by every cluster command."""
+    p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+
+
+def kube_for(args: argparse.Namespace):
+    from ..cluster.kube import Kube
+    return Kube(namespace=args.namespace, kubeconfig=args.kubeconfig, context=args.context)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("deploy", help="convert a spec and apply it to the cluster",
+                       description="Translate a cortex.yaml into KServe objects and server-side apply them "
+                                   "(field manager kserve-bridge). Re-running with the same inputs changes nothing.")
+    p.add_argument("path", help="cortex.yaml or project directory")
+    add_cluster_args(p)
+    p.add_argument("--storage-uri", help="where the packaged project lives (s3://, gs://, pvc://, https://...)")
+    p.add_argument("--wait", action="store_true", help="wait until every InferenceService is Ready")
+    p.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
+    p.set_defaults(run=run_deploy)
+
+    p = sub.add_parser("get", help="show APIs: status, URL, traffic split, deployment id")
+    p.add_argument("api", nargs="?", help="one API's details (default: a table of all)")
+    add_cluster_args(p)
+    p.set_defaults(run=run_get)
+
+    p = sub.add_parser("delete", help="delete an API")
+    p.add_argument("api")
+    add_cluster_args(p)
+    p.set_defaults(run=run_delete)
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from ..cluster.deploy import apply_all, is_isvc, objects_for, wait_ready
+
+    path = Path(args.path)
+    project_dir = path if path.is_dir() else path.parent
+    kube = kube_for(args)
+    objects = objects_for(path, project_dir, namespace=kube.namespace, storage_uri=args.storage_uri)
+    for stored, verb in apply_all(kube, objects):
+        meta = stored["metadata"]
+        print(f"{stored['kind']}/{meta['name']} {verb} (namespace {meta.get('namespace', kube.namespace)})")
+    if args.wait:
+        for obj in filter(is_isvc, objects):
+            name = obj["metadata"]["name"]
+            status = wait_ready(kube, name, args.timeout, on_progress=lambda s: print(
+                f"  {s.name}: " + (", ".join(f"{k}={v}" for k, v in s.conditions.items()) or "waiting for status")))
+            print(f"{name} is Ready at {status.url or '(no URL yet)'}")
+    return 0
+
+
+def run_get(args: argparse.Namespace) -> int:
+    from ..cluster.client import Client
+    from ..cluster.status import logs_hint
+
+    client = Client(namespace=args.namespace, kubeconfig=args.kubeconfig, context=args.context)
+    if args.api:
+        s = client.get_api(args.api)
+        rows = [("name", s.name), ("namespace", s.namespace), ("status", f"{s.state} {s.reason}".strip()),
+                ("url", s.url or "-"), ("traffic", s.split()),
+                ("canary percent", "-" if s.canary_percent is None else f"{s.canary_percent}%"),
+                ("replicas", "-" if s.copies is None else str(s.copies)),
+                ("deployment id", s.deployment_id or "-")]
+        rows += [(f"condition {k}", v) for k, v in s.conditions.items()]
+        for key, value in rows:
+            print(f"{key + ':':<24}{value}")
+        print(f"\nlogs: {logs_hint(s.name, s.namespace)}")
+        return 0
+    apis = client.list_apis()
+    if not apis:
+        print(f"no APIs in namespace {client.namespace}")
+        return 0
+    table = [("NAME", "STATUS", "URL", "TRAFFIC", "REPLICAS", "DEPLOYMENT-ID")]
+    table += [(s.name, s.state, s.url or "-", s.split(), "-" if s.copies is None else str(s.copies),
+               s.deployment_id or "-") for s in apis]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from ..cluster.kube import Ref
+    from ..errors import NotFoundError
+
+    kube = kube_for(args)
+    try:
+        kube.delete(Ref.isvc(args.api, kube.namespace))
+        print(f"InferenceService/{args.api} deleted (namespace {kube.namespace})")
+    except NotFoundError:
+        try:
+            kube.delete(Ref("serving.kserve.io", "v1alpha1", "inferencegraphs", kube.namespace, args.api))
+        except NotFoundError:
+            raise NotFoundError(f"no API named {args.api} in namespace {kube.namespace}") from None
+        print(f"InferenceGraph/{args.api} deleted (namespace {kube.namespace})")
+    return 0

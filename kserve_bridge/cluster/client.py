@@ -1,0 +1,62 @@
+"""The Python client Cortex users know: `kserve_bridge.client(...)` → `Client`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SpecError
+from . import deploy as _deploy
+from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
+from .project import write_project
+from .status import ApiStatus, summarize
+
+
+class Client:
+    """Create, inspect, patch and delete APIs in one namespace of one cluster."""
+
+    def __init__(self, namespace: str | None = None, kubeconfig: str | None = None,
+                 context: str | None = None, storage_uri: str | None = None):
+        self.kube = Kube(namespace=namespace, kubeconfig=kubeconfig, context=context)
+        self.namespace = self.kube.namespace
+        self.storage_uri = storage_uri
+
+    def create_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
+                   requirements: list[str] = (), wait: bool = False, timeout: float = 600) -> ApiStatus:
+        """Deploy one API. With `predictor`, its source is written to a deterministic temp
+        project (predictor.py, requirements.txt, cortex.yaml); otherwise `project_dir`
+        (default: the current directory) holds the files the spec names."""
+        if not isinstance(api_spec, dict) or not api_spec.get("name"):
+            from ..errors import Problem
+            raise SpecError([Problem("name", "api_spec must be a dict with a name", value=api_spec)])
+        if predictor is not None:
+            project = write_project(api_spec, predictor, list(requirements))
+            source: object = project / "cortex.yaml"
+        else:
+            project = Path(project_dir or ".").resolve()
+            source = [api_spec]
+        objects = _deploy.objects_for(source, project, namespace=self.namespace, storage_uri=self.storage_uri)
+        _deploy.apply_all(self.kube, objects)
+        if wait:
+            return _deploy.wait_ready(self.kube, api_spec["name"], timeout)
+        return self.get_api(api_spec["name"])
+
+    def patch_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
+                  requirements: list[str] = ()) -> ApiStatus:
+        """Re-apply an existing API's spec (server-side apply: only what changed is written)."""
+        self.get_api(str(api_spec.get("name", "")))  # NotFoundError when there is nothing to patch
+        return self.create_api(api_spec, predictor, project_dir, requirements)
+
+    def get_api(self, name: str) -> ApiStatus:
+        return summarize(self.kube.get(Ref.isvc(name, self.namespace)))
+
+    def list_apis(self) -> list[ApiStatus]:
+        items = self.kube.list(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, self.namespace)
+        return sorted((summarize(i) for i in items), key=lambda s: s.name)
+
+    def delete_api(self, name: str) -> None:
+        self.kube.delete(Ref.isvc(name, self.namespace))
+
+
+def client(namespace: str | None = None, kubeconfig: str | None = None, context: str | None = None,
+           storage_uri: str | None = None) -> Client:
+    """A `Client` for the given kubeconfig/context (default: the current context and its namespace)."""
+    return Client(namespace=namespace, kubeconfig=kubeconfig, context=context, storage_uri=storage_uri)

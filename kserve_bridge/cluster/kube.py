@@ -1,0 +1,160 @@
+"""A thin, typed layer over the `kubernetes` client for the custom objects we manage.
+
+Every call maps API failures onto the project's errors: 404 → `NotFoundError`,
+an unreachable API server → `ClusterError`; 409 conflicts are retried on fresh
+state by `update`.
+"""
+from __future__ import annotations
+
+import copy
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from ..errors import ClusterError, NotFoundError
+
+FIELD_MANAGER = "kserve-bridge"
+CANARY_FIELD_MANAGER = "kserve-bridge-canary"
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+CONFLICT_RETRIES = 5
+ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+_PLURALS = {"InferenceService": "inferenceservices", "InferenceGraph": "inferencegraphs",
+            "VirtualService": "virtualservices", "ServingRuntime": "servingruntimes"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Where one object lives in the API."""
+
+    group: str
+    version: str
+    plural: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: dict, namespace: str) -> "Ref":
+        api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        if "/" not in api_version:
+            raise ClusterError(f"cannot apply {kind or 'object'} with apiVersion {api_version!r}: "
+                               "only API-group objects (custom resources) are supported")
+        group, version = api_version.split("/", 1)
+        plural = _PLURALS.get(kind, kind.lower() + "s")
+        meta = obj.get("metadata") or {}
+        return cls(group, version, plural, meta.get("namespace") or namespace, meta["name"])
+
+    @classmethod
+    def isvc(cls, name: str, namespace: str) -> "Ref":
+        return cls(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, namespace, name)
+
+    def __str__(self) -> str:
+        return f"{self.plural}.{self.group}/{self.name} in namespace {self.namespace}"
+
+
+def _status(exc: Exception) -> int | None:
+    return getattr(exc, "status", None)
+
+
+class Kube:
+    """Custom-object operations against one cluster and default namespace."""
+
+    def __init__(self, namespace: str | None = None, kubeconfig: str | None = None,
+                 context: str | None = None):
+        from kubernetes import client, config
+        try:
+            api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
+            _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+            if context:
+                contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
+                active = next((c for c in contexts if c["name"] == context), active)
+        except (config.ConfigException, OSError, TypeError) as exc:
+            raise ClusterError(f"cannot load kubeconfig{f' {kubeconfig}' if kubeconfig else ''}: {exc}") from exc
+        self.host = api_client.configuration.host
+        self.namespace = namespace or (active or {}).get("context", {}).get("namespace") or "default"
+        self.api = client.CustomObjectsApi(api_client)
+
+    def _call(self, what: str, ref: Ref | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self._errors(what, ref):
+            return fn(*args, **kwargs)
+
+    @contextmanager
+    def _errors(self, what: str, ref: Ref | None) -> Iterator[None]:
+        """Turn client exceptions into `NotFoundError` / `ClusterError`."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+        try:
+            yield
+        except ApiException as exc:
+            if exc.status == 404 and ref is not None:
+                raise NotFoundError(f"{ref} not found") from exc
+            raise ClusterError(f"{what} failed: HTTP {exc.status} {exc.reason}: {_message(exc)}") from exc
+        except (HTTPError, OSError) as exc:
+            raise ClusterError(f"cannot reach the Kubernetes API at {self.host}: {exc}") from exc
+
+    def get(self, ref: Ref) -> dict:
+        return self._call(f"GET {ref}", ref, self.api.get_namespaced_custom_object,
+                          ref.group, ref.version, ref.namespace, ref.plural, ref.name)
+
+    def list(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict]:
+        result = self._call(f"LIST {plural}", None, self.api.list_namespaced_custom_object,
+                            group, version, namespace or self.namespace, plural)
+        return result.get("items", [])
+
+    def apply(self, obj: dict) -> dict:
+        """Server-side apply (force, field manager `kserve-bridge`)."""
+        ref = Ref.of(obj, self.namespace)
+        body = copy.deepcopy(obj)
+        body.setdefault("metadata", {})["namespace"] = ref.namespace
+        return self._call(f"apply {ref}", None, self.api.patch_namespaced_custom_object,
+                          ref.group, ref.version, ref.namespace, ref.plural, ref.name, body,
+                          field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH)
+
+    def delete(self, ref: Ref) -> None:
+        self._call(f"DELETE {ref}", ref, self.api.delete_namespaced_custom_object,
+                   ref.group, ref.version, ref.namespace, ref.plural, ref.name)
+
+    def update(self, ref: Ref, change: Callable[[dict], dict | None]) -> tuple[dict, bool]:
+        """Apply `change(current) -> merge patch | None` with optimistic locking.
+
+        `None` means the object is already as wanted (nothing is written). The
+        patch carries the resourceVersion it was computed from; a 409 means
+        someone else wrote in between, so the change is recomputed on fresh state.
+        """
+        from kubernetes.client.exceptions import ApiException
+        for _ in range(CONFLICT_RETRIES):
+            current = self.get(ref)
+            patch = change(copy.deepcopy(current))
+            if patch is None:
+                return current, False
+            patch.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+            try:
+                return self.api.patch_namespaced_custom_object(
+                    ref.group, ref.version, ref.namespace, ref.plural, ref.name, patch,
+                    field_manager=CANARY_FIELD_MANAGER, _content_type=MERGE_PATCH), True
+            except ApiException as exc:
+                if exc.status != 409:
+                    with self._errors(f"PATCH {ref}", ref):
+                        raise
+        raise ClusterError(f"{ref} kept changing under us: gave up after {CONFLICT_RETRIES} conflicts")
+
+    def watch(self, ref: Ref, timeout: float) -> Iterator[dict]:
+        """Yield the object each time it changes (first its current state) until `timeout`."""
+        from kubernetes import watch
+        stream = watch.Watch().stream(
+            self.api.list_namespaced_custom_object, ref.group, ref.version, ref.namespace, ref.plural,
+            field_selector=f"metadata.name={ref.name}", timeout_seconds=max(1, int(timeout)),
+            _request_timeout=timeout + 10)
+        with self._errors(f"WATCH {ref}", ref):
+            for event in stream:
+                if event["type"] == "DELETED":
+                    raise NotFoundError(f"{ref} was deleted")
+                yield event["raw_object"]
+
+
+def _message(exc: Exception) -> str:
+    import json
+    try:
+        return json.loads(getattr(exc, "body", "") or "{}").get("message", "")
+    except (ValueError, AttributeError):
+        return str(getattr(exc, "body", ""))[:200]
