@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
                  "rollback": lambda: canary.rollback(kube, args.api)}[args.action]
     s, changed = operation()
     pct = "removed" if s.canary_percent is None else f"{s.canary_percent}%"
-    print(f"{s.name}: canaryTrafficPercent {pct}{'' if changed else ' (unchanged)'}; traffic: {s.split()}")
+    print(f"{s.name}: canaryTrafficPercent {pct}{'' if changed else ' (unchanged)'}; "
+          f"follow the traffic with: kserve-bridge canary status {s.name}")
     return 0
 
 

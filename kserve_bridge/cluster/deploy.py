@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ClusterError, NotFoundError
+from ..errors import BridgeError, ClusterError, NotFoundError
 from .kube import ISVC_GROUP, Kube, Ref
 from .status import ApiStatus, logs_hint, summarize
 
@@ -13,9 +13,12 @@ from .status import ApiStatus, logs_hint, summarize
 def objects_for(spec_source: Any, project_dir: Path, *, namespace: str, storage_uri: str | None = None,
                 image: str | None = None) -> list[dict]:
     """Kubernetes objects for a spec (a path or parsed data) whose files live in `project_dir`."""
-    from ..package import project_digest
     from ..spec import load_spec
-    from ..translate import translate
+    try:
+        from ..package import project_digest
+        from ..translate import translate
+    except ImportError as exc:  # a partial install: say so instead of a traceback
+        raise BridgeError(f"this install cannot translate specs ({exc}); reinstall kserve-bridge") from exc
 
     spec = load_spec(spec_source, project_dir=project_dir)
     return translate(spec, namespace=namespace, image=image, storage_uri=storage_uri,

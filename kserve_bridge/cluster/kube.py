@@ -128,13 +128,13 @@ class Kube:
             if patch is None:
                 return current, False
             patch.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
-            try:
-                return self.api.patch_namespaced_custom_object(
-                    ref.group, ref.version, ref.namespace, ref.plural, ref.name, patch,
-                    field_manager=CANARY_FIELD_MANAGER, _content_type=MERGE_PATCH), True
-            except ApiException as exc:
-                if exc.status != 409:
-                    with self._errors(f"PATCH {ref}", ref):
+            with self._errors(f"PATCH {ref}", ref):
+                try:
+                    return self.api.patch_namespaced_custom_object(
+                        ref.group, ref.version, ref.namespace, ref.plural, ref.name, patch,
+                        field_manager=CANARY_FIELD_MANAGER, _content_type=MERGE_PATCH), True
+                except ApiException as exc:
+                    if exc.status != 409:
                         raise
         raise ClusterError(f"{ref} kept changing under us: gave up after {CONFLICT_RETRIES} conflicts")
 

@@ -3,7 +3,8 @@
 A `MetricsSource` is three PromQL templates; `{revision}`, `{namespace}` and
 `{window}` are filled in per query. Two presets: `KNATIVE` (queue-proxy
 metrics, present for every Serverless revision) and `MODELSERVER` (the
-model server's own metrics, for clusters without queue-proxy scraping).
+model server's own kserve_bridge_* metrics; needs a scrape config that copies
+the pod label serving.knative.dev/revision to `revision_name`).
 """
 from __future__ import annotations
 
@@ -47,10 +48,10 @@ KNATIVE = MetricsSource(
 _MS = 'revision_name="{revision}",namespace="{namespace}"'
 MODELSERVER = MetricsSource(
     name="modelserver",
-    requests=f"sum(increase(kserve_bridge_requests_total{{{{{_MS}}}}}[{{window}}]))",
-    errors=f'sum(increase(kserve_bridge_requests_total{{{{{_MS},status_class="5xx"}}}}[{{window}}]))',
+    requests=f'sum(increase(kserve_bridge_requests_total{{{{{_MS},method="POST"}}}}[{{window}}]))',
+    errors=f"sum(increase(kserve_bridge_request_errors_total{{{{{_MS}}}}}[{{window}}]))",
     p99_latency=("histogram_quantile(0.99, sum by (le) "
-                 f"(rate(kserve_bridge_request_duration_seconds_bucket{{{{{_MS}}}}}[{{window}}])))"),
+                 f'(rate(kserve_bridge_request_duration_seconds_bucket{{{{{_MS},route!="/metrics"}}}}[{{window}}])))'),
     latency_to_ms=1000.0)
 
 SOURCES = {s.name: s for s in (KNATIVE, MODELSERVER)}

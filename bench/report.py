@@ -1,0 +1,100 @@
+"""Result rows, the markdown results table, and the PASS/FAIL target lines."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+OURS, BASE_A, BASE_B, FLOOR = "kserve-bridge", "A: kserve custom", "B: mlserver", "floor: bare asgi"
+
+
+@dataclass
+class Row:
+    workload: str
+    server: str
+    batching: bool
+    concurrency: Optional[int] = None
+    rps: Optional[float] = None
+    p50_ms: Optional[float] = None
+    p99_ms: Optional[float] = None
+    rss_mib: Optional[float] = None
+    cpu_us_per_req: Optional[float] = None  # server CPU per request: robust on a shared machine
+    cold_start_s: Optional[float] = None
+    errors: int = 0
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fmt(value: Optional[float], spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def _find(rows: list[Row], workload: str, server: str, batching: bool, concurrency: Optional[int]) -> Optional[Row]:
+    for row in rows:
+        if (row.workload, row.server, row.batching) == (workload, server, batching) and \
+                row.concurrency == concurrency and row.rps is not None:
+            return row
+    return None
+
+
+def _ratio(row: Row, base: Optional[Row]) -> str:
+    if base is None or not base.rps or row.rps is None:
+        return ""
+    return f"{row.rps / base.rps:.2f}x"
+
+
+def table(rows: list[Row]) -> str:
+    """Markdown table; the last two columns are throughput ratios against A and the floor."""
+    head = ["workload", "batching", "conc", "server", "req/s", "p50 ms", "p99 ms", "CPU us/req", "peak RSS MiB",
+            "cold start s", "vs A", "vs floor", "note"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        base_a = _find(rows, r.workload, BASE_A, False, r.concurrency)
+        base_floor = _find(rows, r.workload, FLOOR, False, r.concurrency)
+        note = r.note + (f" ({r.errors} errors)" if r.errors else "")
+        cells = [r.workload, "on" if r.batching else "off", str(r.concurrency or ""), r.server,
+                 _fmt(r.rps, ",.0f"), _fmt(r.p50_ms, ".2f"), _fmt(r.p99_ms, ".2f"), _fmt(r.cpu_us_per_req, ".0f"), _fmt(r.rss_mib, ".0f"),
+                 _fmt(r.cold_start_s, ".2f"), _ratio(r, base_a), _ratio(r, base_floor), note]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _check(ok: Optional[bool], text: str) -> str:
+    return f"{'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}: {text}"
+
+
+def _cold(rows: list[Row], workload: str, server: str) -> Optional[float]:
+    values = [r.cold_start_s for r in rows if (r.workload, r.server, r.batching) == (workload, server, False)
+              and r.cold_start_s is not None]
+    return values[0] if values else None
+
+
+def targets(rows: list[Row], cold_reference_s: Optional[float], convert_s: Optional[float]) -> list[str]:
+    """The speed targets of docs/benchmarks.md, each as one PASS/FAIL/SKIP line."""
+    out = []
+    ours, a, b, floor = (_find(rows, "iris", s, False, 8) for s in (OURS, BASE_A, BASE_B, FLOOR))
+    if ours:
+        out.append(_check(a and ours.rps >= 2.0 * a.rps, f"iris c8 throughput >= 2.0x A ({_ratio(ours, a) or 'n/a'})"))
+        out.append(_check(b and ours.rps >= 2.0 * b.rps, f"iris c8 throughput >= 2.0x B ({_ratio(ours, b) or 'n/a'})"))
+        out.append(_check(floor and ours.rps >= 0.7 * floor.rps,
+                          f"iris c8 throughput >= 0.7x floor ({_ratio(ours, floor) or 'n/a'})"))
+        out.append(_check(a and ours.p99_ms <= a.p99_ms,
+                          f"iris c8 p99 <= A's ({ours.p99_ms:.2f} vs {a.p99_ms if a else float('nan'):.2f} ms)"))
+    else:
+        out.append(_check(None, "iris c8 targets: no kserve-bridge measurement"))
+    cold_ours, cold_a = _cold(rows, "iris", OURS), _cold(rows, "iris", BASE_A)
+    if cold_ours is not None and cold_reference_s:
+        out.append(_check(cold_ours <= 1.2 * cold_reference_s,
+                          f"iris cold start <= 1.2x python+sklearn+load+predict "
+                          f"({cold_ours:.2f}s vs {cold_reference_s:.2f}s = {cold_ours / cold_reference_s:.2f}x)"))
+    else:
+        out.append(_check(None, "iris cold start vs reference: not measured"))
+    out.append(_check(None if cold_ours is None or cold_a is None else cold_ours <= cold_a,
+                      f"iris cold start <= A's ({_fmt(cold_ours, '.2f')}s vs {_fmt(cold_a, '.2f')}s)"))
+    on, off = _find(rows, "mlp", OURS, True, 64), _find(rows, "mlp", OURS, False, 64)
+    out.append(_check(None if not (on and off) else on.rps >= 3.0 * off.rps,
+                      f"mlp c64 batching >= 3x no batching ({_ratio(on, off) if on and off else 'n/a'})"))
+    out.append(_check(None if convert_s is None else convert_s <= 0.3,
+                      f"kserve-bridge convert <= 0.3s wall ({_fmt(convert_s, '.3f') + 's' if convert_s else 'not measured'})"))
+    return out

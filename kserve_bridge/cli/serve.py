@@ -1,0 +1,47 @@
+"""`kserve-bridge serve PROJECT_DIR`: run the model server locally, as it runs in the pod."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve an API of a project locally (the same server as in the pod)",
+                       description="Validate the project's spec, then run `python -m modelserver` on it. "
+                                   "Needs the server extra: pip install 'kserve-bridge[server]'.")
+    p.add_argument("project_dir", help="folder holding cortex.yaml and the predictor")
+    p.add_argument("--api", help="API to serve (default: the spec's only RealtimeAPI)")
+    p.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--max-payload-bytes", type=int, default=None, help="largest request body (default 32 MiB)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
+    from ..errors import BridgeError, Problem, SpecError
+    from ..spec import load_spec
+    from ..spec.models import RealtimeAPI
+
+    spec = load_spec(args.project_dir)
+    names = [a.name for a in spec.realtime]
+    if args.api is None and len(names) != 1:
+        raise SpecError([Problem("", f"the spec has {len(names)} RealtimeAPIs ({', '.join(names) or 'none'}); "
+                                     f"pick one with --api", str(spec.source))])
+    api = args.api or names[0]
+    if api not in spec.by_name or not isinstance(spec.by_name[api], RealtimeAPI):
+        raise SpecError([Problem("", f"no RealtimeAPI named {api!r}; the spec has: {', '.join(names) or 'none'}",
+                                 str(spec.source))])
+    if find_spec("kserve") is None:
+        raise BridgeError("serving needs the KServe SDK: pip install 'kserve-bridge[server]' (plus the extra of "
+                          "your framework, e.g. kserve-bridge[sklearn])")
+    command = [sys.executable, "-m", "modelserver", "--model_dir", str(spec.project_dir), "--model_name", api,
+               "--http_port", str(args.port), "--host", args.host]
+    if args.max_payload_bytes:
+        command += ["--max_payload_bytes", str(args.max_payload_bytes)]
+    env = {k: v for k, v in os.environ.items() if k != "KSERVE_BRIDGE_SETTINGS"}  # serve the spec given here
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)
+    return 0  # pragma: no cover - execve does not return

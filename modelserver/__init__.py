@@ -1,0 +1,7 @@
+"""The kserve-bridge model server: a Cortex predictor served as a `kserve.Model`.
+
+Layers: `project` prepares the unpacked project, `predictor` loads the user's
+class, `repository` + `backends` load models, `clients` are what the predictor
+sees, `model` is the kserve.Model, `app` adds Cortex routes and middleware to
+KServe's own FastAPI app, `__main__` starts `kserve.ModelServer`.
+"""

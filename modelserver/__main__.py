@@ -1,0 +1,73 @@
+"""`python -m modelserver --model_dir DIR [--model_name NAME] [--http_port 8080] ...`
+
+Settings come from KSERVE_BRIDGE_SETTINGS when set (the translator's
+contract), else from DIR's cortex.yaml (API NAME, or its only RealtimeAPI).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kserve_bridge.contract import ServerSettings
+from kserve_bridge.errors import BridgeError
+
+DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m modelserver", description=__doc__.split("\n\n")[1],
+                                allow_abbrev=False)
+    p.add_argument("--model_dir", default=os.environ.get("KSERVE_BRIDGE_MODEL_DIR", "/mnt/models"),
+                   help="the unpacked project: cortex.yaml, predictor, models (default /mnt/models)")
+    p.add_argument("--model_name", default=None,
+                   help="API name; also the KServe model name in /v1/models/NAME (default: from the settings)")
+    p.add_argument("--http_port", type=int, default=int(os.environ.get("PORT", 8080)), help="default $PORT or 8080")
+    p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    p.add_argument("--max_payload_bytes", type=int, default=DEFAULT_MAX_PAYLOAD,
+                   help=f"largest request body accepted; larger gets 413 (default {DEFAULT_MAX_PAYLOAD})")
+    return p.parse_args(argv)
+
+
+def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
+    settings = ServerSettings.from_env()
+    if settings is not None:
+        return settings
+    from kserve_bridge.spec import load_spec
+    from kserve_bridge.spec.models import RealtimeAPI
+
+    spec = load_spec(model_dir)
+    if model_name is None:
+        if len(spec.realtime) != 1:
+            raise BridgeError(f"{model_dir} has {len(spec.realtime)} RealtimeAPIs; pick one with --model_name "
+                              f"({', '.join(a.name for a in spec.realtime)})")
+        api = spec.realtime[0]
+    else:
+        try:
+            api = spec.get(model_name)
+        except KeyError as exc:
+            raise BridgeError(exc.args[0]) from exc
+        if not isinstance(api, RealtimeAPI):
+            raise BridgeError(f"{model_name} is a {api.kind}; only a RealtimeAPI can be served")
+    return ServerSettings.from_api(api, os.environ.get("KSERVE_BRIDGE_DEPLOYMENT_ID"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    model_dir = Path(args.model_dir).resolve()
+    try:
+        settings = resolve_settings(model_dir, args.model_name)
+    except BridgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .server import serve
+    serve(settings, model_dir, name=args.model_name or settings.api_name, host=args.host, port=args.http_port,
+          max_payload_bytes=args.max_payload_bytes)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    sys.exit(main())

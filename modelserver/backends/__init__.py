@@ -1,0 +1,57 @@
+"""Framework adapters, one module per framework, each imported only when used.
+
+Each module exposes `load(path: Path, signature_key: str | None) -> object`.
+`sklearn`/`pytorch` return the estimator / torch module itself; `onnx` and
+`tensorflow` return a `TensorModel` (named numpy inputs in, named outputs out).
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Protocol
+
+import numpy as np
+
+from kserve_bridge.errors import PredictorError
+
+EXTRA = {"sklearn": "sklearn", "pytorch": "torch", "onnx": "onnx", "tensorflow": "tensorflow"}
+
+
+def backend(kind: str) -> ModuleType:
+    """The adapter module for a predictor type (imports the framework)."""
+    return importlib.import_module(f"{__name__}.{kind}")
+
+
+def require(module: str, kind: str) -> ModuleType:
+    """Import a framework or fail with the pip extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise PredictorError(f"the {kind} backend needs {module!r}, which is not installed: "
+                             f"pip install 'kserve-bridge[{EXTRA[kind]}]' ({exc})") from exc
+
+
+def find_file(path: Path, suffixes: tuple[str, ...]) -> Path:
+    """`path` itself, or the single model file with one of `suffixes` inside the folder `path`."""
+    if path.is_file():
+        return path
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes) if path.is_dir() else []
+    if len(files) != 1:
+        raise PredictorError(f"expected one model file ({', '.join(suffixes)}) at {path}, found "
+                             f"{len(files) or 'none'}")
+    return files[0]
+
+
+class TensorModel(Protocol):
+    """A model with named tensor inputs and outputs (ONNX, TensorFlow)."""
+
+    input_names: list[str]
+
+    def prepare(self, model_input: object) -> dict[str, np.ndarray]: ...
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def format(self, outputs: dict[str, np.ndarray]) -> object: ...
+
+    def metadata(self) -> dict: ...

@@ -1,0 +1,53 @@
+"""ONNX models via onnxruntime, with Cortex's input conversion."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kserve_bridge.errors import PredictorError
+
+from . import find_file, require
+
+ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
+               "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16,
+               "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(bool)": np.bool_,
+               "tensor(string)": np.object_}
+
+
+def load(path: Path, signature_key: str | None = None) -> "OnnxModel":
+    ort = require("onnxruntime", "onnx")
+    file = find_file(path, (".onnx",))
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+    return OnnxModel(ort.InferenceSession(str(file), providers=providers))
+
+
+class OnnxModel:
+    def __init__(self, session: Any):
+        self.session = session
+        self.inputs = {i.name: i for i in session.get_inputs()}
+        self.input_names = list(self.inputs)
+        self.output_names = [o.name for o in session.get_outputs()]
+
+    def prepare(self, model_input: object) -> dict[str, np.ndarray]:
+        """Cortex: a list/array for single-input models, else {input_name: value}; cast to the model dtype."""
+        if not isinstance(model_input, dict):
+            if len(self.input_names) != 1:
+                raise PredictorError(f"this model has inputs {self.input_names}: pass a dict keyed by input name")
+            model_input = {self.input_names[0]: model_input}
+        missing = set(self.input_names) - set(model_input)
+        if missing:
+            raise PredictorError(f"missing model input(s) {sorted(missing)}; the model expects {self.input_names}")
+        return {name: np.asarray(model_input[name], dtype=ONNX_DTYPES.get(self.inputs[name].type))
+                for name in self.input_names}
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
+
+    def format(self, outputs: dict[str, np.ndarray]) -> list:
+        return [outputs[name] for name in self.output_names]  # Cortex returns session.run's list
+
+    def metadata(self) -> dict:
+        return {"inputs": {i.name: {"shape": i.shape, "type": i.type} for i in self.session.get_inputs()},
+                "outputs": {o.name: {"shape": o.shape, "type": o.type} for o in self.session.get_outputs()}}

@@ -1,0 +1,42 @@
+"""What the predictor's constructor receives: python_client, onnx_client, tensorflow_client."""
+from __future__ import annotations
+
+from typing import Any
+
+from .batching import Batcher, stacked
+from .repository import ModelRepository
+
+
+class PythonClient:
+    """`get_model(model_name=None, model_version="latest")`: whatever load_model(path) returned."""
+
+    def __init__(self, repository: ModelRepository):
+        self.repository = repository
+
+    def get_model(self, model_name: str | None = None, model_version: str | int = "latest") -> Any:
+        return self.repository.get(model_name, model_version)
+
+
+class TensorClient(PythonClient):
+    """Cortex's onnx_client / tensorflow_client: `predict(model_input, model_name, model_version)`.
+
+    With server-side batching, concurrent predict calls on the same model are
+    stacked along axis 0, run once, and split back.
+    """
+
+    def __init__(self, repository: ModelRepository, max_batch_size: int | None = None,
+                 batch_interval: float | None = None):
+        super().__init__(repository)
+        self.max_batch_size, self.batch_interval = max_batch_size, batch_interval or 0.0
+        self.batchers: dict[int, Batcher] = {}
+
+    def predict(self, model_input: Any, model_name: str | None = None, model_version: str | int = "latest") -> Any:
+        model = self.get_model(model_name, model_version)
+        feeds = model.prepare(model_input)
+        if not self.max_batch_size:
+            return model.format(model.run(feeds))
+        batcher = self.batchers.get(id(model))
+        if batcher is None:
+            batcher = self.batchers.setdefault(
+                id(model), Batcher(stacked(model.run), self.max_batch_size, self.batch_interval, str(model_name)))
+        return model.format(batcher.submit(feeds).result())

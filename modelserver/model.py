@@ -1,0 +1,146 @@
+"""`PredictorModel`: a Cortex predictor as a `kserve.Model`.
+
+KServe's v1 route hands `predict` the request body dict; the predictor sees
+`payload` = that dict (e.g. {"instances": [...]}) and a non-dict result is
+wrapped as {"predictions": result}. KServe's v2 route hands an InferRequest;
+the predictor sees `payload` = {input name: numpy array} and returns an array
+(one output "output-0"), a dict {name: array}, or an InferResponse.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from kserve import InferOutput, InferRequest, InferResponse, Model
+from kserve.utils.utils import from_np_dtype
+
+from kserve_bridge.contract import ServerSettings
+
+from .batching import Batcher
+from .clients import PythonClient, TensorClient
+from .predictor import call_with, instantiate, load_predictor_class
+from .project import prepare_project
+from .repository import ModelRepository
+
+log = logging.getLogger("modelserver")
+
+
+class PredictorModel(Model):
+    def __init__(self, name: str, settings: ServerSettings, project_dir: Path):
+        super().__init__(name)
+        self.settings, self.project_dir = settings, Path(project_dir).resolve()
+        self.predictor: Any = None
+        self.repository: ModelRepository | None = None
+        self.load_error: str | None = None
+        self.batcher: Batcher | None = None
+        threads = settings.threads_per_process * settings.processes_per_replica
+        if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
+            threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+
+    def load(self) -> bool:
+        """Load the project, its predictor and (lazily) its models. Never raises: a failure leaves ready False."""
+        if self.ready or self.load_error:
+            return self.ready
+        started = time.monotonic()
+        try:
+            self._load()
+        except Exception as exc:  # noqa: BLE001 - the server must stay up and say why
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("API %s failed to load; readiness stays false: %s", self.name, self.load_error)
+            return False
+        self.ready = True
+        log.info("API %s ready in %.2fs", self.name, time.monotonic() - started)
+        return True
+
+    def _load(self) -> None:
+        s = self.settings
+        prepare_project(self.project_dir, s)
+        cls = load_predictor_class(self.project_dir / s.predictor_path, s.predictor_type)
+        self.repository = ModelRepository(s, self.project_dir, self._model_loader(cls))
+        if s.predictor_type in ("onnx", "tensorflow"):
+            client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval)
+        else:
+            client = PythonClient(self.repository)
+        self.predictor = instantiate(cls, s.config, client)
+        if s.max_batch_size and s.predictor_type not in ("onnx", "tensorflow"):
+            self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name)
+
+    def _model_loader(self, cls: type):
+        kind = self.settings.predictor_type
+        if callable(getattr(cls, "load_model", None)):
+            return lambda path, signature_key: self.predictor.load_model(model_path=str(path))
+        if kind == "python":
+            def missing(path: Path, signature_key: str | None) -> Any:
+                raise RuntimeError(f"{cls.__name__} must define load_model(self, model_path) to use python_client")
+            return missing
+        from .backends import backend
+        return backend(kind).load
+
+    def _predict_batch(self, items: list[tuple[Any, dict, dict]]) -> list[Any]:
+        payloads, queries, headers = (list(column) for column in zip(*items))
+        return call_with(self.predictor.predict, payload=payloads, query_params=queries, headers=headers)
+
+    async def infer(self, payload: Any, query_params: dict, headers: dict) -> Any:
+        """Run the user's predict (batched when configured) off the event loop."""
+        if self.batcher is not None:
+            return await asyncio.wrap_future(self.batcher.submit((payload, query_params, headers)))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: call_with(
+            self.predictor.predict, payload=payload, query_params=query_params, headers=headers))
+
+    def post_predict(self, response: Any, payload: Any, query_params: dict, headers: dict) -> None:
+        """Run the user's post_predict, if any, in the background; errors are only logged."""
+        hook = getattr(self.predictor, "post_predict", None)
+        if hook is None:
+            return
+
+        def run() -> None:
+            try:
+                call_with(hook, response=response, payload=payload, query_params=query_params, headers=headers)
+            except Exception:  # noqa: BLE001
+                log.exception("post_predict failed")
+        self.executor.submit(run)
+
+    async def predict(self, payload: dict | InferRequest, headers: dict | None = None,
+                      response_headers: dict | None = None) -> dict | InferResponse:
+        headers = dict(headers or {})
+        if isinstance(payload, InferRequest):
+            inputs = {i.name: i.as_numpy() for i in payload.inputs}
+            result = await self.infer(inputs, {}, headers)
+            self.post_predict(result, inputs, {}, headers)
+            return to_infer_response(result, payload, self.name)
+        result = await self.infer(payload, {}, headers)
+        self.post_predict(result, payload, {}, headers)
+        return result if isinstance(result, dict) else {"predictions": result}
+
+    def metadata(self) -> dict:
+        """What GET /predict reports about the models."""
+        data: dict[str, Any] = {"api": self.name, "predictor_type": self.settings.predictor_type,
+                                "ready": self.ready}
+        if self.load_error:
+            data["error"] = self.load_error
+        if self.repository is not None and self.repository.sources:
+            data["models"] = self.repository.describe()
+        return data
+
+
+def to_infer_response(result: Any, request: InferRequest, model_name: str) -> InferResponse:
+    if isinstance(result, InferResponse):
+        return result
+    named = result if isinstance(result, dict) else {"output-0": result}
+    outputs = []
+    for name, value in named.items():
+        array = np.asarray(value)
+        if array.dtype.kind in "UO":
+            out = InferOutput(name, list(array.shape), "BYTES", [str(v) for v in array.ravel().tolist()])
+        else:
+            out = InferOutput(name, list(array.shape), from_np_dtype(array.dtype))
+            out.set_data_from_numpy(array, binary_data=False)
+        outputs.append(out)
+    return InferResponse(response_id=request.id or "", model_name=model_name, infer_outputs=outputs)

@@ -1,0 +1,79 @@
+"""Prepare an unpacked project before the predictor is imported.
+
+chdir into it, load `.env`, extend sys.path, apply the predictor's env, and
+install requirements.txt / run dependencies.sh unless already satisfied
+(set KSERVE_BRIDGE_SKIP_DEPS=1 to skip both).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kserve_bridge.contract import ServerSettings
+from kserve_bridge.errors import PredictorError
+
+SKIP_DEPS_ENV = "KSERVE_BRIDGE_SKIP_DEPS"
+log = logging.getLogger("modelserver")
+
+
+def prepare_project(project_dir: Path, settings: ServerSettings) -> None:
+    project_dir = project_dir.resolve()
+    os.chdir(project_dir)
+    dotenv = project_dir / ".env"
+    if dotenv.is_file():
+        from dotenv import load_dotenv
+        load_dotenv(dotenv, override=False)
+    os.environ.update(settings.env)
+    for folder in (project_dir, project_dir / settings.python_path if settings.python_path else None):
+        if folder is not None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    if os.environ.get(SKIP_DEPS_ENV, "") in ("1", "true", "yes"):
+        log.info("%s is set: not installing %s / running %s", SKIP_DEPS_ENV,
+                 settings.dependencies.get("pip"), settings.dependencies.get("shell"))
+        return
+    install_requirements(project_dir / settings.dependencies.get("pip", "requirements.txt"))
+    run_dependencies_script(project_dir / settings.dependencies.get("shell", "dependencies.sh"))
+
+
+def unmet_requirements(requirements: Path) -> list[str]:
+    """Requirement lines not satisfied by the running interpreter."""
+    from importlib.metadata import PackageNotFoundError, version
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    unmet = []
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            req = Requirement(line)
+            if not req.specifier.contains(version(req.name), prereleases=True):
+                unmet.append(line)
+        except (InvalidRequirement, PackageNotFoundError):
+            unmet.append(line)  # options (-r, --index-url) and missing packages: let pip decide
+    return unmet
+
+
+def install_requirements(requirements: Path) -> None:
+    if not requirements.is_file():
+        return
+    unmet = unmet_requirements(requirements)
+    if not unmet:
+        log.info("%s: every requirement already satisfied", requirements.name)
+        return
+    log.info("installing %s (unmet: %s)", requirements.name, ", ".join(unmet))
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", str(requirements)])
+    if done.returncode:
+        raise PredictorError(f"pip install -r {requirements.name} failed with exit code {done.returncode}")
+
+
+def run_dependencies_script(script: Path) -> None:
+    if not script.is_file():
+        return
+    log.info("running %s", script.name)
+    done = subprocess.run(["bash", str(script)], cwd=script.parent)
+    if done.returncode:
+        raise PredictorError(f"{script.name} failed with exit code {done.returncode}")

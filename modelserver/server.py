@@ -1,0 +1,44 @@
+"""Start `kserve.ModelServer` with one `PredictorModel` and the Cortex routes."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from kserve import ModelServer
+from kserve import model_server as kserve_model_server
+
+from kserve_bridge.contract import ServerSettings
+
+from .app import install
+from .model import PredictorModel
+
+log = logging.getLogger("modelserver")
+
+
+class BridgeModelServer(ModelServer):
+    """KServe's ModelServer, bound to a chosen host (KServe always binds 0.0.0.0)."""
+
+    def __init__(self, host: str, **kwargs):
+        super().__init__(**kwargs)
+        self.host = host
+
+    async def _serve(self) -> None:
+        if self._rest_server is not None:
+            self._rest_server.config.host = self.host
+        await super()._serve()
+
+
+def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
+          max_payload_bytes: int) -> None:
+    """Load the predictor (a failure keeps the server up, not ready) and serve until stopped."""
+    log.setLevel(settings.log_level.upper())
+    if settings.processes_per_replica > 1:
+        log.info("processes_per_replica=%d runs as %d predict threads in one process",
+                 settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
+    model = PredictorModel(name, settings, model_dir)
+    model.load()
+    server = BridgeModelServer(host=host, http_port=port, enable_grpc=False, workers=1)
+    install(kserve_model_server.app, model, endpoint=settings.endpoint, deployment_id=settings.deployment_id,
+            max_concurrency=settings.max_concurrency, max_payload_bytes=max_payload_bytes)
+    server.register_model(model)
+    server.start([])

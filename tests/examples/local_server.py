@@ -1,0 +1,83 @@
+"""Run `kserve-bridge serve` as a real subprocess on a free loopback port, and stop it afterwards."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+QUIET_ENV = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`kserve-bridge ARGS` in a subprocess (the interpreter running the tests), output captured."""
+    return subprocess.run([sys.executable, "-m", "kserve_bridge", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **QUIET_ENV})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ready(base: str) -> bool:
+    """True once /readyz says ready; raises when the predictor failed to load (the server stays up)."""
+    try:
+        answer = httpx.get(f"{base}/readyz", timeout=2)
+    except httpx.TransportError:
+        return False
+    if answer.status_code == 503 and answer.json().get("error", "loading") != "loading":
+        raise AssertionError(f"predictor failed to load: {answer.json()['error']}")
+    return answer.status_code == 200
+
+
+@contextmanager
+def serving(project: Path, api: str, ready_timeout: float = 120) -> Iterator[str]:
+    """Serve `api` of `project` locally; yields the base URL once the model answers ready."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "kserve_bridge", "serve", str(project), "--api", api,
+                                 "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **QUIET_ENV}, start_new_session=True)
+
+        def output() -> str:
+            log.flush()
+            log.seek(0)
+            return log.read()[-4000:]
+
+        try:
+            deadline = time.monotonic() + ready_timeout
+            while not _ready(base):
+                if proc.poll() is not None:
+                    raise AssertionError(f"server for {api} exited with {proc.returncode}:\n{output()}")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"server for {api} not ready after {ready_timeout}s:\n{output()}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's whole process group (workers included), SIGKILL after 15 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=15)
+            return
+        except subprocess.TimeoutExpired:
+            continue
