@@ -15,13 +15,15 @@ def load_predict(kind: str, path: str) -> Predict:
         model = joblib.load(path)
         return lambda rows: model.predict(np.asarray(rows)).tolist()
     if kind == "torch":
+        import numpy as np
         import torch
 
+        torch.set_num_threads(1)  # one server process per core; OpenMP spin-waits otherwise
         module = torch.jit.load(path)
 
         def predict_torch(rows: list) -> list:
             with torch.inference_mode():
-                return module(torch.tensor(rows, dtype=torch.float32)).tolist()
+                return module(torch.from_numpy(np.asarray(rows, dtype=np.float32))).tolist()
         return predict_torch
     if kind == "onnx":
         import numpy as np

@@ -41,10 +41,10 @@ CODE = {
     "sklearn": ("import joblib\nimport numpy as np",
                 '        self.model = joblib.load(config["model"])',
                 "        return self.model.predict(np.asarray(rows)).tolist()"),
-    "torch": ("import torch",
-              '        self.model = torch.jit.load(config["model"])',
+    "torch": ("import numpy as np\nimport torch",
+              '        torch.set_num_threads(1)\n        self.model = torch.jit.load(config["model"])',
               "        with torch.inference_mode():\n"
-              "            return self.model(torch.tensor(rows, dtype=torch.float32)).tolist()"),
+              "            return self.model(torch.from_numpy(np.asarray(rows, dtype=np.float32))).tolist()"),
     "onnx": ("import numpy as np\nimport onnxruntime as ort",
              '        self.session = ort.InferenceSession(config["model"], providers=["CPUExecutionProvider"])',
              '        return self.session.run(None, {"input": np.asarray(rows, dtype=np.float32)})[0].tolist()'),

@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_spec": "kserve_bridge.spec",
     "Spec": "kserve_bridge.spec",
-    "translate": "kserve_bridge.translate",
-    "render": "kserve_bridge.render",
+    "translate": "kserve_bridge.translator",
+    "render": "kserve_bridge.manifest",
     "client": "kserve_bridge.cluster.client",
 }
 

@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the unpacked project: cortex.yaml, predictor, models (default /mnt/models)")
     p.add_argument("--model_name", default=None,
                    help="API name; also the KServe model name in /v1/models/NAME (default: from the settings)")
-    p.add_argument("--http_port", type=int, default=int(os.environ.get("PORT", 8080)), help="default $PORT or 8080")
+    p.add_argument("--http_port", type=int, default=int(os.environ.get("PORT", "8080")), help="default $PORT or 8080")
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     p.add_argument("--max_payload_bytes", type=int, default=DEFAULT_MAX_PAYLOAD,
                    help=f"largest request body accepted; larger gets 413 (default {DEFAULT_MAX_PAYLOAD})")

@@ -47,7 +47,7 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             result = await model.infer(payload, query, headers)
         except ModelNotFoundError as exc:
             return error_response(404, exc.args[0])
-        except Exception as exc:  # noqa: BLE001 - the predictor's own failure
+        except Exception as exc:
             log.exception("predict failed for API %s", model.name)
             return error_response(500, f"{type(exc).__name__}: {exc}")
         try:

@@ -1,6 +1,7 @@
 """What the predictor's constructor receives: python_client, onnx_client, tensorflow_client."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .batching import Batcher, stacked
@@ -28,15 +29,22 @@ class TensorClient(PythonClient):
                  batch_interval: float | None = None):
         super().__init__(repository)
         self.max_batch_size, self.batch_interval = max_batch_size, batch_interval or 0.0
-        self.batchers: dict[int, Batcher] = {}
+        self.batchers: dict[tuple[str | None, str], Batcher] = {}
+        self.lock = threading.Lock()
 
     def predict(self, model_input: Any, model_name: str | None = None, model_version: str | int = "latest") -> Any:
         model = self.get_model(model_name, model_version)
         feeds = model.prepare(model_input)
         if not self.max_batch_size:
             return model.format(model.run(feeds))
-        batcher = self.batchers.get(id(model))
-        if batcher is None:
-            batcher = self.batchers.setdefault(
-                id(model), Batcher(stacked(model.run), self.max_batch_size, self.batch_interval, str(model_name)))
-        return model.format(batcher.submit(feeds).result())
+        return model.format(self.batcher_for(model_name, model_version).submit(feeds).result())
+
+    def batcher_for(self, model_name: str | None, model_version: str | int) -> Batcher:
+        """One batcher per requested (name, version); it looks the model up when a batch runs."""
+        key = (model_name, str(model_version))
+        with self.lock:
+            if key not in self.batchers:
+                run = lambda feeds: self.get_model(*key).run(feeds)
+                self.batchers[key] = Batcher(stacked(run), self.max_batch_size, self.batch_interval,
+                                             f"{model_name or 'default'}-{model_version}")
+            return self.batchers[key]

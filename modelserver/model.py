@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from kserve import InferOutput, InferRequest, InferResponse, Model
+from kserve.errors import InferenceError
 from kserve.utils.utils import from_np_dtype
 
 from kserve_bridge.contract import ServerSettings
@@ -25,7 +26,7 @@ from .batching import Batcher
 from .clients import PythonClient, TensorClient
 from .predictor import call_with, instantiate, load_predictor_class
 from .project import prepare_project
-from .repository import ModelRepository
+from .repository import ModelNotFoundError, ModelRepository
 
 log = logging.getLogger("modelserver")
 
@@ -50,7 +51,7 @@ class PredictorModel(Model):
         started = time.monotonic()
         try:
             self._load()
-        except Exception as exc:  # noqa: BLE001 - the server must stay up and say why
+        except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("API %s failed to load; readiness stays false: %s", self.name, self.load_error)
             return False
@@ -103,13 +104,24 @@ class PredictorModel(Model):
         def run() -> None:
             try:
                 call_with(hook, response=response, payload=payload, query_params=query_params, headers=headers)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("post_predict failed")
         self.executor.submit(run)
 
     async def predict(self, payload: dict | InferRequest, headers: dict | None = None,
                       response_headers: dict | None = None) -> dict | InferResponse:
-        headers = dict(headers or {})
+        """KServe's v1/v2 entry point; a predictor failure becomes KServe's InferenceError (500)."""
+        try:
+            return await self._predict(payload, dict(headers or {}))
+        except (ModelNotFoundError, InferenceError):
+            raise
+        except Exception as exc:
+            # An unhandled exception would be re-raised by Starlette's outermost middleware after the
+            # 500 and drop the keep-alive connection; KServe's InferenceError handler answers cleanly.
+            log.exception("predict failed for API %s", self.name)
+            raise InferenceError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _predict(self, payload: dict | InferRequest, headers: dict) -> dict | InferResponse:
         if isinstance(payload, InferRequest):
             inputs = {i.name: i.as_numpy() for i in payload.inputs}
             result = await self.infer(inputs, {}, headers)

@@ -30,7 +30,7 @@ async def read_payload(request: Request) -> Any:
     if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:
             return await request.form()
-        except Exception as exc:  # noqa: BLE001 - malformed form bodies
+        except Exception as exc:
             raise PayloadError(f"malformed form body: {exc}") from exc
     body = await request.body()
     if kind == "application/json" or kind.endswith("+json"):

@@ -41,6 +41,7 @@ def prepare_project(project_dir: Path, settings: ServerSettings) -> None:
 def unmet_requirements(requirements: Path) -> list[str]:
     """Requirement lines not satisfied by the running interpreter."""
     from importlib.metadata import PackageNotFoundError, version
+
     from packaging.requirements import InvalidRequirement, Requirement
 
     unmet = []
@@ -65,7 +66,7 @@ def install_requirements(requirements: Path) -> None:
         log.info("%s: every requirement already satisfied", requirements.name)
         return
     log.info("installing %s (unmet: %s)", requirements.name, ", ".join(unmet))
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", str(requirements)])
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", str(requirements)], check=False)
     if done.returncode:
         raise PredictorError(f"pip install -r {requirements.name} failed with exit code {done.returncode}")
 
@@ -74,6 +75,6 @@ def run_dependencies_script(script: Path) -> None:
     if not script.is_file():
         return
     log.info("running %s", script.name)
-    done = subprocess.run(["bash", str(script)], cwd=script.parent)
+    done = subprocess.run(["bash", str(script)], cwd=script.parent, check=False)
     if done.returncode:
         raise PredictorError(f"{script.name} failed with exit code {done.returncode}")

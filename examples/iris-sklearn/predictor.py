@@ -12,7 +12,11 @@ class PythonPredictor:
         self.model = joblib.load(Path(__file__).parent / config["model"])
 
     def predict(self, payload):
-        """`{"sepal_length": 5.1, ...}` -> "setosa"; a list of such rows -> a list of labels."""
+        """`{"sepal_length": 5.1, ...}` -> "setosa"; a list of such rows -> a list of labels.
+
+        KServe's v1 body `{"instances": [rows]}` works too (the server wraps the list as "predictions")."""
+        if isinstance(payload, dict) and "instances" in payload:
+            payload = payload["instances"]
         rows = payload if isinstance(payload, list) else [payload]
         labels = [LABELS[i] for i in self.model.predict([[float(r[f]) for f in FEATURES] for r in rows])]
         return labels if isinstance(payload, list) else labels[0]

@@ -12,17 +12,16 @@ from .status import ApiStatus, logs_hint, summarize
 
 def objects_for(spec_source: Any, project_dir: Path, *, namespace: str, storage_uri: str | None = None,
                 image: str | None = None) -> list[dict]:
-    """Kubernetes objects for a spec (a path or parsed data) whose files live in `project_dir`."""
+    """Kubernetes objects for a spec (a path or parsed data) whose files live in `project_dir`;
+    the translator derives each API's deployment id from the project's files and the API."""
     from ..spec import load_spec
     try:
-        from ..package import project_digest
-        from ..translate import translate
+        from ..translator import translate
     except ImportError as exc:  # a partial install: say so instead of a traceback
         raise BridgeError(f"this install cannot translate specs ({exc}); reinstall kserve-bridge") from exc
 
     spec = load_spec(spec_source, project_dir=project_dir)
-    return translate(spec, namespace=namespace, image=image, storage_uri=storage_uri,
-                     deployment_id=project_digest(project_dir))
+    return translate(spec, namespace=namespace, image=image, storage_uri=storage_uri)
 
 
 def apply_all(kube: Kube, objects: list[dict]) -> list[tuple[dict, str]]:

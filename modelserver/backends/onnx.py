@@ -16,7 +16,7 @@ ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tenso
                "tensor(string)": np.object_}
 
 
-def load(path: Path, signature_key: str | None = None) -> "OnnxModel":
+def load(path: Path, signature_key: str | None = None) -> OnnxModel:
     ort = require("onnxruntime", "onnx")
     file = find_file(path, (".onnx",))
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]

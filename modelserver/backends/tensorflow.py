@@ -11,7 +11,7 @@ from kserve_bridge.errors import PredictorError
 from . import require
 
 
-def load(path: Path, signature_key: str | None = None) -> "SavedModel":
+def load(path: Path, signature_key: str | None = None) -> SavedModel:
     tf = require("tensorflow", "tensorflow")
     if not (path / "saved_model.pb").is_file():
         raise PredictorError(f"{path} is not a TensorFlow SavedModel (no saved_model.pb)")

@@ -56,8 +56,8 @@ def _stand_in_objects(spec_source, project_dir, *, namespace, storage_uri=None, 
 def translator(monkeypatch):
     """The real translator when present, else the stand-in above."""
     try:
-        import kserve_bridge.package  # noqa: F401
-        import kserve_bridge.translate  # noqa: F401
+        from kserve_bridge.package import project_digest  # noqa: F401
+        from kserve_bridge.translator import translate  # noqa: F401
     except ImportError:
         monkeypatch.setattr("kserve_bridge.cluster.deploy.objects_for", _stand_in_objects)
 

@@ -42,3 +42,15 @@ def test_summarize_without_status():
     s = summarize(isvc("a"))
     assert (s.ready, s.state, s.url, s.traffic, s.canary, s.split()) == (None, "Unknown", None, [], None, "-")
     assert s.deployment_id == "abc123"
+
+
+def test_test_objects_are_valid_kserve_objects(shared_dir, tmp_path):
+    """The InferenceServices the tests apply are ones a real API server would accept."""
+    import subprocess
+
+    import yaml
+    path = tmp_path / "isvc.yaml"
+    path.write_text(yaml.safe_dump_all([isvc("iris"), isvc("canary", canaryTrafficPercent=10, maxReplicas=3)]))
+    run = subprocess.run([str(shared_dir / "tools" / "k8s-strict-validate"), str(path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ContextManager
 
 import httpx
 import pytest
@@ -21,7 +21,7 @@ NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "cortex.yaml").is_file
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VERSICOLOR = {"sepal_length": 5.9, "sepal_width": 2.8, "petal_length": 4.2, "petal_width": 1.3}
 VIRGINICA = {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}
-Serve = Callable[[str], "serving"]
+Serve = Callable[[str], ContextManager[str]]  # serve(api) -> base URL
 
 
 def has_command(name: str) -> bool:
@@ -55,6 +55,8 @@ def check_iris_sklearn(serve: Serve, example: Path) -> None:
         assert answer.status_code == 200 and answer.text == "setosa"
         assert answer.headers["content-type"].startswith("text/plain")
         assert post(base, "/predict", [SETOSA, VIRGINICA]).json() == ["setosa", "virginica"]
+        kserve_v1 = post(base, "/v1/models/iris-classifier:predict", {"instances": [VERSICOLOR, VIRGINICA]})
+        assert kserve_v1.json() == {"predictions": ["versicolor", "virginica"]}
 
 
 def check_movie_recommendation(serve: Serve, example: Path) -> None:

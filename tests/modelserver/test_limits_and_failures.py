@@ -57,8 +57,8 @@ def test_max_concurrency_answers_503_then_recovers(tmp_path, serve):
 
 
 @pytest.mark.parametrize("predictor, fragment", [
-    ("class PythonPredictor:\n    def __init__(self, config):\n        raise OSError('no GPU here')\n"
-     "    def predict(self, payload):\n        return 1\n", "PythonPredictor.__init__ failed: OSError: no GPU here"),
+    (("class PythonPredictor:\n    def __init__(self, config):\n        raise OSError('no GPU here')\n"
+      "    def predict(self, payload):\n        return 1\n"), "PythonPredictor.__init__ failed: OSError: no GPU here"),
     ("class PythonPredictor:\n    def predict(self, payload, foo):\n        return 1\n",
      "PythonPredictor.predict(self, payload, foo): unknown argument(s) foo"),
     ("class ONNXPredictor:\n    def predict(self, payload):\n        return 1\n",
@@ -112,11 +112,13 @@ def cli(*args: str) -> list[str]:
 
 def test_cli_serve_rejects_bad_spec_with_exit_2(tmp_path):
     project = make_project(tmp_path / "bad", "- name: m\n  kind: RealtimeAPI\n  predictor: {type: nope}\n", "")
-    done = subprocess.run(cli("serve", str(project)), capture_output=True, text=True, cwd=REPO, timeout=60)
+    done = subprocess.run(cli("serve", str(project)), capture_output=True, text=True, cwd=REPO, timeout=60,
+                          check=False)
     assert done.returncode == 2
     assert "predictor" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run(cli("serve", str(make_project(tmp_path / "ok", spec(), SLOW_PREDICTOR)), "--api", "zzz"),
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+                          capture_output=True, text=True, cwd=REPO, timeout=60,
+                          check=False)
     assert done.returncode == 2 and "no RealtimeAPI named 'zzz'" in done.stderr
 
 

@@ -64,6 +64,8 @@ def test_models_dir_versions_and_lru(tmp_path, serve):
                              ({}, "name one of")]:
         r = ask(**params)
         assert r.status_code == 404 and fragment in r.json()["error"], r.text
+    v1 = httpx.post(server.url + "/v1/models/multi:predict", json={"instances": []})  # no model named: 404 too
+    assert v1.status_code == 404 and "name one of" in v1.json()["error"]
     assert ask(model="b").text == "b1"
     loads = (project / "loads.txt").read_text().split()
     # c and c@1 are the same entry: one load; a@10 and b were evicted (cache_size 1) and loaded again

@@ -177,14 +177,16 @@ def test_post_predict_runs_after_the_response(server):
 
 
 @pytest.mark.parametrize("bad, status, fragment", [
-    (dict(url="/classify", content=b"{not json", headers={"content-type": "application/json"}), 400, "malformed JSON"),
-    (dict(url="/v1/models/iris:predict", content=b"{nope", headers={"content-type": "application/json"}), 400, ""),
-    (dict(url="/v1/models/iris:predict", content=b"hello", headers={"content-type": "text/plain"}), 415,
+    ({"url": "/classify", "content": b"{not json", "headers": {"content-type": "application/json"}}, 400,
+     "malformed JSON"),
+    ({"url": "/v1/models/iris:predict", "content": b"{nope", "headers": {"content-type": "application/json"}}, 400,
+     "Unrecognized request format"),
+    ({"url": "/v1/models/iris:predict", "content": b"hello", "headers": {"content-type": "text/plain"}}, 415,
      "unsupported content type"),
-    (dict(url="/classify", json={"rows": ROWS * 200}), 413, "larger than the limit of 4096"),
-    (dict(url="/v1/models/nope:predict", json={"instances": ROWS}), 404, "nope"),
-    (dict(url="/classify", json={"boom": 1}), 500, "ValueError: boom requested"),
-    (dict(url="/v1/models/iris:predict", json={"instances": [[1, 2]]}), 500, "features"),
+    ({"url": "/classify", "json": {"rows": ROWS * 200}}, 413, "larger than the limit of 4096"),
+    ({"url": "/v1/models/nope:predict", "json": {"instances": ROWS}}, 404, "nope"),
+    ({"url": "/classify", "json": {"boom": 1}}, 500, "ValueError: boom requested"),
+    ({"url": "/v1/models/iris:predict", "json": {"instances": [[1, 2]]}}, 500, "features"),
 ])
 def test_bad_input_gets_clear_error_and_server_keeps_serving(server, bad, status, fragment):
     with server.client() as http:

@@ -1,0 +1,46 @@
+"""Spec -> Kubernetes objects: `translate(spec)` and `explain(spec)` share one mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..package import deployment_id, project_digest
+from ..spec import Spec, load_spec, resolve_api
+from ..spec.models import RealtimeAPI
+from .inference_service import inference_service
+from .record import Record
+from .traffic import inference_graph
+
+
+def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, image: str | None,
+             storage_uri: str | None, deployment_id_override: str | None) -> list[tuple[Record, list[dict]]]:
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    digest = project_digest(spec.project_dir) if spec.project_dir and deployment_id_override is None else None
+    out = []
+    for api in spec.apis:
+        rec = Record(api.name)
+        if isinstance(api, RealtimeAPI):
+            dep_id = deployment_id_override or deployment_id(resolve_api(api), digest)
+            objects = [inference_service(api, rec, namespace=namespace, storage_uri=storage_uri,
+                                         deployment_id=dep_id, image=image)]
+        else:
+            objects = inference_graph(api, rec, namespace)
+        out.append((rec, objects))
+    return out
+
+
+def translate(spec: Spec | str | Path | Mapping | list, *, namespace: str | None = None, image: str | None = None,
+              storage_uri: str | None = None, deployment_id: str | None = None) -> list[dict[str, Any]]:
+    """Kubernetes objects (plain dicts) for every API of the spec, in spec order.
+
+    `storage_uri` is where the packaged project is uploaded; `deployment_id`
+    overrides the content hash (default: hash of the project files and the API).
+    """
+    return [obj for _, objects in _records(spec, namespace, image, storage_uri, deployment_id) for obj in objects]
+
+
+def explain(spec: Spec | str | Path | Mapping | list, **options: Any) -> str:
+    """Per API: which Cortex fields mapped to what, and which were dropped and why."""
+    return "\n\n".join(rec.text() for rec, _ in _records(spec, options.get("namespace"), options.get("image"),
+                                                          options.get("storage_uri"),
+                                                          options.get("deployment_id"))) + "\n"

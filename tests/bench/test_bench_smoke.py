@@ -1,0 +1,128 @@
+"""The benchmark harness's pure parts: wrk parsing, the table, targets, process-tree sampling,
+project generation and argument handling. No timing assertions."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.__main__ import parse_args
+from bench.load import parse_wrk, percentile
+from bench.models import IRIS_ROW, Workload
+from bench.projects import write_project
+from bench.report import BASE_A, FLOOR, OURS, Row, table, targets
+from bench.rss import PeakRSS, tree_cpu_seconds, tree_rss
+
+WRK_OUTPUT = """\
+Running 2s test @ http://127.0.0.1:40111/v1/models/iris:predict
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.61ms    1.02ms  21.30ms   90.12%
+    Req/Sec     2.21k   150.20     2.40k    80.00%
+  Latency Distribution
+     50%    3.50ms
+     75%    3.90ms
+     90%    4.40ms
+     99%  850.00us
+  4412 requests in 2.00s, 602.33KB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   2205.70
+Transfer/sec:    301.05KB
+"""
+
+
+def test_parse_wrk_reads_rate_percentiles_and_errors():
+    result = parse_wrk(WRK_OUTPUT + "  Socket errors: connect 0, read 2, write 0, timeout 1\n")
+    assert (result.requests, result.rps, result.tool) == (4412, 2205.70, "wrk")
+    assert result.p50_ms == pytest.approx(3.5)
+    assert result.p99_ms == pytest.approx(0.85)  # microseconds converted
+    assert result.errors == 3 + 3
+
+
+def test_parse_wrk_rejects_garbage():
+    with pytest.raises(ValueError, match="unrecognised wrk output"):
+        parse_wrk("wrk: connection refused")
+
+
+def test_percentile_nearest_rank():
+    values = sorted(float(v) for v in range(1, 101))
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([7.0], 99) == 7.0
+
+
+def _rows(ours_rps: float, ours_p99: float) -> list[Row]:
+    return [Row("iris", OURS, False, 8, ours_rps, 1.0, ours_p99, 200, 60, 1.3),
+            Row("iris", BASE_A, False, 8, 1000.0, 4.0, 9.0, 420, 220, 1.9),
+            Row("iris", FLOOR, False, 8, 4000.0, 1.0, 2.0, 150, 160, 1.0),
+            Row("mlp", OURS, True, 64, 900.0, 50, 90, 300, 400, 3.0),
+            Row("mlp", OURS, False, 64, 200.0, 200, 400, 900, 400, 3.0),
+            Row("onnx", "B: mlserver", False, note="unavailable: sklearn only")]
+
+
+def test_table_has_ratios_and_notes():
+    text = table(_rows(3000.0, 5.0))
+    lines = text.splitlines()
+    assert lines[0].startswith("| workload |") and len(lines) == 2 + 6
+    ours = next(line for line in lines if f"| {OURS} |" in line and "| iris |" in line)
+    assert "3,000" in ours and "3.00x" in ours and "0.75x" in ours
+    assert "unavailable: sklearn only" in text
+
+
+def test_targets_pass_and_fail_lines():
+    good = targets(_rows(3000.0, 5.0), cold_reference_s=1.2, convert_s=0.2)
+    assert "PASS: iris c8 throughput >= 2.0x A (3.00x)" in good
+    assert any(line.startswith("SKIP: iris c8 throughput >= 2.0x B") for line in good)
+    assert any(line.startswith("PASS: mlp c64 batching") for line in good)
+    assert any(line.startswith("PASS: iris cold start <= 1.2x") for line in good)  # 1.3 s <= 1.2 * 1.2 s
+    assert any(line.startswith("PASS: iris cold start <= A's") for line in good)
+    bad = targets(_rows(1500.0, 12.0), cold_reference_s=1.0, convert_s=0.5)
+    assert any(line.startswith("FAIL: iris cold start <= 1.2x") for line in bad)
+    assert "FAIL: iris c8 throughput >= 2.0x A (1.50x)" in bad
+    assert any(line.startswith("FAIL: iris c8 p99") for line in bad)
+    assert any(line.startswith("FAIL: kserve-bridge convert") for line in bad)
+    assert all(line.split(":")[0] in {"PASS", "FAIL", "SKIP"} for line in good + bad)
+
+
+def test_tree_sampling_sees_children():
+    script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', " \
+             "'import time; x = bytearray(40 * 2**20); time.sleep(30)']); time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and tree_rss(parent.pid) < 40 * 2**20:
+            time.sleep(0.1)
+        with PeakRSS(parent.pid, interval=0.05) as rss:
+            time.sleep(0.2)
+        assert rss.peak >= 40 * 2**20  # the child's 40 MiB counts
+        assert tree_cpu_seconds(parent.pid) > 0
+    finally:
+        for child in __import__("psutil").Process(parent.pid).children(recursive=True):
+            child.kill()
+        parent.kill()
+        parent.wait()
+    assert tree_rss(parent.pid) == 0 and tree_cpu_seconds(parent.pid) == 0.0
+
+
+def test_project_is_a_valid_cortex_spec(tmp_path):
+    from kserve_bridge.spec import load_spec
+
+    workload = Workload("iris", "sklearn", tmp_path / "model.joblib", [IRIS_ROW])
+    for batching in (False, True):
+        project = write_project(workload, tmp_path, batching)
+        api = load_spec(project / "cortex.yaml").apis[0]
+        assert api.name == "iris" and api.predictor.type == "python"
+        assert (api.predictor.server_side_batching is not None) is batching
+        compile((project / "predictor.py").read_text(), "predictor.py", "exec")
+
+
+def test_args_quick_and_filters():
+    quick = parse_args(["--quick"])
+    assert quick.workloads == ["iris", "mlp"] and quick.levels == [8, 64] and quick.duration == 2.0
+    only = parse_args(["--only", "onnx", "--servers", "bridge,floor", "--concurrency", "1"])
+    assert only.workloads == ["onnx"] and only.levels == [1]
+    assert only.server_names == [OURS, FLOOR]
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "resnet"])

@@ -1,0 +1,155 @@
+"""Fast in-process checks of the model server's parts (no HTTP)."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kserve_bridge.contract import SETTINGS_ENV, ServerSettings
+from kserve_bridge.errors import PredictorError
+from kserve_bridge.spec import load_spec
+from modelserver.__main__ import parse_args, resolve_settings
+from modelserver.batching import Batcher, stacked
+from modelserver.predictor import call_with, check_signatures, load_predictor_class
+from modelserver.repository import ModelNotFoundError, ModelRepository
+
+from .conftest import make_project
+
+SPEC = """
+- name: api-a
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    config: {k: 1}
+    server_side_batching: {max_batch_size: 8, batch_interval: 250ms}
+  networking: {endpoint: /custom}
+- name: api-b
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py}
+"""
+
+
+def test_settings_from_env_win_over_cortex_yaml(tmp_path, monkeypatch):
+    project = make_project(tmp_path / "p", SPEC, "class PythonPredictor:\n    def predict(self, payload): ...\n")
+    from_yaml = resolve_settings(project, "api-a")
+    assert (from_yaml.endpoint, from_yaml.max_batch_size, from_yaml.batch_interval) == ("/custom", 8, 0.25)
+    with pytest.raises(Exception, match="pick one with --model_name"):
+        resolve_settings(project, None)
+    sent = ServerSettings.from_api(load_spec(project).get("api-b"), deployment_id="d-1")
+    for key, value in sent.to_env().items():
+        monkeypatch.setenv(key, value)
+    received = resolve_settings(project, "api-a")  # the translator's env wins
+    assert received == sent and received.deployment_id == "d-1"
+    monkeypatch.delenv(SETTINGS_ENV)
+    assert resolve_settings(project, "api-b").api_name == "api-b"
+
+
+def test_cli_flags_and_defaults():
+    args = parse_args(["--model_dir", "/x", "--model_name", "n", "--http_port", "9000"])
+    assert (args.model_dir, args.model_name, args.http_port, args.host) == ("/x", "n", 9000, "0.0.0.0")
+    assert args.max_payload_bytes == 32 * 1024 * 1024
+    assert parse_args([]).model_dir == "/mnt/models"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("class PythonPredictor:\n    def __init__(self, config, client): ...\n    def predict(self, payload): ...",
+     "PythonPredictor.__init__(self, config, client): unknown argument(s) client; allowed: config, python_client"),
+    ("class PythonPredictor:\n    def predict(self, *args): ...", "*args is not supported"),
+    ("class PythonPredictor:\n    def predict(self, payload): ...\n    def load_model(self): ...",
+     "load_model(self): missing argument(s) model_path"),
+    ("class PythonPredictor:\n    def predict(self, payload): ...\n    def post_predict(self, result): ...",
+     "post_predict(self, result): unknown argument(s) result"),
+    ("class PythonPredictor:\n    pass", "has no predict method"),
+    ("X = 1", "found: none"),
+])
+def test_bad_predictor_signatures_are_quoted(tmp_path, source, message):
+    (tmp_path / "predictor.py").write_text(source)
+    with pytest.raises(PredictorError) as err:
+        load_predictor_class(tmp_path / "predictor.py", "python")
+    assert message in str(err.value)
+
+
+def test_call_with_passes_only_declared_arguments():
+    class PythonPredictor:
+        def predict(self, payload, headers=None):
+            return payload, headers
+
+        def post_predict(self, **kwargs):
+            return sorted(kwargs)
+
+    P = PythonPredictor
+    check_signatures(P)
+    assert call_with(P().predict, payload=1, query_params={}, headers={"h": 1}) == (1, {"h": 1})
+    assert call_with(P().post_predict, response=1, payload=2) == ["payload", "response"]
+
+
+def test_repository_versions_lru_and_unknown(tmp_path):
+    for folder in ("m/1", "m/3", "m/20", "n", "o/latest-ish"):
+        (tmp_path / folder).mkdir(parents=True)
+    settings = ServerSettings(api_name="x", predictor_type="python", predictor_path="p.py", endpoint="/x",
+                              models=[{"name": "m", "path": "m"}, {"name": "n", "path": "n"},
+                                      {"name": "o", "path": "o"}], cache_size=2)
+    loads: list[Path] = []
+    repo = ModelRepository(settings, tmp_path, lambda path, key: loads.append(path) or path.name)
+    assert list(repo.versions("m")) == ["1", "3", "20"]
+    assert repo.get("m") == "20" and repo.get("m", 3) == "3" and repo.get("m") == "20"
+    assert repo.get("n") == "n" and repo.get("o") == "o"  # not all-numeric sub-folders: unversioned
+    assert repo.get("m", "3") == "3"  # evicted by n and o
+    assert [p.relative_to(tmp_path).as_posix() for p in loads] == ["m/20", "m/3", "n", "o", "m/3"]
+    for name, version in [("zz", "latest"), ("m", "2"), (None, "latest")]:
+        with pytest.raises(ModelNotFoundError):
+            repo.get(name, version)
+
+
+def test_batcher_groups_and_fails_whole_batch():
+    calls: list[list] = []
+
+    def handler(items):
+        calls.append(items)
+        if "bad" in items:
+            raise ValueError("bad item")
+        return [item * 2 for item in items]
+
+    batcher = Batcher(handler, max_size=3, interval=0.5)
+    futures = [batcher.submit(i) for i in (1, 2, 3)]
+    assert [f.result(5) for f in futures] == [2, 4, 6] and calls == [[1, 2, 3]]
+    started = time.monotonic()
+    assert batcher.submit(5).result(5) == 10 and time.monotonic() - started >= 0.45
+    failing = [batcher.submit(x) for x in ("a", "bad")]
+    for future in failing:
+        with pytest.raises(ValueError, match="bad item"):
+            future.result(5)
+
+
+def test_batcher_rejects_wrong_result_length():
+    batcher = Batcher(lambda items: [1], max_size=2, interval=0.2)
+    futures = [batcher.submit(i) for i in range(2)]
+    with pytest.raises(TypeError, match="a list of 2 results"):
+        futures[0].result(5)
+
+
+def test_stacked_splits_outputs_by_rows():
+    seen = []
+
+    def run(feeds):
+        seen.append(feeds["x"].shape)
+        return {"y": feeds["x"] * 10}
+
+    out = stacked(run)([{"x": np.ones((1, 2))}, {"x": np.zeros((3, 2))}])
+    assert seen == [(4, 2)]
+    assert [o["y"].shape for o in out] == [(1, 2), (3, 2)] and out[0]["y"][0, 0] == 10
+
+
+def test_concurrent_batches_from_threads():
+    batcher = Batcher(lambda items: [len(items)] * len(items), max_size=8, interval=0.3)
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(batcher.submit(0).result(5))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [8] * 8
