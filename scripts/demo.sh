@@ -17,10 +17,10 @@ kserve-bridge convert "$example"
 
 port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
-echo "==> kserve-bridge serve $example --port $port   (log: $log)"
+echo "==> kserve-bridge serve $example --port $port"
 kserve-bridge serve "$example" --port "$port" >"$log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 
 python - "$port" "$server" "$log" <<'PY'
 """Wait until the model answers ready, then send one prediction and print the answer."""

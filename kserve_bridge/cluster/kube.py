@@ -61,6 +61,7 @@ class Kube:
 
     def __init__(self, namespace: str | None = None, kubeconfig: str | None = None,
                  context: str | None = None):
+        import yaml
         from kubernetes import client, config
         try:
             api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
@@ -68,7 +69,8 @@ class Kube:
             if context:
                 contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
                 active = next((c for c in contexts if c["name"] == context), active)
-        except (config.ConfigException, OSError, TypeError) as exc:
+        except (config.ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError,
+                yaml.YAMLError) as exc:
             raise ClusterError(f"cannot load kubeconfig{f' {kubeconfig}' if kubeconfig else ''}: {exc}") from exc
         self.host = api_client.configuration.host
         self.namespace = namespace or (active or {}).get("context", {}).get("namespace") or "default"

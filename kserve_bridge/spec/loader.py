@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
 from .models import API_MODELS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
-from .rules import check_realtime, check_splitter
+from .rules import check_name, check_realtime, check_splitter
 from .source import SourceMap, read_spec_file
 
 SPEC_FILENAMES = ("cortex.yaml", "cortex.yml")
@@ -97,13 +97,16 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None) -> list[
     if not items:
         raise SpecError([Problem("", "the spec lists no APIs", smap.file, smap.line(()))])
     apis: list[tuple[int, API]] = []
+    partial: list[tuple[int, API, frozenset[str]]] = []
     for i, item in enumerate(items):
         base = (i,) if prefix is not None else ()
         label = _label(i, item)
         report = _reporter(problems, smap, base, label)
-        api = _validate_item(item, report)
-        if api is not None:
+        api, broken = _validate_item(item, report)
+        if api is not None and not broken:
             apis.append((i, api))
+        elif api is not None:
+            partial.append((i, api, broken))
     realtime = {item["name"] for item in items if isinstance(item, Mapping) and item.get("kind") == "RealtimeAPI"
                 and isinstance(item.get("name"), str)}
     seen: dict[str, int] = {}
@@ -114,12 +117,12 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None) -> list[
                 ("name",), f"duplicate API name (also apis[{seen[name]}])", name)
         elif isinstance(name, str):
             seen[name] = i
-    for i, api in apis:
+    for i, api, broken in [(i, api, frozenset()) for i, api in apis] + partial:
         report = _reporter(problems, smap, (i,) if prefix is not None else (), _label(i, items[i]))
         if isinstance(api, RealtimeAPI):
-            check_realtime(api, project, report)
+            check_realtime(api, project, report, broken)
         else:
-            check_splitter(api, realtime, report)
+            check_splitter(api, realtime, report, broken)
     if problems:
         raise SpecError(problems)
     return [api for _, api in apis]
@@ -137,29 +140,50 @@ def _reporter(problems: list[Problem], smap: SourceMap, base: tuple, label: str)
     return report
 
 
-def _validate_item(item: Any, report) -> API | None:
+def _validate_item(item: Any, report) -> tuple[API | None, frozenset[str]]:
+    """The validated API and no broken sections; or, after reporting field errors, a partial API
+    built from the sections that did validate plus the names of those that did not."""
     if not isinstance(item, Mapping):
         report((), "each API must be a mapping with name and kind", item)
-        return None
+        return None, frozenset()
     kind = item.get("kind")
-    if kind in UNSUPPORTED_KINDS:
+    if isinstance(kind, str) and kind in UNSUPPORTED_KINDS:
         report(("kind",), f"{kind} is not supported on KServe, because {UNSUPPORTED_KINDS[kind]}", kind)
-        return None
+        return None, frozenset()
     model = API_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None and "name" in item:
+        check_name(item["name"], report)
     if model is None:
         hint = _did_you_mean(kind, list(API_MODELS) + list(UNSUPPORTED_KINDS))
         report(("kind",), ("kind is required" if kind is None else "unknown kind") + hint
                + f"; supported: {', '.join(API_MODELS)}", *(() if kind is None else (kind,)))
-        return None
+        return None, frozenset()
     try:
-        return model.model_validate(dict(item))
+        return model.model_validate(dict(item)), frozenset()
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors:
             _report_pydantic(err, model, report)
-        return None
     except (RecursionError, ValueError, TypeError) as exc:  # pathological input pydantic cannot walk
         report((), f"cannot validate this API: {type(exc).__name__}")
-        return None
+        return None, frozenset()
+    broken = frozenset(str(e["loc"][0]) if e["loc"] else "" for e in errors)
+    return _partial(model, item, broken)
+
+
+def _partial(model: type[BaseModel], item: Mapping, broken: frozenset[str]) -> tuple[Any, frozenset[str]]:
+    """An instance holding only the sections that validated (the rest at their defaults), for the
+    cross-field rules, and the full set of sections left out."""
+    if "" in broken:
+        return None, broken
+    api = model.model_construct()
+    for name in model.model_fields:
+        if name in item and name not in broken:
+            try:
+                model.__pydantic_validator__.validate_assignment(api, name, item[name])
+            except (ValidationError, ValueError, TypeError, RecursionError):
+                broken |= {name}
+    return api, broken
 
 
 def _report_pydantic(err: dict, model: type[BaseModel], report) -> None:

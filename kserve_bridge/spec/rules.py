@@ -57,10 +57,36 @@ def check_project_path(project: Path | None, rel: str, loc: tuple, report: Repor
         report(loc, f"folder not found in project directory {root}", rel)
 
 
-def check_realtime(api: RealtimeAPI, project: Path | None, report: Report) -> None:
-    pred, auto = api.predictor, api.autoscaling
-    check_name(api.name, report)
-    check_endpoint(api.networking.endpoint, report)
+def check_realtime(api: RealtimeAPI, project: Path | None, report: Report,
+                   broken: frozenset[str] = frozenset()) -> None:
+    """Every cross-field rule whose sections validated (`broken` names those that did not)."""
+    def ok(*sections: str) -> bool:
+        return not broken.intersection(sections)
+
+    if ok("name"):
+        check_name(api.name, report)
+    if ok("networking"):
+        check_endpoint(api.networking.endpoint, report)
+    if ok("predictor"):
+        _check_predictor(api, project, report)
+    if ok("compute"):
+        _check_compute(api, report)
+    shm, mem = (api.predictor.shm_size, api.compute.mem) if ok("predictor", "compute") else (None, None)
+    if shm is not None and mem is not None and parse_quantity(shm) > parse_quantity(mem):
+        report(("predictor", "shm_size"), f"must be <= compute.mem ({mem})", shm)
+    if ok("autoscaling"):
+        _check_autoscaling(api, report)
+    if ok("update_strategy"):
+        surge, unavailable = api.update_strategy.max_surge, api.update_strategy.max_unavailable
+        if str(surge).rstrip("%") == "0" and str(unavailable).rstrip("%") == "0":
+            report(("update_strategy",), "max_surge and max_unavailable cannot both be 0",
+                   {"max_surge": surge, "max_unavailable": unavailable})
+    if ok("kserve", "autoscaling"):
+        _check_kserve(api, report)
+
+
+def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> None:
+    pred = api.predictor
     check_project_path(project, pred.path, ("predictor", "path"), report)
     if not pred.path.endswith((".py", ".pickle")):
         report(("predictor", "path"), "must name a .py file (or a .pickle of a predictor class)", pred.path)
@@ -76,7 +102,10 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report) -> No
                    + " or ".join(RESERVED_ENV_PREFIXES), key)
     _check_models(api, project, report)
     _check_batching(api, report)
-    _check_compute(api, report)
+
+
+def _check_autoscaling(api: RealtimeAPI, report: Report) -> None:
+    auto = api.autoscaling
     init = auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
     if auto.min_replicas > auto.max_replicas:
         report(("autoscaling", "min_replicas"), f"must be <= max_replicas ({auto.max_replicas})", auto.min_replicas)
@@ -93,10 +122,6 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report) -> No
         if getattr(auto, field) > 3600:
             report(("autoscaling", field), "must be at most 1h (Knative's scale-down-delay limit)",
                    _dur(getattr(auto, field)))
-    surge, unavailable = api.update_strategy.max_surge, api.update_strategy.max_unavailable
-    if str(surge).rstrip("%") == "0" and str(unavailable).rstrip("%") == "0":
-        report(("update_strategy",), "max_surge and max_unavailable cannot both be 0", {"max_surge": surge})
-    _check_kserve(api, report)
 
 
 def _dur(seconds: float) -> str:
@@ -162,9 +187,6 @@ def _check_compute(api: RealtimeAPI, report: Report) -> None:
         report(("compute", "inf"), "cannot request both gpu and inf", compute.inf)
     if compute.inf > 1:
         report(("compute", "inf"), "at most 1 Inferentia chip per replica", compute.inf)
-    shm = api.predictor.shm_size
-    if shm is not None and compute.mem is not None and parse_quantity(shm) > parse_quantity(compute.mem):
-        report(("predictor", "shm_size"), f"must be <= compute.mem ({compute.mem})", shm)
 
 
 def _check_kserve(api: RealtimeAPI, report: Report) -> None:
@@ -189,9 +211,14 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
         report(("kserve", "scale_metric"), "the hpa autoscaler scales on cpu or memory", metric)
 
 
-def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report) -> None:
-    check_name(split.name, report)
-    check_endpoint(split.networking.endpoint, report)
+def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report,
+                   broken: frozenset[str] = frozenset()) -> None:
+    if "name" not in broken:
+        check_name(split.name, report)
+    if "networking" not in broken:
+        check_endpoint(split.networking.endpoint, report)
+    if broken.intersection(("apis", "kserve")):
+        return
     seen: set[str] = set()
     for i, target in enumerate(split.apis):
         if target.name in seen:

@@ -72,13 +72,31 @@ def _plain(node: Any, loc: Loc, smap: SourceMap, budget: list[int], depth: int) 
     return str(node)  # timestamps, binary and other YAML types: kept as text, validated as strings
 
 
+def _constructor() -> type:
+    """ruamel's round-trip constructor, keeping integers too long for `int()` as text."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class Constructor(RoundTripConstructor):
+        def construct_yaml_int(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_int(node)
+            except ValueError:  # more than sys.get_int_max_str_digits() digits
+                return str(node.value)
+
+    Constructor.add_constructor("tag:yaml.org,2002:int", Constructor.construct_yaml_int)
+    return Constructor
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise a list of Problems when it cannot be read."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     smap = SourceMap(file)
+    if not text.strip():
+        raise SpecError([Problem("", "the spec file is empty; it should list APIs", file)])
     yaml = YAML(typ="rt", pure=True)
+    yaml.Constructor = _constructor()
     yaml.allow_duplicate_keys = False
     try:
         tree = yaml.load(text)
@@ -87,7 +105,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         line = mark.line + 1 if mark else None
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise SpecError([Problem("", f"invalid YAML: {message.strip()}", file, line)]) from None
-    except (YAMLError, ValueError, RecursionError, TypeError, AttributeError, KeyError, IndexError) as exc:
+    except RecursionError:
+        raise SpecError([Problem("", "invalid YAML: nested too deeply", file)]) from None
+    except (YAMLError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise SpecError([Problem("", f"invalid YAML: {type(exc).__name__}: {str(exc)[:200]}", file)]) from None
     try:
         data = _plain(tree, (), smap, [MAX_NODES], 0)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from kserve_bridge.cli import main
 from tests.cluster.conftest import ISVC_KEY, isvc
 
-pytestmark = pytest.mark.usefixtures("translator")
 
 
 def cli(kubeconfig, *argv: str) -> int:
@@ -180,3 +178,21 @@ def test_canary_bad_percent(fake, kubeconfig, project, capsys):
     assert cli(kubeconfig, "deploy", str(project)) == 0
     assert cli(kubeconfig, "canary", "start", "iris", "--percent", "120") == 1
     assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_deploy_traffic_splitter_applies_graph_after_services(fake, kubeconfig, project, capsys):
+    (project / "cortex.yaml").write_text(
+        "- {name: iris-a, kind: RealtimeAPI, predictor: {type: python, path: predictor.py}}\n"
+        "- {name: iris-b, kind: RealtimeAPI, predictor: {type: python, path: predictor.py}}\n"
+        "- name: iris\n  kind: TrafficSplitter\n  apis: [{name: iris-a, weight: 80}, {name: iris-b, weight: 20}]\n")
+    assert cli(kubeconfig, "deploy", str(project), "--wait", "--timeout", "10") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ["InferenceService/iris-a created (namespace models)",
+                       "InferenceService/iris-b created (namespace models)",
+                       "InferenceGraph/iris created (namespace models)"]
+    assert "iris-a is Ready at http://iris-a.models.example.com" in out
+    graph_key = ("serving.kserve.io", "v1alpha1", "models", "inferencegraphs", "iris")
+    assert graph_key in fake.objects
+    assert cli(kubeconfig, "delete", "iris") == 0
+    assert "InferenceGraph/iris deleted" in capsys.readouterr().out
+    assert graph_key not in fake.objects and fake.isvc("iris-a") is not None

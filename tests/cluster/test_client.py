@@ -8,7 +8,6 @@ from kserve_bridge.cluster.project import write_project
 from kserve_bridge.errors import ClusterError, NotFoundError, SpecError
 from tests.cluster.conftest import ISVC_KEY
 
-pytestmark = pytest.mark.usefixtures("translator")
 SPEC = {"name": "doubler", "kind": "RealtimeAPI", "predictor": {"type": "python", "config": {"factor": 2}}}
 
 
@@ -34,9 +33,13 @@ def test_client_is_lazy_export_and_uses_context_namespace(kubeconfig):
     assert kserve_bridge.client(kubeconfig=str(kubeconfig), namespace="x").namespace == "x"
 
 
-def test_bad_kubeconfig_is_a_cluster_error(tmp_path):
+def test_bad_kubeconfig_is_a_cluster_error(tmp_path, kubeconfig):
+    (tmp_path / "garbage").write_text("[not: a kubeconfig\n")
+    for path in (tmp_path / "missing", tmp_path / "garbage"):
+        with pytest.raises(ClusterError, match="cannot load kubeconfig"):
+            kserve_bridge.client(kubeconfig=str(path))
     with pytest.raises(ClusterError, match="cannot load kubeconfig"):
-        kserve_bridge.client(kubeconfig=str(tmp_path / "missing"))
+        kserve_bridge.client(kubeconfig=str(kubeconfig), context="no-such-context")
 
 
 def test_create_api_with_predictor_class_is_deterministic(api, fake, tmp_path):
