@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="cortex.yaml or project directory")
     add_cluster_args(p)
     p.add_argument("--storage-uri", help="where the packaged project lives (s3://, gs://, pvc://, https://...)")
+    p.add_argument("--image", help="model server image (default: the translator's)")
     p.add_argument("--wait", action="store_true", help="wait until every InferenceService is Ready")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
     p.set_defaults(run=run_deploy)
@@ -45,7 +46,8 @@ def run_deploy(args: argparse.Namespace) -> int:
     path = Path(args.path)
     project_dir = path if path.is_dir() else path.parent
     kube = kube_for(args)
-    objects = objects_for(path, project_dir, namespace=kube.namespace, storage_uri=args.storage_uri)
+    objects = objects_for(path, project_dir, namespace=kube.namespace, storage_uri=args.storage_uri,
+                          image=args.image)
     for stored, verb in apply_all(kube, objects):
         meta = stored["metadata"]
         print(f"{stored['kind']}/{meta['name']} {verb} (namespace {meta.get('namespace', kube.namespace)})")

@@ -5,9 +5,9 @@ Cross-field rules (min <= init <= max, paths inside the project, ...) live in
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
@@ -149,7 +149,9 @@ class Monitoring(SpecModel):
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
 
-    deployment_mode: Literal["Serverless", "RawDeployment"] = Field(
+    deployment_mode: Annotated[Literal["Serverless", "RawDeployment"], WithJsonSchema(
+        {"enum": ["Serverless", "RawDeployment", "serverless", "raw", "Raw", "knative", "Knative", "standard",
+                  "Standard", "rawdeployment"]})] = Field(
         "Serverless", description="Serverless (Knative, scale to zero, canary) or RawDeployment (Deployment + HPA)")
     storage_uri: Optional[str] = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
     runtime: str = Field("kserve-bridge", description="ClusterServingRuntime name")

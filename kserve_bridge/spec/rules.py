@@ -23,7 +23,9 @@ def is_remote(path: str) -> bool:
 
 
 def check_name(name: Any, report: Report) -> None:
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str):
+        report(("name",), "must be a string (a DNS-1035 label)", name)
+    elif not name:
         report(("name",), "a name is required", name)
     elif len(name) > 63:
         report(("name",), "must be at most 63 characters (a Kubernetes DNS-1035 label)", name)

@@ -40,7 +40,8 @@ def test_deploy_applies_server_side_and_is_idempotent(fake, kubeconfig, project,
 
 
 def test_deploy_changed_project_reconfigures(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", str(project), "--image", "registry.example/bridge:7") == 0
+    assert "registry.example/bridge:7" in str(fake.isvc("iris")["spec"])
     first = fake.isvc("iris")["metadata"]["labels"]["kserve-bridge.io/deployment-id"]
     (project / "predictor.py").write_text((project / "predictor.py").read_text() + "\n# v2\n")
     assert cli(kubeconfig, "deploy", str(project)) == 0

@@ -62,7 +62,7 @@ def test_cli_subprocess_bad_spec_exit_2_no_traceback(tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert f"{path}:1: apis[0].name: must be a DNS-1035 label" in proc.stderr
+    assert f"{path}:1: apis[0].name: must be a string" in proc.stderr
     assert f"{path}:2: apis[0].kind: unknown kind" in proc.stderr
 
 

@@ -1,0 +1,23 @@
+"""The CLI's spec path imports no heavy framework (cold start matters; no timing assertions here)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ["torch", "tensorflow", "kserve", "fastapi", "uvicorn", "pandas", "grpc", "onnxruntime", "sklearn",
+         "kubernetes"]
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "iris-sklearn"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", str(EXAMPLE)], ["convert", str(EXAMPLE)],
+                                  ["convert", "--explain", str(EXAMPLE)]])
+def test_cli_imports_no_heavy_modules(argv):
+    code = ("import sys\nfrom kserve_bridge.cli import main\n"
+            "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY=' + ','.join(sorted(m for m in %r if m in sys.modules)))\n" % (argv, HEAVY))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "HEAVY=", proc.stdout.splitlines()[-1]
