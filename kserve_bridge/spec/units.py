@@ -8,6 +8,7 @@ _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|T
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+MAX_DURATION_S = (2**63 - 1) / 1e9
 _DURATION_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -71,15 +72,24 @@ def parse_duration(value: object) -> float:
         pos = match.end()
     if pos != len(text) or not text or len(text) > 64:
         raise ValueError("must be a duration string such as 100ms, 10s, 1m30s or 5m")
+    if total > MAX_DURATION_S:
+        raise ValueError("is longer than Go's largest duration (about 292 years)")
     return total
 
 
 def format_duration(seconds: float) -> str:
-    """Shortest Go-style duration for a number of seconds (`60s`, `100ms`, `1h`)."""
+    """Shortest Go-style duration for a number of seconds (`60s` -> `1m`, `0.1` -> `100ms`)."""
     if seconds == 0:
         return "0s"
-    if seconds < 1:
-        ms = seconds * 1000
-        return f"{ms:g}ms" if ms >= 1 else f"{seconds * 1e9:g}ns"
-    return f"{seconds:g}s" if seconds < 60 or seconds % 60 else (
-        f"{seconds / 3600:g}h" if seconds % 3600 == 0 else f"{seconds / 60:g}m")
+    for unit, size in (("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{_number(seconds / size)}{unit}"
+    for unit, size in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= size:
+            return f"{_number(seconds / size)}{unit}"
+    return f"{_number(seconds * 1e9)}ns"
+
+
+def _number(value: float) -> str:
+    """A float without exponent or float noise (at most 9 decimals)."""
+    return f"{value:.9f}".rstrip("0").rstrip(".")

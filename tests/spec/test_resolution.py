@@ -142,8 +142,8 @@ def test_quantities_are_normalised(field, given, expected):
 
 
 DURATIONS = [("10s", 10.0, "10s"), ("1m", 60.0, "1m"), ("1m30s", 90.0, "90s"), ("0.5m", 30.0, "30s"),
-             ("2h", 7200.0, "2h"), ("100ms", 0.1, "100ms"), ("1.5s", 1.5, "1.5s"), ("0", 0.0, "0s"),
-             ("500us", 0.0005, "0.5ms"), ("1h0m0s", 3600.0, "1h")]
+             ("45m", 2700.0, "45m"), ("100ms", 0.1, "100ms"), ("1.5s", 1.5, "1.5s"), ("0", 0.0, "0s"),
+             ("500us", 0.0005, "500us"), ("1.25ms", 0.00125, "1.25ms"), ("1h0m0s", 3600.0, "1h")]
 
 
 @pytest.mark.parametrize("given,seconds,printed", DURATIONS)
