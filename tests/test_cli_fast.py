@@ -12,7 +12,8 @@ HEAVY = ["torch", "tensorflow", "kserve", "fastapi", "uvicorn", "pandas", "grpc"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "iris-sklearn"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["validate", str(EXAMPLE)], ["convert", str(EXAMPLE)],
+@pytest.mark.parametrize("argv", [["--help"], ["validate", str(EXAMPLE)], ["validate", "--show-resolved", str(EXAMPLE)],
+                                  ["validate", "/nonexistent/cortex.yaml"], ["schema"], ["convert", str(EXAMPLE)],
                                   ["convert", "--explain", str(EXAMPLE)]])
 def test_cli_imports_no_heavy_modules(argv):
     code = ("import sys\nfrom kserve_bridge.cli import main\n"
@@ -21,3 +22,14 @@ def test_cli_imports_no_heavy_modules(argv):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "HEAVY=", proc.stdout.splitlines()[-1]
+
+
+def test_importtime_of_validate_lists_no_heavy_module():
+    """The same check through `python -X importtime`, which sees every module imported, even if removed later."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kserve_bridge", "validate", str(EXAMPLE)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "kserve_bridge" in imported and "pydantic" in imported
+    assert not imported & set(HEAVY), imported & set(HEAVY)

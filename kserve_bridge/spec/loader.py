@@ -5,6 +5,7 @@ Every problem of every API is collected and raised as one `SpecError`.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Union
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Problem, SpecError
 from .models import API_MODELS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
 from .rules import check_name, check_realtime, check_splitter
-from .source import SourceMap, read_spec_file
+from .source import SourceMap, check_bounds, read_spec_file
 
 SPEC_FILENAMES = ("cortex.yaml", "cortex.yml")
 API = Union[RealtimeAPI, TrafficSplitter]
@@ -60,7 +61,12 @@ def resolve_api(api: API) -> dict[str, Any]:
 
 def find_spec_file(path: Path) -> Path:
     """The spec file itself, or the cortex.yaml inside a project directory."""
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError) as exc:
+        raise SpecError([Problem("", f"cannot read spec: {getattr(exc, 'strerror', None) or exc}", str(path))]) \
+            from None
+    if is_dir:
         for name in SPEC_FILENAMES:
             if (path / name).is_file():
                 return path / name
@@ -80,6 +86,7 @@ def load_spec(source: str | Path | Mapping[str, Any] | list, project_dir: str | 
         project = Path(project_dir) if project_dir is not None else file.parent
     else:
         data, smap, file = source, SourceMap("<spec>"), None
+        check_bounds(data, smap.file)
         project = Path(project_dir) if project_dir is not None else None
     apis = validate_document(data, smap, project)
     return Spec(apis=apis, source=file, project_dir=project)
@@ -130,7 +137,7 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None) -> list[
 
 def _label(i: int, item: Any) -> str:
     name = item.get("name") if isinstance(item, Mapping) else None
-    return f"apis[{i}]" + (f"({name})" if isinstance(name, str) and len(name) <= 80 else "")
+    return f"apis[{i}]" + (f"({name})" if isinstance(name, str) and 0 < len(name) <= 80 and name.isprintable() else "")
 
 
 def _reporter(problems: list[Problem], smap: SourceMap, base: tuple, label: str):
@@ -196,9 +203,14 @@ def _report_pydantic(err: dict, model: type[BaseModel], report) -> None:
         if known and not hint:
             message += f"; allowed: {', '.join(sorted(known))}"
         report(loc, message)
+    elif loc and loc[-1] == "[key]":
+        report(loc[:-1], "keys must be strings", loc[-2] if len(loc) > 1 else None)
     elif err["type"] == "missing":
         report(loc, "is required")
     else:
+        if err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected")))
+            message += _did_you_mean(err.get("input"), allowed)
         report(loc, message[:1].lower() + message[1:], err.get("input"))
 
 

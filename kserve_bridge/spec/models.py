@@ -105,6 +105,11 @@ class Predictor(SpecModel):
         return data
 
 
+def canonical_endpoint(endpoint: str | None, name: str) -> str:
+    """Cortex's canonical form: a leading '/', no trailing '/'; default `/<name>`."""
+    return "/" + endpoint.strip("/") if endpoint else f"/{name}"
+
+
 class Networking(SpecModel):
     endpoint: Optional[str] = Field(None, max_length=1000, description="URL path of the API (default /<name>)")
     api_gateway: Optional[Literal["public", "none"]] = Field(None, description="Cortex <= v0.25; accepted, unused")
@@ -192,7 +197,7 @@ class RealtimeAPI(SpecModel):
 
     @property
     def endpoint(self) -> str:
-        return self.networking.endpoint or f"/{self.name}"
+        return canonical_endpoint(self.networking.endpoint, self.name)
 
 
 class SplitTarget(SpecModel):
@@ -212,7 +217,7 @@ class TrafficSplitter(SpecModel):
 
     @property
     def endpoint(self) -> str:
-        return self.networking.endpoint or f"/{self.name}"
+        return canonical_endpoint(self.networking.endpoint, self.name)
 
 
 API_MODELS: dict[str, type[SpecModel]] = {"RealtimeAPI": RealtimeAPI, "TrafficSplitter": TrafficSplitter}

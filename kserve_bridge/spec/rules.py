@@ -49,13 +49,18 @@ def check_project_path(project: Path | None, rel: str, loc: tuple, report: Repor
     if rel.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", rel):
         report(loc, "must be relative to the project directory", rel)
         return
-    root = project.resolve()
-    target = (root / rel).resolve()
+    try:
+        root = project.resolve()
+        target = (root / rel).resolve()
+        is_file, is_dir = target.is_file(), target.is_dir()
+    except (OSError, ValueError, RuntimeError) as exc:  # name too long, NUL byte, symlink loop
+        report(loc, f"is not a usable path: {getattr(exc, 'strerror', None) or exc}", rel)
+        return
     if target != root and root not in target.parents:
         report(loc, "escapes the project directory", rel)
-    elif kind == "file" and not target.is_file():
+    elif kind == "file" and not is_file:
         report(loc, f"file not found in project directory {root}", rel)
-    elif kind == "dir" and not target.is_dir():
+    elif kind == "dir" and not is_dir:
         report(loc, f"folder not found in project directory {root}", rel)
 
 

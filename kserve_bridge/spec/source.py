@@ -15,6 +15,8 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 Loc = tuple[Any, ...]
+_TOO_BIG = (f"spec is too large or too deeply nested (more than {MAX_NODES} values after expanding aliases, "
+            f"or nested deeper than {MAX_DEPTH} levels, or cyclic)")
 
 
 class _TooBig(Exception):
@@ -112,18 +114,36 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     try:
         data = _plain(tree, (), smap, [MAX_NODES], 0)
     except (_TooBig, RecursionError):
-        raise SpecError([Problem("", f"spec is too large or too deeply nested (more than {MAX_NODES} nodes "
-                                    f"after expanding aliases, or deeper than {MAX_DEPTH})", file)]) from None
+        raise SpecError([Problem("", _TOO_BIG, file)]) from None
     return data, smap
+
+
+def check_bounds(data: Any, file: str) -> None:
+    """Hold plain data (the Python API) to the size and depth limits of files; this also stops cycles."""
+    budget = [MAX_NODES]
+
+    def walk(node: Any, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            raise _TooBig
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, (list, tuple)) else ()
+        for child in children:
+            walk(child, depth + 1)
+
+    try:
+        walk(data, 0)
+    except (_TooBig, RecursionError):
+        raise SpecError([Problem("", _TOO_BIG, file)]) from None
 
 
 def read_spec_file(path: Path) -> tuple[Any, SourceMap]:
     """Read a spec file from disk with a size cap and a text check."""
     file = str(path)
     try:
-        raw = path.read_bytes()[: MAX_BYTES + 1]
-    except OSError as exc:
-        raise SpecError([Problem("", f"cannot read spec: {exc.strerror or exc}", file)]) from None
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise SpecError([Problem("", f"cannot read spec: {getattr(exc, 'strerror', None) or exc}", file)]) from None
     if len(raw) > MAX_BYTES:
         raise SpecError([Problem("", f"spec file is larger than {MAX_BYTES // 1024} KiB", file)])
     if b"\x00" in raw:

@@ -1,9 +1,10 @@
 """Annotated field types shared by the spec models."""
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, BaseModel, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from .units import format_duration, normalise_quantity, parse_duration
 
@@ -28,6 +29,26 @@ def _none_to_empty(value: Any) -> Any:
     return {} if value is None else value
 
 
+def _json_data(value: Any, where: str = "") -> Any:
+    """Free-form data must survive JSON (it reaches the model server that way): no NaN, no objects."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"keys must be strings (at {where or 'top level'})")
+            _json_data(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _json_data(item, f"{where}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"a NaN or infinite number cannot be passed on as JSON (at {where})")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**4000:
+        raise ValueError(f"integer too large (at {where})")
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise ValueError(f"must hold only YAML data (mappings, lists, strings, numbers, booleans, null); "
+                         f"found {type(value).__name__} at {where}")
+    return value
+
+
 Quantity = Annotated[
     str,
     BeforeValidator(normalise_quantity),
@@ -48,5 +69,8 @@ SurgeValue = Annotated[
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d+%$"}]}),
 ]
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
-StrMap = Annotated[dict[str, str], BeforeValidator(_none_to_empty)]
-AnyMap = Annotated[dict[str, Any], BeforeValidator(_none_to_empty)]
+StrMap = Annotated[dict[str, str], BeforeValidator(_none_to_empty),
+                   WithJsonSchema({"type": ["object", "null"], "additionalProperties": {"type": "string"},
+                                   "description": "string to string; null means empty"})]
+AnyMap = Annotated[dict[str, Any], BeforeValidator(_none_to_empty), AfterValidator(_json_data),
+                   WithJsonSchema({"type": ["object", "null"], "description": "free mapping; null means empty"})]
