@@ -2,6 +2,7 @@
 locally with `kserve-bridge serve`, and send real predictions over HTTP."""
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,14 @@ def post(base: str, path: str, body, **kwargs) -> httpx.Response:
     if isinstance(body, str):
         return httpx.post(base + path, content=body, headers={"Content-Type": "text/plain"}, timeout=60, **kwargs)
     return httpx.post(base + path, json=body, timeout=60, **kwargs)
+
+
+def golden_options():
+    """scripts/update_goldens.py: its pinned deployment id and storage bucket are the goldens' options."""
+    spec = importlib.util.spec_from_file_location("update_goldens", REPO / "scripts" / "update_goldens.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -172,13 +181,17 @@ def test_convert(name: str, tmp_path: Path) -> None:
         else:
             assert any(d["metadata"]["name"] == api["name"] for d in docs), f"nothing for {api['name']}"
     expected = EXAMPLES / name / "expected"
-    if expected.is_dir():
-        out = tmp_path / "out"
-        assert cli("convert", f"examples/{name}", "-o", str(out)).returncode == 0
-        want = sorted(p.relative_to(expected) for p in expected.rglob("*") if p.is_file())
-        assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == want
-        for rel in want:
-            assert (out / rel).read_text() == (expected / rel).read_text(), f"{name}: {rel} differs from golden"
+    if not expected.is_dir():
+        pytest.skip(f"examples/{name}/expected/ missing: run python scripts/update_goldens.py")
+    goldens = golden_options()
+    out = tmp_path / "out"
+    result = cli("convert", f"examples/{name}", "-o", str(out), "--deployment-id", goldens.GOLDEN_ID,
+                 "--storage-uri", f"{goldens.STORAGE_BUCKET}/{name}")
+    assert result.returncode == 0, result.stderr
+    want = sorted(p.relative_to(expected) for p in expected.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == want
+    for rel in want:
+        assert (out / rel).read_text() == (expected / rel).read_text(), f"{name}: {rel} differs from golden"
 
 
 @pytest.mark.slow
