@@ -6,7 +6,7 @@ from typing import Any, Iterable
 import yaml
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml when present: same text, ~6x faster
     """Safe dumper that never emits anchors/aliases (kubectl-friendly)."""
 
     def ignore_aliases(self, data: Any) -> bool:
