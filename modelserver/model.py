@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +31,15 @@ from .project import prepare_project
 from .repository import ModelNotFoundError, ModelRepository
 
 log = logging.getLogger("modelserver")
+_predict_thread = threading.local()
+
+
+def _follow_torch_threads(count: int | None) -> None:
+    """Apply the load-time torch thread count in this predict thread: OpenMP keeps it per thread,
+    so `torch.set_num_threads(n)` in the predictor's __init__ would not reach predict threads."""
+    if count is not None and getattr(_predict_thread, "torch_threads", None) != count:
+        sys.modules["torch"].set_num_threads(count)
+        _predict_thread.torch_threads = count
 
 
 class PredictorModel(Model):
@@ -39,6 +50,7 @@ class PredictorModel(Model):
         self.repository: ModelRepository | None = None
         self.load_error: str | None = None
         self.batcher: Batcher | None = None
+        self.torch_threads: int | None = None
         threads = settings.threads_per_process * settings.processes_per_replica
         if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
@@ -55,6 +67,8 @@ class PredictorModel(Model):
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("API %s failed to load; readiness stays false: %s", self.name, self.load_error)
             return False
+        torch = sys.modules.get("torch")
+        self.torch_threads = torch.get_num_threads() if torch is not None else None
         self.ready = True
         log.info("API %s ready in %.2fs", self.name, time.monotonic() - started)
         return True
@@ -84,6 +98,7 @@ class PredictorModel(Model):
         return backend(kind).load
 
     def _predict_batch(self, items: list[tuple[Any, dict, dict]]) -> list[Any]:
+        _follow_torch_threads(self.torch_threads)
         payloads, queries, headers = (list(column) for column in zip(*items))
         return call_with(self.predictor.predict, payload=payloads, query_params=queries, headers=headers)
 
@@ -92,8 +107,10 @@ class PredictorModel(Model):
         if self.batcher is not None:
             return await asyncio.wrap_future(self.batcher.submit((payload, query_params, headers)))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: call_with(
-            self.predictor.predict, payload=payload, query_params=query_params, headers=headers))
+        def run() -> Any:
+            _follow_torch_threads(self.torch_threads)
+            return call_with(self.predictor.predict, payload=payload, query_params=query_params, headers=headers)
+        return await loop.run_in_executor(self.executor, run)
 
     def post_predict(self, response: Any, payload: Any, query_params: dict, headers: dict) -> None:
         """Run the user's post_predict, if any, in the background; errors are only logged."""

@@ -25,6 +25,9 @@ class BridgeModelServer(ModelServer):
     async def _serve(self) -> None:
         if self._rest_server is not None:
             self._rest_server.config.host = self.host
+            # KServe adds only timing_asgi's TimingMiddleware here, which logs every request
+            # (~40 us/request, docs/benchmarks.md); our BridgeMiddleware records latency metrics.
+            self._rest_server._add_middlewares = lambda app: None
         await super()._serve()
 
 
@@ -38,6 +41,10 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     model = PredictorModel(name, settings, model_dir)
     model.load()
     server = BridgeModelServer(host=host, http_port=port, enable_grpc=False, workers=1)
+    # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
+    model.enable_latency_logging = settings.log_level == "debug"
+    if settings.log_level != "debug":
+        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     install(kserve_model_server.app, model, endpoint=settings.endpoint, deployment_id=settings.deployment_id,
             max_concurrency=settings.max_concurrency, max_payload_bytes=max_payload_bytes)
     server.register_model(model)
