@@ -83,15 +83,21 @@ def start_server(project: Path, args: list[str] = (), env: dict[str, str] | None
     raise RuntimeError(f"model server not up after {timeout}s:\n{server.log_text()[-4000:]}")
 
 
-@pytest.fixture
-def serve():
-    """Start servers with `serve(project, ...)`; every one is stopped at teardown."""
+def _server_starter():
+    """A `start(project, ...)` function and the list of servers it started (stopped by the caller)."""
     started: list[Server] = []
 
     def start(project: Path, **kwargs) -> Server:
         started.append(start_server(project, **kwargs))
         return started[-1]
 
+    return start, started
+
+
+@pytest.fixture
+def serve():
+    """Start servers with `serve(project, ...)`; every one is stopped at teardown."""
+    start, started = _server_starter()
     yield start
     for server in started:
         server.stop()
@@ -100,12 +106,7 @@ def serve():
 @pytest.fixture(scope="module")
 def module_servers():
     """Like `serve` but shared by a test module."""
-    started: list[Server] = []
-
-    def start(project: Path, **kwargs) -> Server:
-        started.append(start_server(project, **kwargs))
-        return started[-1]
-
+    start, started = _server_starter()
     yield start
     for server in started:
         server.stop()
