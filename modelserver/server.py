@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from kserve import ModelServer
 from kserve import model_server as kserve_model_server
@@ -18,9 +19,9 @@ log = logging.getLogger("modelserver")
 class BridgeModelServer(ModelServer):
     """KServe's ModelServer, bound to a chosen host (KServe always binds 0.0.0.0)."""
 
-    def __init__(self, host: str, **kwargs):
+    def __init__(self, host: str, asgi_app: Any, **kwargs):
         super().__init__(**kwargs)
-        self.host = host
+        self.host, self.asgi_app = host, asgi_app
 
     async def _serve(self) -> None:
         if self._rest_server is not None:
@@ -28,6 +29,9 @@ class BridgeModelServer(ModelServer):
             # KServe adds only timing_asgi's TimingMiddleware here, which logs every request
             # (~40 us/request, docs/benchmarks.md); our BridgeMiddleware records latency metrics.
             self._rest_server._add_middlewares = lambda app: None
+            # uvicorn serves BridgeMiddleware (limits, metrics, the predict lane) around KServe's app;
+            # KServe still builds that app (routes, exception handlers) when its server starts.
+            self._rest_server.config.app = self.asgi_app
         await super()._serve()
 
 
@@ -40,12 +44,13 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
                  settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
     model.load()
-    server = BridgeModelServer(host=host, http_port=port, enable_grpc=False, workers=1)
     # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
     model.enable_latency_logging = settings.log_level == "debug"
     if settings.log_level != "debug":
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    install(kserve_model_server.app, model, endpoint=settings.endpoint, deployment_id=settings.deployment_id,
-            max_concurrency=settings.max_concurrency, max_payload_bytes=max_payload_bytes)
+    asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
+                       deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
+                       max_payload_bytes=max_payload_bytes)
+    server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1)
     server.register_model(model)
     server.start([])
