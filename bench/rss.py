@@ -7,8 +7,8 @@ import threading
 import psutil
 
 
-def tree_rss(pid: int) -> int:
-    """Current RSS in bytes of `pid` plus its descendants (0 when it has gone)."""
+def _tree_sum(pid: int, measure) -> float:
+    """Sum of `measure(proc)` over `pid` and its live descendants (0 when it has gone)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -17,27 +17,20 @@ def tree_rss(pid: int) -> int:
     total = 0
     for proc in procs:
         try:
-            total += proc.memory_info().rss
+            total += measure(proc)
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def tree_rss(pid: int) -> int:
+    """Current RSS in bytes of `pid` plus its descendants (0 when it has gone)."""
+    return int(_tree_sum(pid, lambda proc: proc.memory_info().rss))
 
 
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by `pid` plus its live descendants."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return float(_tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2])))
 
 
 class PeakRSS:
