@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import copy
+import io
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+
+from kserve_bridge.cli import main
+from kserve_bridge.errors import SpecError
+from kserve_bridge.spec import load_spec
 
 
 def api(**overrides) -> dict:
@@ -27,3 +33,21 @@ def project(tmp_path: Path, text: str, files: tuple[str, ...] = ("predictor.py",
         (tmp_path / name).write_text("class PythonPredictor:\n    pass\n")
     (tmp_path / "cortex.yaml").write_text(text)
     return tmp_path
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    """Run the CLI in-process; (exit code, stdout + stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue() + err.getvalue()
+
+
+def assert_handled_cleanly(path: Path) -> None:
+    """load_spec succeeds or raises SpecError with printable problems; the CLI exits 0/2 with no traceback."""
+    try:
+        load_spec(path)
+    except SpecError as exc:
+        assert exc.problems and all(p.format() for p in exc.problems)
+    code, output = run_cli(["validate", str(path)])
+    assert code in (0, 2) and "Traceback" not in output

@@ -6,7 +6,6 @@ import pytest
 
 from kserve_bridge import SpecError, load_spec
 from kserve_bridge.spec import RealtimeAPI
-
 from tests.spec.helpers import api
 
 

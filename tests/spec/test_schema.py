@@ -7,10 +7,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kserve_bridge.spec.schema import SCHEMA_FILE, schema_text
 from kserve_bridge.spec import load_spec
-from tests.spec.test_resolution import LEGACY, RESOLVABLE
+from kserve_bridge.spec.schema import SCHEMA_FILE, schema_text
 from tests.spec.helpers import api
+from tests.spec.test_resolution import LEGACY, RESOLVABLE
 from tests.spec.test_valid_specs import VALID
 
 EVERY_VALID = {**VALID, **{f"resolution: {k}": v for k, v in RESOLVABLE.items()},
