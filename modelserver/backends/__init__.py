@@ -43,6 +43,18 @@ def find_file(path: Path, suffixes: tuple[str, ...]) -> Path:
     return files[0]
 
 
+def named_inputs(model_input: object, names: list[str], dtypes: dict[str, object], owner: str) -> dict[str, np.ndarray]:
+    """Cortex's input rule: a bare value for a single-input model, else {input_name: value}; cast to `dtypes`."""
+    if not isinstance(model_input, dict):
+        if len(names) != 1:
+            raise PredictorError(f"{owner} has inputs {names}: pass a dict keyed by input name")
+        model_input = {names[0]: model_input}
+    missing = set(names) - set(model_input)
+    if missing:
+        raise PredictorError(f"missing model input(s) {sorted(missing)}; {owner} expects {names}")
+    return {name: np.asarray(model_input[name], dtype=dtypes.get(name)) for name in names}
+
+
 class TensorModel(Protocol):
     """A model with named tensor inputs and outputs (ONNX, TensorFlow)."""
 

@@ -6,9 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from kserve_bridge.errors import PredictorError
-
-from . import find_file, require
+from . import find_file, named_inputs, require
 
 ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
                "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16,
@@ -32,15 +30,8 @@ class OnnxModel:
 
     def prepare(self, model_input: object) -> dict[str, np.ndarray]:
         """Cortex: a list/array for single-input models, else {input_name: value}; cast to the model dtype."""
-        if not isinstance(model_input, dict):
-            if len(self.input_names) != 1:
-                raise PredictorError(f"this model has inputs {self.input_names}: pass a dict keyed by input name")
-            model_input = {self.input_names[0]: model_input}
-        missing = set(self.input_names) - set(model_input)
-        if missing:
-            raise PredictorError(f"missing model input(s) {sorted(missing)}; the model expects {self.input_names}")
-        return {name: np.asarray(model_input[name], dtype=ONNX_DTYPES.get(self.inputs[name].type))
-                for name in self.input_names}
+        dtypes = {name: ONNX_DTYPES.get(spec.type) for name, spec in self.inputs.items()}
+        return named_inputs(model_input, self.input_names, dtypes, "this model")
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))

@@ -8,7 +8,7 @@ import numpy as np
 
 from kserve_bridge.errors import PredictorError
 
-from . import require
+from . import named_inputs, require
 
 
 def load(path: Path, signature_key: str | None = None) -> SavedModel:
@@ -31,15 +31,8 @@ class SavedModel:
         self.input_names = list(self.specs)
 
     def prepare(self, model_input: object) -> dict[str, np.ndarray]:
-        if not isinstance(model_input, dict):
-            if len(self.input_names) != 1:
-                raise PredictorError(f"signature {self.key!r} has inputs {self.input_names}: pass a dict")
-            model_input = {self.input_names[0]: model_input}
-        missing = set(self.input_names) - set(model_input)
-        if missing:
-            raise PredictorError(f"missing model input(s) {sorted(missing)}; the signature expects {self.input_names}")
-        return {name: np.asarray(model_input[name], dtype=self.specs[name].dtype.as_numpy_dtype)
-                for name in self.input_names}
+        dtypes = {name: spec.dtype.as_numpy_dtype for name, spec in self.specs.items()}
+        return named_inputs(model_input, self.input_names, dtypes, f"signature {self.key!r}")
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = self.signature(**{k: self.tf.constant(v) for k, v in feeds.items()})
