@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,17 @@ from kserve_bridge.contract import ServerSettings
 
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
-from .predictor import call_with, instantiate, load_predictor_class
+from .predictor import bind, instantiate, load_predictor_class
 from .project import prepare_project
 from .repository import ModelNotFoundError, ModelRepository
 
 log = logging.getLogger("modelserver")
 _predict_thread = threading.local()
+# A predict whose recent duration (moving average) is under this runs on the event loop when
+# predicts are serial anyway (one predict thread, no batching), as KServe's own Model.__call__
+# runs every sync predict: it saves the thread hand-off (~40 us/request, docs/benchmarks.md).
+# Slower predicts go to the predict thread, so /healthz, /metrics and 503s keep answering.
+INLINE_BUDGET_S = 0.002
 
 
 def _follow_torch_threads(count: int | None) -> None:
@@ -51,10 +57,15 @@ class PredictorModel(Model):
         self.load_error: str | None = None
         self.batcher: Batcher | None = None
         self.torch_threads: int | None = None
+        self.call_predict: Any = None
+        self.call_post_predict: Any = None
         threads = settings.threads_per_process * settings.processes_per_replica
         if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+        self.inline_allowed = threads == 1 and not settings.max_batch_size
+        self.recent_seconds = math.inf  # moving average of predict durations; inf until the first
+        self.last_job: Future | None = None  # the newest predict handed to the (FIFO) predict thread
 
     def load(self) -> bool:
         """Load the project, its predictor and (lazily) its models. Never raises: a failure leaves ready False."""
@@ -83,6 +94,10 @@ class PredictorModel(Model):
         else:
             client = PythonClient(self.repository)
         self.predictor = instantiate(cls, s.config, client)
+        self.call_predict = bind(self.predictor.predict, "payload", "query_params", "headers")
+        hook = getattr(self.predictor, "post_predict", None)
+        if hook is not None:
+            self.call_post_predict = bind(hook, "response", "payload", "query_params", "headers")
         if s.max_batch_size and s.predictor_type not in ("onnx", "tensorflow"):
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name)
 
@@ -100,27 +115,38 @@ class PredictorModel(Model):
     def _predict_batch(self, items: list[tuple[Any, dict, dict]]) -> list[Any]:
         _follow_torch_threads(self.torch_threads)
         payloads, queries, headers = (list(column) for column in zip(*items))
-        return call_with(self.predictor.predict, payload=payloads, query_params=queries, headers=headers)
+        return self.call_predict(payload=payloads, query_params=queries, headers=headers)
+
+    def _run_predict(self, payload: Any, query_params: dict, headers: dict) -> Any:
+        _follow_torch_threads(self.torch_threads)
+        started = time.perf_counter()
+        try:
+            return self.call_predict(payload=payload, query_params=query_params, headers=headers)
+        finally:
+            seconds = time.perf_counter() - started
+            recent = self.recent_seconds
+            self.recent_seconds = seconds if recent == math.inf else 0.8 * recent + 0.2 * seconds
 
     async def infer(self, payload: Any, query_params: dict, headers: dict) -> Any:
-        """Run the user's predict (batched when configured) off the event loop."""
+        """Run the user's predict: batched when configured; inline when fast and serial
+        (INLINE_BUDGET_S); otherwise in a predict thread."""
         if self.batcher is not None:
             return await asyncio.wrap_future(self.batcher.submit((payload, query_params, headers)))
-        loop = asyncio.get_running_loop()
-        def run() -> Any:
-            _follow_torch_threads(self.torch_threads)
-            return call_with(self.predictor.predict, payload=payload, query_params=query_params, headers=headers)
-        return await loop.run_in_executor(self.executor, run)
+        if (self.inline_allowed and self.recent_seconds < INLINE_BUDGET_S
+                and (self.last_job is None or self.last_job.done())):
+            return self._run_predict(payload, query_params, headers)
+        job = self.last_job = self.executor.submit(self._run_predict, payload, query_params, headers)
+        return await asyncio.wrap_future(job)
 
     def post_predict(self, response: Any, payload: Any, query_params: dict, headers: dict) -> None:
         """Run the user's post_predict, if any, in the background; errors are only logged."""
-        hook = getattr(self.predictor, "post_predict", None)
+        hook = self.call_post_predict
         if hook is None:
             return
 
         def run() -> None:
             try:
-                call_with(hook, response=response, payload=payload, query_params=query_params, headers=headers)
+                hook(response=response, payload=payload, query_params=query_params, headers=headers)
             except Exception:
                 log.exception("post_predict failed")
         self.executor.submit(run)

@@ -82,12 +82,19 @@ def check_signatures(cls: type) -> None:
             raise PredictorError(f"{describe(cls, name)}: {problem}; allowed: {', '.join(sorted(allowed))}")
 
 
-def call_with(func: Callable, **available: Any) -> Any:
-    """Call `func` with the available arguments it declares (all of them if it takes **kwargs)."""
+def bind(func: Callable, *names: str) -> Callable[..., Any]:
+    """`func` as a callable taking `names` by keyword and passing on only those it declares
+    (all of them if it takes **kwargs). The signature is inspected once, not per request."""
     params = parameters(func)
     if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return func(**available)
-    return func(**{k: v for k, v in available.items() if k in params})
+        return func
+    wanted = tuple(name for name in names if name in params)
+    return lambda **available: func(**{name: available[name] for name in wanted})
+
+
+def call_with(func: Callable, **available: Any) -> Any:
+    """Call `func` once with the available arguments it declares."""
+    return bind(func, *available)(**available)
 
 
 def instantiate(cls: type, config: dict, client: Any) -> Any:

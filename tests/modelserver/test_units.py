@@ -153,3 +153,39 @@ def test_concurrent_batches_from_threads():
     for t in threads:
         t.join()
     assert results == [8] * 8
+
+
+THREAD_RECORDER = '''
+import threading, time
+
+class PythonPredictor:
+    def predict(self, payload):
+        time.sleep(payload.get("sleep", 0))
+        return threading.current_thread().name
+'''
+
+
+@pytest.mark.parametrize("threads, sleeps, expected", [
+    # Fast and serial: the first predict is timed in the predict thread, the rest run on the loop.
+    (1, [0, 0, 0], ["predict", "MainThread", "MainThread"]),
+    # A predict that turns slow (over INLINE_BUDGET_S) sends the following ones back to the thread.
+    (1, [0, 0, 0.05, 0, 0], ["predict", "MainThread", "MainThread", "predict", "predict"]),
+    # Slow from the start: never on the loop.
+    (1, [0.01, 0.01, 0.01], ["predict", "predict", "predict"]),
+    # Several predict threads: predicts may overlap, so they always use the threads.
+    (2, [0, 0, 0], ["predict", "predict", "predict"]),
+])
+def test_fast_serial_predicts_run_inline(tmp_path, threads, sleeps, expected):
+    import asyncio
+
+    from modelserver.model import PredictorModel
+    spec = f"- name: m\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n" \
+           f"    threads_per_process: {threads}\n"
+    project = make_project(tmp_path / "p", spec, THREAD_RECORDER)
+    model = PredictorModel("m", resolve_settings(project, "m"), project)
+    assert model.load()
+
+    async def run() -> list[str]:
+        return [(await model.infer({"sleep": s}, {}, {})).rstrip("_0123456789") for s in sleeps]
+    assert asyncio.run(run()) == expected
+    model.executor.shutdown()
