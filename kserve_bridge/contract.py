@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .spec.models import RealtimeAPI
+if TYPE_CHECKING:  # the model server reads settings from the environment without the spec models
+    from .spec.models import RealtimeAPI
 
 SETTINGS_ENV = "KSERVE_BRIDGE_SETTINGS"
 DEPLOYMENT_ID_ENV = "KSERVE_BRIDGE_DEPLOYMENT_ID"

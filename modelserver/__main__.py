@@ -6,6 +6,7 @@ contract), else from DIR's cortex.yaml (API NAME, or its only RealtimeAPI).
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -55,12 +56,17 @@ def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Startup allocates ~200k objects that live as long as the process (modules, the model) and
+    # almost no garbage: collecting during imports is wasted cold-start time (~0.2 s,
+    # docs/benchmarks.md). `serve` freezes what startup made and turns the collector back on.
+    gc.disable()
     args = parse_args(argv)
     model_dir = Path(args.model_dir).resolve()
     try:
         settings = resolve_settings(model_dir, args.model_name)
     except BridgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        gc.enable()
         return 2
     from .server import serve
     serve(settings, model_dir, name=args.model_name or settings.api_name, host=args.host, port=args.http_port,
