@@ -33,3 +33,14 @@ def test_importtime_of_validate_lists_no_heavy_module():
                 if line.startswith("import time:")}
     assert "kserve_bridge" in imported and "pydantic" in imported
     assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_server_settings_from_env_skip_the_spec_models():
+    """In the pod the model server reads KSERVE_BRIDGE_SETTINGS; that path must not build the spec's models."""
+    code = ("import sys\nfrom kserve_bridge.contract import ServerSettings\n"
+            "s = ServerSettings(api_name='a', predictor_type='python', predictor_path='p.py', endpoint='/a')\n"
+            "assert ServerSettings.from_env(s.to_env()) == s\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('kserve_bridge.spec', 'ruamel'))))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
