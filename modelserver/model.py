@@ -131,7 +131,7 @@ class PredictorModel(Model):
         """Run the user's predict: batched when configured; inline when fast and serial
         (INLINE_BUDGET_S); otherwise in a predict thread."""
         if self.batcher is not None:
-            return await asyncio.wrap_future(self.batcher.submit((payload, query_params, headers)))
+            return await self.batcher.run((payload, query_params, headers))
         if (self.inline_allowed and self.recent_seconds < INLINE_BUDGET_S
                 and (self.last_job is None or self.last_job.done())):
             return self._run_predict(payload, query_params, headers)

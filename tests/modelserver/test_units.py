@@ -189,3 +189,27 @@ def test_fast_serial_predicts_run_inline(tmp_path, threads, sleeps, expected):
         return [(await model.infer({"sleep": s}, {}, {})).rstrip("_0123456789") for s in sleeps]
     assert asyncio.run(run()) == expected
     model.executor.shutdown()
+
+
+def test_batcher_run_groups_coroutines_and_survives_cancellation():
+    import asyncio
+    calls: list[list] = []
+
+    def handler(items):
+        calls.append(list(items))
+        if "bad" in items:
+            raise ValueError("bad item")
+        return [item * 2 for item in items]
+
+    batcher = Batcher(handler, max_size=4, interval=0.3)
+
+    async def scenario():
+        assert await asyncio.gather(*(batcher.run(i) for i in (1, 2, 3, 4))) == [2, 4, 6, 8]
+        failing = await asyncio.gather(batcher.run("bad"), batcher.run(5), return_exceptions=True)
+        assert [type(e) for e in failing] == [ValueError, ValueError]
+        abandoned = asyncio.ensure_future(batcher.run(7))
+        await asyncio.sleep(0.05)
+        abandoned.cancel()  # the client went away while its item waited for the batch
+        return await batcher.run(8)
+    assert asyncio.run(scenario()) == 16
+    assert calls[0] == [1, 2, 3, 4] and sorted(calls[1], key=str) == [5, "bad"]
