@@ -6,6 +6,8 @@ import io
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from kserve_bridge.cli import main
 from kserve_bridge.errors import SpecError
 from kserve_bridge.spec import load_spec
@@ -33,6 +35,13 @@ def project(tmp_path: Path, text: str, files: tuple[str, ...] = ("predictor.py",
         (tmp_path / name).write_text("class PythonPredictor:\n    pass\n")
     (tmp_path / "cortex.yaml").write_text(text)
     return tmp_path
+
+
+def problems(data) -> list[str]:
+    """load_spec(data) must raise SpecError; returns its problems, formatted."""
+    with pytest.raises(SpecError) as info:
+        load_spec(data)
+    return [p.format() for p in info.value.problems]
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:

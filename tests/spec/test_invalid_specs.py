@@ -1,4 +1,6 @@
-"""Tables of invalid specs, each paired with the error path it must produce (and line, from files)."""
+"""Document-level errors: the spec's shape, API kinds, rules across APIs (duplicate names, TrafficSplitter
+targets), every problem reported at once, and file-backed checks (exact lines, paths escaping the project, a
+folder without cortex.yaml). Value errors of a single field live in test_invalid_fields.py."""
 from __future__ import annotations
 
 import os
@@ -7,84 +9,18 @@ import pytest
 
 from kserve_bridge.errors import SpecError
 from kserve_bridge.spec import load_spec
-from tests.spec.helpers import api, project
+from tests.spec.helpers import api, problems
+from tests.spec.helpers import project as make_project
 
-INVALID = [
-    # (id, spec data, expected path fragment, message fragment)
+INVALID_DOCS = [  # (id, spec data, expected path fragment, message fragment)
     ("missing predictor", [{"name": "a", "kind": "RealtimeAPI"}], "apis[0](a).predictor", "is required"),
-    ("bad type", [api(predictor={"type": "java"})], "apis[0](iris).predictor.type", "input should be"),
-    ("misspelt key", [api(predictor={"confg": {}})], "apis[0](iris).predictor.confg", "did you mean 'config'"),
-    ("misspelt top", [api(autoscalling={})], "apis[0](iris).autoscalling", "did you mean 'autoscaling'"),
-    ("int as string", [api(autoscaling={"min_replicas": "1"})], "autoscaling.min_replicas", "valid integer"),
-    ("huge int", [api(autoscaling={"max_replicas": 10**40})], "autoscaling.max_replicas", "less than or equal"),
-    ("min > max", [api(autoscaling={"min_replicas": 5, "max_replicas": 2})], "autoscaling.min_replicas",
-     "<= max_replicas"),
-    ("init outside", [api(autoscaling={"min_replicas": 2, "init_replicas": 1})], "autoscaling.init_replicas",
-     "between"),
-    ("target > max conc", [api(autoscaling={"target_replica_concurrency": 20, "max_replica_concurrency": 10})],
-     "autoscaling.target_replica_concurrency", "<= max_replica_concurrency"),
-    ("window not multiple", [api(autoscaling={"window": "15s"})], "autoscaling.window", "multiple of 10s"),
-    ("bad duration", [api(autoscaling={"window": "soon"})], "autoscaling.window", "duration"),
-    ("downscale factor", [api(autoscaling={"max_downscale_factor": 1.0})], "autoscaling.max_downscale_factor",
-     "less than 1"),
-    ("upscale factor", [api(autoscaling={"max_upscale_factor": 1.0})], "autoscaling.max_upscale_factor",
-     "greater than 1"),
-    ("nan", [api(autoscaling={"upscale_tolerance": float("nan")})], "autoscaling.upscale_tolerance", "finite"),
-    ("bad cpu", [api(compute={"cpu": "lots"})], "compute.cpu", "quantity"),
-    ("tiny cpu", [api(compute={"cpu": "1m"})], "compute.cpu", "at least 20m"),
-    ("tiny mem", [api(compute={"mem": "1Ki"})], "compute.mem", "at least 20Mi"),
-    ("gpu and inf", [api(compute={"gpu": 1, "inf": 1})], "compute.inf", "both"),
-    ("shm > mem", [api(compute={"mem": "1Gi"}, predictor={"shm_size": "2Gi"})], "predictor.shm_size", "<= compute.mem"),
-    ("surge both zero", [api(update_strategy={"max_surge": 0, "max_unavailable": "0%"})], "update_strategy",
-     "both be 0"),
-    ("surge percent", [api(update_strategy={"max_surge": "150%"})], "update_strategy.max_surge", "percentage"),
-    ("name upper", [api(name="Iris")], "apis[0](Iris).name", "DNS-1035"),
-    ("name long", [api(name="a" * 64)], ".name", "at most 63"),
-    ("duplicate names", [api(), api()], "apis[1](iris).name", "duplicate API name"),
-    ("endpoint slash", [api(networking={"endpoint": "/"})], "networking.endpoint", "URL path"),
-    ("endpoint chars", [api(networking={"endpoint": "/a b"})], "networking.endpoint", "URL path"),
-    ("tf needs models", [api(predictor={"type": "tensorflow"})], "predictor.models", "required"),
-    ("conflicting models", [api(predictor={"models": {"path": "a", "dir": "b"}})], "predictor.models",
-     "exactly one"),
-    ("no models chosen", [api(predictor={"models": {"signature_key": "x"}})], "predictor.models", "exactly one"),
-    ("sig key on onnx", [api(predictor={"type": "onnx", "models": {"path": "m.onnx", "signature_key": "s"}})],
-     "predictor.models.signature_key", "tensorflow predictors only"),
-    ("dup model names", [api(predictor={"models": {"paths": [{"name": "a", "path": "x"}, {"name": "a", "path": "y"}]}})],
-     "predictor.models.paths[1].name", "duplicate"),
-    ("bad model name", [api(predictor={"models": {"paths": [{"name": "a b", "path": "x"}]}})],
-     "predictor.models.paths[0].name", "pattern"),
-    ("cache one only", [api(predictor={"models": {"dir": "d", "cache_size": 1}})], "predictor.models.cache_size",
-     "both"),
-    ("cache > disk", [api(predictor={"models": {"dir": "d", "cache_size": 3, "disk_cache_size": 2}})],
-     "predictor.models.cache_size", "<= disk_cache_size"),
-    ("cache with procs", [api(predictor={"processes_per_replica": 2, "models": {"dir": "d", "cache_size": 1,
-                                                                             "disk_cache_size": 1}})],
-     "predictor.processes_per_replica", "must be 1"),
-    ("batch size", [api(predictor={"server_side_batching": {"max_batch_size": 0, "batch_interval": "1s"}})],
-     "server_side_batching.max_batch_size", "greater than or equal to 1"),
-    ("batch interval", [api(predictor={"server_side_batching": {"max_batch_size": 2, "batch_interval": "0s"}})],
-     "server_side_batching.batch_interval", "greater than 0"),
-    ("env reserved", [api(predictor={"env": {"CORTEX_X": "1"}})], "predictor.env.CORTEX_X", "not starting"),
-    ("env value type", [api(predictor={"env": {"A": 1}})], "predictor.env.A", "valid string"),
-    ("log level", [api(predictor={"log_level": "trace"})], "predictor.log_level", "input should be"),
-    ("raw scale to zero", [api(autoscaling={"min_replicas": 0}, kserve={"deployment_mode": "raw"})],
-     "autoscaling.min_replicas", "Serverless"),
-    ("raw canary", [api(kserve={"deployment_mode": "raw", "canary_traffic_percent": 10})],
-     "kserve.canary_traffic_percent", "Serverless"),
-    ("canary range", [api(kserve={"canary_traffic_percent": 101})], "kserve.canary_traffic_percent", "less than"),
-    ("bad mode", [api(kserve={"deployment_mode": "batch"})], "kserve.deployment_mode", "input should be"),
-    ("cpu metric kpa", [api(kserve={"scale_metric": "cpu"})], "kserve.scale_metric", "autoscaler_class hpa"),
     ("batch kind", [{"name": "b", "kind": "BatchAPI"}], "apis[0](b).kind", "not supported on KServe, because"),
-    ("task kind", [{"name": "t", "kind": "TaskAPI"}], "apis[0](t).kind", "Kubernetes Job"),
     ("async kind", [{"name": "a", "kind": "AsyncAPI"}], "apis[0](a).kind", "queue"),
     ("unknown kind", [{"name": "a", "kind": "RealTimeAPI"}], "apis[0](a).kind", "did you mean 'RealtimeAPI'"),
     ("no kind", [{"name": "a"}], "apis[0](a).kind", "kind is required"),
     ("list of strings", ["a", "b"], "apis[0]", "mapping"),
-    ("splitter weights", [api(name="a"), {"name": "s", "kind": "TrafficSplitter", "apis": [{"name": "a", "weight": 90}]}],
-     "apis[1](s).apis", "sum to 100"),
-    ("splitter unknown api", [api(name="a"), {"name": "s", "kind": "TrafficSplitter",
-                                              "apis": [{"name": "a", "weight": 50}, {"name": "z", "weight": 50}]}],
-     "apis[1](s).apis[1].name", "names no RealtimeAPI"),
+    ("splitter weights", [api(name="a"), {"name": "s", "kind": "TrafficSplitter",
+                                          "apis": [{"name": "a", "weight": 90}]}], "apis[1](s).apis", "sum to 100"),
     ("two shadows", [api(name="a"), api(name="b"), api(name="c"),
                      {"name": "s", "kind": "TrafficSplitter", "apis": [
                          {"name": "a", "weight": 100}, {"name": "b", "weight": 1, "shadow": True},
@@ -98,22 +34,122 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("data,path,message", [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+@pytest.mark.parametrize("data,path,message", [c[1:] for c in INVALID_DOCS], ids=[c[0] for c in INVALID_DOCS])
 def test_invalid_spec_reports_path(data, path, message):
-    with pytest.raises(SpecError) as info:
-        load_spec(data)
-    rendered = [p.format() for p in info.value.problems]
+    rendered = problems(data)
     assert any(path in line and message.lower() in line.lower() for line in rendered), rendered
 
 
+SPLIT = "apis[1](s)."
+BAD_SPLITTERS = [  # (id, targets of splitter "s" next to RealtimeAPI "iris", expected path, message fragment)
+    ("weight > 100", [{"name": "iris", "weight": 101}], SPLIT + "apis[0].weight", "less than or equal to 100"),
+    ("shadow not bool", [{"name": "iris", "weight": 100, "shadow": "yes"}], SPLIT + "apis[0].shadow", "boolean"),
+    ("empty apis", [], SPLIT + "apis", "at least 1"),
+    ("listed twice", [{"name": "iris", "weight": 50}, {"name": "iris", "weight": 50}], SPLIT + "apis[1].name",
+     "listed twice"),
+    ("only shadow", [{"name": "iris", "weight": 100, "shadow": True}], SPLIT + "apis", "non-shadow"),
+    ("unknown field", [{"name": "iris", "weigth": 100}], SPLIT + "apis[0].weigth", "did you mean 'weight'"),
+    ("splitter to splitter", [{"name": "s", "weight": 100}], SPLIT + "apis[0].name", "names no RealtimeAPI"),
+]
+
+
+@pytest.mark.parametrize("targets,path,message", [c[1:] for c in BAD_SPLITTERS], ids=[c[0] for c in BAD_SPLITTERS])
+def test_bad_splitter(targets, path, message):
+    rendered = problems([api(), {"name": "s", "kind": "TrafficSplitter", "apis": targets}])
+    assert any(f"{path}: " in line and message.lower() in line.lower() for line in rendered), rendered
+
+
 def test_every_problem_is_reported_at_once():
-    data = [api(name="A", autoscaling={"min_replicas": 3, "max_replicas": 1}, compute={"cpu": "1m"}),
-            {"name": "b", "kind": "BatchAPI"}, api(name="c", predictor={"typo": 1})]
+    """A bad section hides neither other sections' rules nor other APIs' problems."""
+    data = api(name="Bad_Name", predictor={"processes_per_replica": "two"}, compute={"cpu": "1m"},
+               autoscaling={"min_replicas": 5, "max_replicas": 2, "target_replica_concurrency": 5000},
+               update_strategy={"max_surge": 0, "max_unavailable": 0}, networking={"endpoint": "/"})
     with pytest.raises(SpecError) as info:
-        load_spec(data)
+        load_spec([data, {"name": "s", "kind": "TrafficSplitter", "networking": {"endpoint": 5},
+                          "apis": [{"name": "nope", "weight": 50}]},
+                   {"name": "b", "kind": "BatchAPI"}, api(name="c", predictor={"typo": 1})])
     paths = {p.path for p in info.value.problems}
-    assert {"apis[0](A).name", "apis[0](A).autoscaling.min_replicas", "apis[0](A).compute.cpu",
-            "apis[1](b).kind", "apis[2](c).predictor.typo"} <= paths
+    assert {"apis[0](Bad_Name).name", "apis[0](Bad_Name).predictor.processes_per_replica",
+            "apis[0](Bad_Name).compute.cpu", "apis[0](Bad_Name).autoscaling.min_replicas",
+            "apis[0](Bad_Name).autoscaling.target_replica_concurrency", "apis[0](Bad_Name).update_strategy",
+            "apis[0](Bad_Name).networking.endpoint", "apis[1](s).networking.endpoint", "apis[1](s).apis",
+            "apis[1](s).apis[0].name", "apis[2](b).kind", "apis[3](c).predictor.typo"} <= paths, paths
+
+
+# (YAML text, [(line, path, message fragment), ...]): every problem at its own line.
+FILES = {
+    "nested fields": ("""\
+- name: iris
+  kind: RealtimeAPI
+  predictor:
+    type: pythn
+    path: predictor.py
+    models:
+      paths:
+        - name: a
+          path: s3://b/a
+        - name: a
+          path: s3://b/b
+  compute:
+    cpu: lots
+  autoscaling:
+    min_replicas: 4
+    max_replicas: 2
+""", [(4, "apis[0](iris).predictor.type", "input should be"), (13, "apis[0](iris).compute.cpu", "quantity"),
+      (15, "apis[0](iris).autoscaling.min_replicas", "<= max_replicas")]),
+    "second API and splitter": ("""\
+- name: a
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py}
+- name: a
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py, threads_per_process: 0}
+- name: s
+  kind: TrafficSplitter
+  apis:
+    - name: a
+      weight: 60
+    - name: ghost
+      weight: 30
+""", [(4, "apis[1](a).name", "duplicate API name"), (6, "apis[1](a).predictor.threads_per_process", "greater"),
+      (9, "apis[2](s).apis", "sum to 100"), (12, "apis[2](s).apis[1].name", "names no RealtimeAPI")]),
+    "single mapping": ("""\
+name: iris
+kind: RealtimeAPI
+predictor:
+  type: python
+  path: predictor.py
+  env:
+    CORTEX_X: "1"
+networking:
+  endpoint: /a b
+""", [(7, "apis[0](iris).predictor.env.CORTEX_X", "not starting"),
+      (9, "apis[0](iris).networking.endpoint", "URL path")]),
+    "kinds": ("""\
+- name: b
+  kind: BatchAPI
+- name: t
+  kind: TaskAPI
+- name: x
+  kind: AsyncApi
+""", [(2, "apis[0](b).kind", "Kubernetes Job"), (4, "apis[1](t).kind", "Kubernetes Job"),
+      (6, "apis[2](x).kind", "did you mean 'AsyncAPI'")]),
+    "huge int": ("- name: a\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py}\n"
+                 "  autoscaling:\n    max_replicas: " + "9" * 5000 + "\n",
+                 [(5, "apis[0](a).autoscaling.max_replicas", "valid integer")]),
+}
+
+
+@pytest.mark.parametrize("text,expected", FILES.values(), ids=FILES.keys())
+def test_file_problems_point_at_lines(project, text, expected):
+    (project / "cortex.yaml").write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_spec(project)
+    found = {(p.line, p.path): p.format() for p in info.value.problems}
+    for line, path, message in expected:
+        assert (line, path) in found, found
+        assert message.lower() in found[(line, path)].lower()
+        assert found[(line, path)].startswith(f"{project / 'cortex.yaml'}:{line}: {path}: ")
 
 
 SPEC_WITH_LINES = """\
@@ -132,7 +168,7 @@ SPEC_WITH_LINES = """\
 
 
 def test_problems_carry_file_and_line(tmp_path):
-    proj = project(tmp_path, SPEC_WITH_LINES)
+    proj = make_project(tmp_path, SPEC_WITH_LINES)
     with pytest.raises(SpecError) as info:
         load_spec(proj)
     lines = [p.format() for p in info.value.problems]
@@ -143,7 +179,7 @@ def test_problems_carry_file_and_line(tmp_path):
 
 
 def test_field_errors_do_not_hide_cross_field_errors_of_other_apis(tmp_path):
-    proj = project(tmp_path, SPEC_WITH_LINES.replace("threads_per_proces: 2", "threads_per_process: 2"))
+    proj = make_project(tmp_path, SPEC_WITH_LINES.replace("threads_per_proces: 2", "threads_per_process: 2"))
     with pytest.raises(SpecError) as info:
         load_spec(proj)
     assert any(p.line == 8 and p.path.endswith("autoscaling.min_replicas") for p in info.value.problems)
@@ -169,7 +205,7 @@ def test_model_path_escape_rejected(tmp_path):
     text = ("- name: a\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n"
             "    models:\n      path: ../../etc\n")
     with pytest.raises(SpecError) as info:
-        load_spec(project(tmp_path, text))
+        load_spec(make_project(tmp_path, text))
     assert any(p.path.endswith("models.path") and "escapes" in p.message for p in info.value.problems)
 
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+DEMO_SPEC = """- name: demo
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+"""  # cortex.yaml of the `project` fixture (conftest.py)
+
 
 def api(name: str = "demo", **sections: Any) -> dict:
     """A RealtimeAPI dict; keyword sections (predictor, compute, autoscaling, kserve, ...) are merged in."""
