@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from kserve_bridge.contract import ServerSettings
+from kserve_bridge.spec import load_spec
+
 from .models import Workload
 from .projects import write_project
 
@@ -44,11 +47,13 @@ def free_port() -> int:
 
 
 def ours(w: Workload, work: Path, batching: bool) -> Launch:
+    """Started as in the pod: settings in the environment, as `kserve-bridge convert` writes them."""
     project = write_project(w, work / "projects", batching)
     port = free_port()
     argv = [sys.executable, "-m", "modelserver", "--model_dir", str(project), "--model_name", w.name,
             "--http_port", str(port)]
-    return Launch(argv, port, f"/v1/models/{w.name}:predict", w.v1_body())
+    env = ServerSettings.from_api(load_spec(project).get(w.name)).to_env()
+    return Launch(argv, port, f"/v1/models/{w.name}:predict", w.v1_body(), env)
 
 
 def kserve_plain(w: Workload, work: Path, batching: bool) -> Launch:
