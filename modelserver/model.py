@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from kserve.utils.utils import from_np_dtype
 from kserve_bridge.contract import ServerSettings
 
 from .batching import Batcher
+from .placement import Placement
 from .clients import PythonClient, TensorClient
 from .predictor import bind, instantiate, load_predictor_class
 from .project import prepare_project
@@ -33,11 +33,6 @@ from .repository import ModelNotFoundError, ModelRepository
 
 log = logging.getLogger("modelserver")
 _predict_thread = threading.local()
-# A predict whose recent duration (moving average) is under this runs on the event loop when
-# predicts are serial anyway (one predict thread, no batching), as KServe's own Model.__call__
-# runs every sync predict: it saves the thread hand-off (~40 us/request, docs/benchmarks.md).
-# Slower predicts go to the predict thread, so /healthz, /metrics and 503s keep answering.
-INLINE_BUDGET_S = 0.002
 
 
 def _follow_torch_threads(count: int | None) -> None:
@@ -63,8 +58,7 @@ class PredictorModel(Model):
         if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
-        self.inline_allowed = threads == 1 and not settings.max_batch_size
-        self.recent_seconds = math.inf  # moving average of predict durations; inf until the first
+        self.placement = Placement(allowed=threads == 1 and not settings.max_batch_size)
         self.last_job: Future | None = None  # the newest predict handed to the (FIFO) predict thread
 
     def load(self) -> bool:
@@ -117,25 +111,24 @@ class PredictorModel(Model):
         payloads, queries, headers = (list(column) for column in zip(*items))
         return self.call_predict(payload=payloads, query_params=queries, headers=headers)
 
-    def _run_predict(self, payload: Any, query_params: dict, headers: dict) -> Any:
+    def _run_predict(self, payload: Any, query_params: dict, headers: dict, inline: bool) -> Any:
         _follow_torch_threads(self.torch_threads)
         started = time.perf_counter()
         try:
             return self.call_predict(payload=payload, query_params=query_params, headers=headers)
         finally:
-            seconds = time.perf_counter() - started
-            recent = self.recent_seconds
-            self.recent_seconds = seconds if recent == math.inf else 0.8 * recent + 0.2 * seconds
+            self.placement.observe(time.perf_counter() - started, inline)
 
     async def infer(self, payload: Any, query_params: dict, headers: dict) -> Any:
-        """Run the user's predict: batched when configured; inline when fast and serial
-        (INLINE_BUDGET_S); otherwise in a predict thread."""
+        """Run the user's predict: batched when configured, else on the event loop or in a
+        predict thread (modelserver/placement.py); predicts stay serial with one thread."""
         if self.batcher is not None:
             return await self.batcher.run((payload, query_params, headers))
-        if (self.inline_allowed and self.recent_seconds < INLINE_BUDGET_S
-                and (self.last_job is None or self.last_job.done())):
-            return self._run_predict(payload, query_params, headers)
-        job = self.last_job = self.executor.submit(self._run_predict, payload, query_params, headers)
+        while self.placement.choose():
+            if self.last_job is None or self.last_job.done():
+                return self._run_predict(payload, query_params, headers, True)
+            await asyncio.get_running_loop().run_in_executor(self.executor, _nothing)  # queued after it
+        job = self.last_job = self.executor.submit(self._run_predict, payload, query_params, headers, False)
         return await asyncio.wrap_future(job)
 
     def post_predict(self, response: Any, payload: Any, query_params: dict, headers: dict) -> None:
@@ -183,6 +176,10 @@ class PredictorModel(Model):
         if self.repository is not None and self.repository.sources:
             data["models"] = self.repository.describe()
         return data
+
+
+def _nothing() -> None:
+    """Queued in the FIFO predict thread: done once everything submitted before it is."""
 
 
 def to_infer_response(result: Any, request: InferRequest, model_name: str) -> InferResponse:

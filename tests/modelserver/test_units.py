@@ -213,3 +213,59 @@ def test_batcher_run_groups_coroutines_and_survives_cancellation():
         return await batcher.run(8)
     assert asyncio.run(scenario()) == 16
     assert calls[0] == [1, 2, 3, 4] and sorted(calls[1], key=str) == [5, "bad"]
+
+
+def test_placement_probes_the_loop_when_thread_timings_are_inflated():
+    from modelserver.placement import INLINE_BUDGET_S, PROBE_EVERY, Placement
+    placement = Placement(allowed=True)
+    assert placement.choose() is False  # nothing measured yet: the thread
+    placement.observe(0.005, inline=False)  # a thread's timing under load (GIL waits included)
+    decisions = [placement.choose() for _ in range(PROBE_EVERY)]
+    assert decisions == [False] * (PROBE_EVERY - 1) + [True]  # one probe on the loop
+    placement.observe(0.0003, inline=True)  # the exact timing: the loop wins
+    assert placement.choose() and placement.recent < INLINE_BUDGET_S
+    placement.observe(0.05, inline=True)  # the predictor turned slow: back to the thread
+    assert placement.choose() is False
+    placement.observe(0.5, inline=False)  # far too slow to ever probe
+    assert not any(placement.choose() for _ in range(3 * PROBE_EVERY))
+    assert not Placement(allowed=False).choose()
+
+
+SERIAL_CHECKER = '''
+import threading, time
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.lock, self.inside, self.most = threading.Lock(), 0, 0
+
+    def predict(self, payload):
+        with self.lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(payload["sleep"])
+        with self.lock:
+            self.inside -= 1
+        return self.most
+'''
+
+
+def test_one_predict_thread_means_one_predict_at_a_time(tmp_path, monkeypatch):
+    """Fast and slow predicts interleaved and the mode switching often: never two predicts at once."""
+    import asyncio
+
+    from modelserver import placement
+    from modelserver.model import PredictorModel
+    monkeypatch.setattr(placement, "PROBE_EVERY", 3)
+    spec = "- name: m\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n"
+    project = make_project(tmp_path / "p", spec, SERIAL_CHECKER)
+    model = PredictorModel("m", resolve_settings(project, "m"), project)
+    assert model.load()
+    sleeps = [0.0, 0.0, 0.004, 0.0, 0.0005, 0.003, 0.0, 0.0] * 12
+
+    async def run() -> list[int]:
+        async def one(i: int, s: float) -> int:
+            await asyncio.sleep(i * 0.0003)
+            return await model.infer({"sleep": s}, {}, {})
+        return await asyncio.gather(*(one(i, s) for i, s in enumerate(sleeps)))
+    assert max(asyncio.run(run())) == 1
+    model.executor.shutdown()
