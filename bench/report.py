@@ -102,6 +102,9 @@ def targets(rows: list[Row], cold_reference_s: Optional[float], convert_s: Optio
     on, off = _find(rows, "mlp", OURS, True, 64), _find(rows, "mlp", OURS, False, 64)
     out.append(_check(None if not (on and off) else on.rps >= 3.0 * off.rps,
                       f"mlp c64 batching >= 3x no batching ({_ratio(on, off) if on and off else 'n/a'})"))
+    on, off = _find(rows, "iris", OURS, True, 64), _find(rows, "iris", OURS, False, 64)
+    if on and off:  # not a target: where batching pays (per-call overhead, not per-row work)
+        out.append(f"info: iris c64 batching vs no batching {_ratio(on, off)}")
     out.append(_check(None if convert_s is None else convert_s <= 0.3,
                       f"kserve-bridge convert <= 0.3s wall ({_fmt(convert_s, '.3f') + 's' if convert_s else 'not measured'})"))
     return out

@@ -126,3 +126,11 @@ def test_args_quick_and_filters():
     assert only.server_names == [OURS, FLOOR]
     with pytest.raises(SystemExit):
         parse_args(["--only", "resnet"])
+
+
+def test_batch_bound_row_for_iris(tmp_path):
+    from bench.batch_bound import measure
+    cells = [c.strip() for c in measure("iris", tmp_path).strip("|").split("|")]
+    assert cells[0] == "iris" and cells[1] == "1"
+    alone, shared, unshared = (float(c) for c in cells[2:5])
+    assert alone > 0 and shared >= 0 and unshared >= 0 and cells[5].endswith("x")
