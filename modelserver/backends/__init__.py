@@ -7,6 +7,8 @@ Each module exposes `load(path: Path, signature_key: str | None) -> object`.
 from __future__ import annotations
 
 import importlib
+import math
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol
@@ -30,6 +32,25 @@ def require(module: str, kind: str) -> ModuleType:
     except ImportError as exc:
         raise PredictorError(f"the {kind} backend needs {module!r}, which is not installed: "
                              f"pip install 'kserve-bridge[{EXTRA[kind]}]' ({exc})") from exc
+
+
+def cpu_budget(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may use: its CPU affinity, capped by the container's CPU limit
+    (cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`). Frameworks default to the node's cores,
+    which oversubscribes a pod limited to a few CPUs."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = None
+    try:
+        limit, period = (cgroup_root / "cpu.max").read_text().split()[:2]
+        quota = None if limit == "max" else int(limit) / int(period)
+    except (OSError, ValueError):
+        try:
+            limit = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
+            quota = limit / period if limit > 0 else None
+        except (OSError, ValueError):
+            pass
+    return max(1, min(count, math.ceil(quota)) if quota else count)
 
 
 def find_file(path: Path, suffixes: tuple[str, ...]) -> Path:

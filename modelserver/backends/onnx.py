@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import find_file, named_inputs, require
+from . import cpu_budget, find_file, named_inputs, require
 
 ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
                "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16,
@@ -18,7 +18,9 @@ def load(path: Path, signature_key: str | None = None) -> OnnxModel:
     ort = require("onnxruntime", "onnx")
     file = find_file(path, (".onnx",))
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
-    return OnnxModel(ort.InferenceSession(str(file), providers=providers))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = cpu_budget()  # the pod's CPU limit, not the node's cores
+    return OnnxModel(ort.InferenceSession(str(file), options, providers=providers))
 
 
 class OnnxModel:

@@ -269,3 +269,21 @@ def test_one_predict_thread_means_one_predict_at_a_time(tmp_path, monkeypatch):
         return await asyncio.gather(*(one(i, s) for i, s in enumerate(sleeps)))
     assert max(asyncio.run(run())) == 1
     model.executor.shutdown()
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"cpu.max": "150000 100000\n"}, 2),  # cgroup v2, 1.5 CPUs -> 2 threads
+    ({"cpu.max": "max 100000\n"}, None),  # no limit: the affinity
+    ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),  # no cgroup files (not in a container)
+])
+def test_cpu_budget_follows_the_container_limit(tmp_path, files, expected):
+    import os
+
+    from modelserver.backends import cpu_budget
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    cores = len(os.sched_getaffinity(0))
+    assert cpu_budget(tmp_path) == (cores if expected is None else min(cores, expected))
