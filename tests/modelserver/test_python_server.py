@@ -203,8 +203,15 @@ def test_chunked_body_over_limit_is_413(server):
         for _ in range(10):
             yield b"x" * 1000
 
+    def json_in_pieces():
+        text = json.dumps({"instances": ROWS}).encode()
+        yield from (text[i:i + 7] for i in range(0, len(text), 7))
+
     with server.client() as http:
         r = http.post("/classify", content=chunks(), headers={"content-type": "application/octet-stream"})
         assert r.status_code == 413
         assert http.post("/classify", json={"rows": ROWS}).status_code == 200
+        pieced = http.post("/v1/models/iris:predict", content=json_in_pieces(),
+                           headers={"content-type": "application/json"})  # chunked, under the limit
+        assert pieced.status_code == 200 and pieced.json() == {"predictions": [0, 2]}
     assert "Traceback" in server.log_text()  # the predictor exception's traceback is in the log, not the reply
