@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from .batching import Batcher, stacked
 from .repository import ModelRepository
@@ -26,9 +26,10 @@ class TensorClient(PythonClient):
     """
 
     def __init__(self, repository: ModelRepository, max_batch_size: int | None = None,
-                 batch_interval: float | None = None):
+                 batch_interval: float | None = None, in_flight: Callable[[], int] | None = None):
         super().__init__(repository)
         self.max_batch_size, self.batch_interval = max_batch_size, batch_interval or 0.0
+        self.in_flight = in_flight
         self.batchers: dict[tuple[str | None, str], Batcher] = {}
         self.lock = threading.Lock()
 
@@ -46,5 +47,5 @@ class TensorClient(PythonClient):
             if key not in self.batchers:
                 run = lambda feeds: self.get_model(*key).run(feeds)
                 self.batchers[key] = Batcher(stacked(run), self.max_batch_size, self.batch_interval,
-                                             f"{model_name or 'default'}-{model_version}")
+                                             f"{model_name or 'default'}-{model_version}", self.in_flight)
             return self.batchers[key]

@@ -48,7 +48,6 @@ class BridgeMiddleware:
         self.max_concurrency, self.max_payload_bytes = max_concurrency, max_payload_bytes
         self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, endpoint: endpoint, "/predict": "/predict"}
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
-        self.in_flight = 0
         self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
         self.series: dict[tuple, tuple] = {}
 
@@ -65,16 +64,16 @@ class BridgeMiddleware:
 
         try:
             limited = scope["method"] == "POST"
-            if limited and self.in_flight >= self.max_concurrency:
+            if limited and self.model.in_flight >= self.max_concurrency:
                 await self.reply(send_with_headers, 503, f"too many requests in flight (max_concurrency "
                                                          f"{self.max_concurrency}); retry later")
             elif limited:
-                self.in_flight += 1
+                self.model.in_flight += 1
                 self.in_flight_gauge.inc()
                 try:
                     lane[0] = await self.limited(scope, receive, send_with_headers)
                 finally:
-                    self.in_flight -= 1
+                    self.model.in_flight -= 1
                     self.in_flight_gauge.dec()
             else:
                 await self.app(scope, receive, send_with_headers)

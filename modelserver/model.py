@@ -58,8 +58,10 @@ class PredictorModel(Model):
         if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+        self.threads = threads
         self.placement = Placement(allowed=threads == 1 and not settings.max_batch_size)
         self.last_job: Future | None = None  # the newest predict handed to the (FIFO) predict thread
+        self.in_flight = 0  # POST requests being served (kept by BridgeMiddleware); the batcher reads it
 
     def load(self) -> bool:
         """Load the project, its predictor and (lazily) its models. Never raises: a failure leaves ready False."""
@@ -84,7 +86,9 @@ class PredictorModel(Model):
         cls = load_predictor_class(self.project_dir / s.predictor_path, s.predictor_type)
         self.repository = ModelRepository(s, self.project_dir, self._model_loader(cls))
         if s.predictor_type in ("onnx", "tensorflow"):
-            client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval)
+            # Only requests holding a predict thread can join a client batch.
+            client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
+                                                in_flight=lambda: min(self.in_flight, self.threads))
         else:
             client = PythonClient(self.repository)
         self.predictor = instantiate(cls, s.config, client)
@@ -93,7 +97,8 @@ class PredictorModel(Model):
         if hook is not None:
             self.call_post_predict = bind(hook, "response", "payload", "query_params", "headers")
         if s.max_batch_size and s.predictor_type not in ("onnx", "tensorflow"):
-            self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name)
+            self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
+                                   in_flight=lambda: self.in_flight)
 
     def _model_loader(self, cls: type):
         kind = self.settings.predictor_type

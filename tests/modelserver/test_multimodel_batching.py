@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import time
 
 import httpx
 import numpy as np
@@ -106,9 +108,22 @@ def batching_spec(kind: str, extra: str = "") -> str:
 
 
 async def concurrent_posts(url: str, bodies: list[dict], route: str = "/b") -> list[httpx.Response]:
+    """POST every body at once. Each request holds back the rest of its body until all are in flight, so
+    the server knows that more are coming and batches them together (it runs early when nobody is)."""
+    all_started = asyncio.Barrier(len(bodies))
+
+    async def held_back(body: dict):
+        data = json.dumps(body).encode()
+        yield data[:1]
+        await all_started.wait()
+        await asyncio.sleep(0.2)  # the server has read every request's head by now
+        yield data[1:]
+
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        return await asyncio.gather(*(http.post(route, json=body, params={"q": str(body.get("i"))},
-                                                headers={"x-i": str(body.get("i"))}) for body in bodies))
+        return await asyncio.gather(*(http.post(route, content=held_back(body), params={"q": str(body.get("i"))},
+                                                headers={"x-i": str(body.get("i")),
+                                                         "content-type": "application/json"})
+                                      for body in bodies))
 
 
 def test_python_batching_groups_requests_in_order(tmp_path, serve):
@@ -118,8 +133,9 @@ def test_python_batching_groups_requests_in_order(tmp_path, serve):
     failed = asyncio.run(concurrent_posts(server.url, [{"i": 0}, {"i": 1, "fail": True}, {"i": 2}, {"i": 3}]))
     assert [r.status_code for r in failed] == [500] * 4
     assert all("a poisoned batch" in r.json()["error"] for r in failed)
-    single = httpx.post(server.url + "/b", json={"i": 9})  # waits batch_interval, then runs alone
-    assert single.json() == {"i": 9, "q": None, "h": None, "batch": 1}
+    started = time.monotonic()
+    single = httpx.post(server.url + "/b", json={"i": 9})  # alone in flight: runs at once, not after 1 s
+    assert single.json() == {"i": 9, "q": None, "h": None, "batch": 1} and time.monotonic() - started < 0.8
     v1 = httpx.post(server.url + "/v1/models/b:predict", json={"i": 5}, timeout=30)
     assert v1.json() == {"i": 5, "q": None, "h": None, "batch": 1}
 

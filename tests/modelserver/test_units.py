@@ -125,6 +125,27 @@ def test_batcher_groups_and_fails_whole_batch():
             future.result(5)
 
 
+def test_batcher_runs_early_once_every_request_in_flight_has_joined():
+    in_flight = [0]
+    calls: list[list] = []
+    batcher = Batcher(lambda items: calls.append(list(items)) or items, max_size=8, interval=0.6,
+                      in_flight=lambda: in_flight[0])
+    in_flight[0] = 2  # both requests are in the batch: nobody else can join, so no waiting out the interval
+    started = time.monotonic()
+    futures = [batcher.submit(i) for i in (1, 2)]
+    assert [f.result(5) for f in futures] == [1, 2] and time.monotonic() - started < 0.3
+    in_flight[0] = 3  # a third request is still on its way: the batch waits for it
+    started = time.monotonic()
+    first = [batcher.submit(i) for i in (3, 4)]
+    time.sleep(0.15)
+    late = batcher.submit(5)
+    assert [f.result(5) for f in first + [late]] == [3, 4, 5] and calls[-1] == [3, 4, 5]
+    assert 0.15 <= time.monotonic() - started < 0.5
+    in_flight[0] = 0  # unknown (no middleware counting): wait the whole interval, as without in_flight
+    started = time.monotonic()
+    assert batcher.submit(6).result(5) == 6 and time.monotonic() - started >= 0.55
+
+
 def test_batcher_rejects_wrong_result_length():
     batcher = Batcher(lambda items: [1], max_size=2, interval=0.2)
     futures = [batcher.submit(i) for i in range(2)]
