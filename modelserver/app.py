@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.responses import JSONResponse, Response
 
 from .middleware import BridgeMiddleware
@@ -46,8 +46,10 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             response = make_response(result)
         except TypeError as exc:
             return error_response(500, f"cannot encode the predictor's result: {exc}")
-        if getattr(model.predictor, "post_predict", None) is not None:
-            response.background = BackgroundTask(model.post_predict, result, payload, query, headers)
+        if getattr(model.predictor, "post_predict", None) is not None:  # after the predictor's own task, if any
+            tasks = [response.background] if response.background is not None else []
+            response.background = BackgroundTasks([*tasks, BackgroundTask(model.post_predict, result, payload,
+                                                                           query, headers)])
         return response
 
     async def predict(request: Request) -> Response:

@@ -54,13 +54,15 @@ class BridgeMiddleware:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started, status, lane = time.perf_counter(), [500], [None]
+        started, status, lane, ended = time.perf_counter(), [500], [None], [0.0]
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 message["headers"] = list(message.get("headers", [])) + self.extra_headers
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended[0] = time.perf_counter()  # latency ends here, not after post_predict's background task
 
         try:
             limited = scope["method"] == "POST"
@@ -79,7 +81,7 @@ class BridgeMiddleware:
                 await self.app(scope, receive, send_with_headers)
         finally:
             self.record(lane[0] or getattr(scope.get("route"), "path", "unmatched"), scope["method"], status[0],
-                        time.perf_counter() - started)
+                        (ended[0] or time.perf_counter()) - started)
 
     def record(self, route: str, method: str, code: int, seconds: float) -> None:
         key = (route, method, code)

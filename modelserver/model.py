@@ -64,7 +64,7 @@ class PredictorModel(Model):
         self.in_flight = 0  # POST requests being served (kept by BridgeMiddleware); the batcher reads it
 
     def load(self) -> bool:
-        """Load the project, its predictor and (lazily) its models. Never raises: a failure leaves ready False."""
+        """Load the project, its predictor and its models. Never raises: a failure leaves ready False."""
         if self.ready or self.load_error:
             return self.ready
         started = time.monotonic()
@@ -92,6 +92,7 @@ class PredictorModel(Model):
         else:
             client = PythonClient(self.repository)
         self.predictor = instantiate(cls, s.config, client)
+        self.repository.preload()
         self.call_predict = bind(self.predictor.predict, "payload", "query_params", "headers")
         hook = getattr(self.predictor, "post_predict", None)
         if hook is not None:

@@ -2,7 +2,8 @@
 
 A model path is a local folder/file relative to the project, or a remote URI
 (s3://, gs://, https://, ...) fetched once with `kserve_storage.Storage.download`
-the first time it is loaded. A folder whose sub-folders are all numbers holds
+the first time it is loaded. Models load at startup unless a cache (`cache_size`)
+is set, then on first use. A folder whose sub-folders are all numbers holds
 versions; the highest is "latest". An unversioned model has one version, "1".
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ModelRepository:
             for sub in sorted(p for p in root.iterdir() if p.is_dir()):
                 self.sources[sub.name] = (str(sub), settings.signature_key)
         self.project_dir = project_dir
+        self.cached = bool(settings.cache_size)
         self.capacity = settings.cache_size or max(1, len(self.sources) * 64)
         self.loaded: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.local: dict[str, Path] = {}
@@ -85,6 +87,13 @@ class ModelRepository:
                 evicted, _ = self.loaded.popitem(last=False)
                 log.info("evicted model %s version %s (cache_size %d)", *evicted, self.capacity)
             return model
+
+    def preload(self) -> None:
+        """Without a cache, load the latest version of every model now, as Cortex does before an API is
+        ready, so that no request (or new replica) pays for it; with `cache_size`, models load on first use."""
+        if not self.cached:
+            for name in self.sources:
+                self.get(name)
 
     def describe(self) -> dict:
         """Models, their versions and which are loaded (for GET /predict)."""

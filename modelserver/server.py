@@ -45,15 +45,17 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
                  settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
     model.load()
-    # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
-    model.enable_latency_logging = settings.log_level == "debug"
-    if settings.log_level != "debug":
-        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
                        max_payload_bytes=max_payload_bytes)
     server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1)
     server.register_model(model)
+    # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
+    # uvicorn formats an access line's arguments whenever its logger has handlers, whatever the level.
+    model.enable_latency_logging = settings.log_level == "debug"
+    if settings.log_level != "debug":
+        access = logging.getLogger("uvicorn.access")
+        access.handlers, access.propagate = [], False
     # Objects made by startup stay out of every later collection (shorter GC pauses while serving).
     gc.freeze()
     gc.enable()

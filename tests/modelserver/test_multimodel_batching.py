@@ -136,6 +136,7 @@ def test_python_batching_groups_requests_in_order(tmp_path, serve):
     started = time.monotonic()
     single = httpx.post(server.url + "/b", json={"i": 9})  # alone in flight: runs at once, not after 1 s
     assert single.json() == {"i": 9, "q": None, "h": None, "batch": 1} and time.monotonic() - started < 0.8
+    assert '"POST /b HTTP/1.1" 200' in server.log_text()  # log_level debug: uvicorn's access log is on
     v1 = httpx.post(server.url + "/v1/models/b:predict", json={"i": 5}, timeout=30)
     assert v1.json() == {"i": 5, "q": None, "h": None, "batch": 1}
 

@@ -32,9 +32,11 @@ SPEC = """
 
 PREDICTOR = '''
 import json
+import time
 from pathlib import Path
 
 import joblib
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 
@@ -60,7 +62,8 @@ class PythonPredictor:
         if "instances" in payload:  # v1
             return self.client.get_model().predict(payload["instances"]).tolist()
         if query_params.get("raw"):
-            return Response("raw!", media_type="text/x-raw", headers={"x-custom": "1"})
+            linger = BackgroundTask(time.sleep, float(query_params.get("linger", 0)))
+            return Response("raw!", media_type="text/x-raw", headers={"x-custom": "1"}, background=linger)
         labels = self.client.get_model().predict(payload["rows"])
         return {"labels": labels, "query": query_params, "x_test": headers.get("x-test")}
 
@@ -153,14 +156,38 @@ def test_kserve_v2_routes_with_kserve_client(server):
         assert r.json()["outputs"][0]["data"] == [0]
 
 
+def metric(http, name: str) -> float:
+    """The value of one sample on /metrics (0 when absent)."""
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def test_health_and_metrics(server):
+    total = 'kserve_bridge_requests_total{api="iris",code="200",method="POST",route="/classify"}'
+    seconds = 'kserve_bridge_request_duration_seconds_sum{api="iris",route="/classify"}'
     with server.client() as http:
         assert http.get("/healthz").json() == {"status": "alive"}
         assert http.get("/readyz").json() == {"ready": True}
-        http.post("/classify", json={"rows": ROWS})
-        metrics = http.get("/metrics").text
-    assert 'kserve_bridge_requests_total{api="iris",code="200",method="POST",route="/classify"}' in metrics
-    assert 'kserve_bridge_request_duration_seconds_bucket{api="iris",le="0.005",route="/classify"}' in metrics
+        count, spent = metric(http, total), metric(http, seconds)
+        # The response's background task sleeps 1 s after it is sent: latency ends when the response does.
+        started = time.monotonic()
+        assert http.post("/classify?raw=1&linger=1", json={"tag": "linger"}).text == "raw!"
+        assert time.monotonic() - started < 0.5
+        deadline = time.monotonic() + 10
+        while metric(http, total) == count and time.monotonic() < deadline:
+            time.sleep(0.1)  # the request is recorded once its background work is done
+        assert metric(http, total) == count + 1 and time.monotonic() - started >= 1
+        assert metric(http, seconds) - spent < 0.5
+        assert 'kserve_bridge_request_duration_seconds_bucket{api="iris",le="0.005",route="/classify"}' \
+            in http.get("/metrics").text
+    post_log = server.project / "post_predict.jsonl"  # post_predict still runs after the predictor's own task
+    while not (post_log.exists() and "linger" in post_log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "linger" in post_log.read_text()
+    # The metrics carry what an access log would; at log_level info there is no log line per request.
+    assert '"POST /classify' not in server.log_text() and "Registering model" in server.log_text()
 
 
 def test_post_predict_runs_after_the_response(server):

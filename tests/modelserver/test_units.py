@@ -105,6 +105,20 @@ def test_repository_versions_lru_and_unknown(tmp_path):
             repo.get(name, version)
 
 
+@pytest.mark.parametrize("cache_size, preloaded", [(None, ["m/20", "n"]), (2, [])])
+def test_repository_preloads_latest_versions_unless_cached(tmp_path, cache_size, preloaded):
+    for folder in ("m/1", "m/20", "n"):
+        (tmp_path / folder).mkdir(parents=True)
+    settings = ServerSettings(api_name="x", predictor_type="python", predictor_path="p.py", endpoint="/x",
+                              models=[{"name": "m", "path": "m"}, {"name": "n", "path": "n"}],
+                              cache_size=cache_size)
+    loads: list[Path] = []
+    repo = ModelRepository(settings, tmp_path, lambda path, key: loads.append(path) or path.name)
+    repo.preload()  # as at startup, before the API is ready
+    assert [p.relative_to(tmp_path).as_posix() for p in loads] == preloaded
+    assert repo.get("m") == "20" and len(loads) == 1 + (cache_size is None)  # later requests reuse it
+
+
 def test_batcher_groups_and_fails_whole_batch():
     calls: list[list] = []
 
