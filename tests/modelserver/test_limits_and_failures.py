@@ -56,17 +56,33 @@ def test_max_concurrency_answers_503_then_recovers(tmp_path, serve):
     assert httpx.post(server.url + "/m", json={}).json() == {"ok": True}
 
 
-@pytest.mark.parametrize("predictor, fragment", [
+CORRUPT_MODEL = '''
+class PythonPredictor:
+    def __init__(self, config, python_client):
+        pass
+
+    def load_model(self, model_path):
+        raise ValueError(f"corrupt model file {model_path.rsplit('/', 1)[-1]}")
+
+    def predict(self, payload):
+        return 1
+'''
+
+
+@pytest.mark.parametrize("predictor, fragment, extra", [
     (("class PythonPredictor:\n    def __init__(self, config):\n        raise OSError('no GPU here')\n"
-      "    def predict(self, payload):\n        return 1\n"), "PythonPredictor.__init__ failed: OSError: no GPU here"),
+      "    def predict(self, payload):\n        return 1\n"), "PythonPredictor.__init__ failed: OSError: no GPU here", ""),
     ("class PythonPredictor:\n    def predict(self, payload, foo):\n        return 1\n",
-     "PythonPredictor.predict(self, payload, foo): unknown argument(s) foo"),
+     "PythonPredictor.predict(self, payload, foo): unknown argument(s) foo", ""),
     ("class ONNXPredictor:\n    def predict(self, payload):\n        return 1\n",
-     "must define exactly one predictor class, PythonPredictor"),
-    ("import no_such_module_xyz\n", "ModuleNotFoundError"),
+     "must define exactly one predictor class, PythonPredictor", ""),
+    ("import no_such_module_xyz\n", "ModuleNotFoundError", ""),
+    # Models load before the API is ready: a bad one is reported at startup, not on the first request.
+    (CORRUPT_MODEL, "ValueError: corrupt model file model.bin", "    models:\n      path: model.bin"),
 ])
-def test_load_failure_keeps_server_alive_and_not_ready(tmp_path, serve, predictor, fragment):
-    server = serve(make_project(tmp_path / "broken", spec(), predictor), wait_ready=False)
+def test_load_failure_keeps_server_alive_and_not_ready(tmp_path, serve, predictor, fragment, extra):
+    project = make_project(tmp_path / "broken", spec(extra), predictor, **{"model.bin": b"not a model"})
+    server = serve(project, wait_ready=False)
     with server.client() as http:
         assert http.get("/healthz").status_code == 200
         ready = http.get("/readyz")
