@@ -110,23 +110,17 @@ class BridgeMiddleware:
                                                f"send application/json")
         if declared.isdigit() and int(declared) > self.max_payload_bytes:
             return await self.too_large(send)
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        body = message.get("body", b"")
-        if message.get("more_body", False):  # a chunked or large body: gather the parts
-            parts, size = [body], len(body)
-            while message.get("more_body", False):
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return None
-                parts.append(message.get("body", b""))
-                size += len(parts[-1])
-                if size > self.max_payload_bytes:
-                    return await self.too_large(send)
-            body = b"".join(parts)
-        if len(body) > self.max_payload_bytes:
-            return await self.too_large(send)
+        parts, size, more = [], 0, True  # a chunked or large body comes in parts: join them once
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            more = message.get("more_body", False)
+            if size > self.max_payload_bytes:
+                return await self.too_large(send)
+        body = b"".join(parts)  # one part: the same bytes object, no copy
         route = self.lanes.get(path) if kind == "application/json" else None
         if route == V1_ROUTE and await self.v1_predict(body, scope, send):
             return route
