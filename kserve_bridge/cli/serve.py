@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if find_spec("kserve") is None:
         raise BridgeError("serving needs the KServe SDK: pip install 'kserve-bridge[server]' (plus the extra of "
                           "your framework, e.g. kserve-bridge[sklearn])")
+    _say_runtime(spec.by_name[api], spec.project_dir)
     command = [sys.executable, "-m", "modelserver", "--model_dir", str(spec.project_dir), "--model_name", api,
                "--http_port", str(args.port), "--host", args.host]
     if args.max_payload_bytes:
@@ -45,3 +46,20 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     os.execve(sys.executable, command, env)
     return 0  # pragma: no cover - execve does not return
+
+
+def _say_runtime(api, project) -> None:
+    """Local parity: the runtime this API gets on the cluster, and imports this environment lacks."""
+    from importlib.util import find_spec
+
+    from ..translator.runtime import choose_runtime
+
+    choice = choose_runtime(api, project)
+    where = api.kserve.runtime or (f"image {api.predictor.image}" if api.predictor.image else choice.runtime.name)
+    print(f"on the cluster {api.name} runs on {where}"
+          + ("" if api.kserve.runtime or api.predictor.image else f" ({choice.because})"), file=sys.stderr)
+    for imp in choice.imports:
+        if find_spec(imp.module) is None:
+            print(f"warning: {imp.file}:{imp.line} imports {imp.module}, which this Python environment lacks; "
+                  f"the predictor will fail to load here (the {choice.runtime.name} image "
+                  f"{'has' if imp.module in choice.runtime.modules() else 'lacks'} it)", file=sys.stderr)

@@ -159,7 +159,8 @@ class KServeOptions(SpecModel):
                   "Standard", "rawdeployment"]})] = Field(
         "Serverless", description="Serverless (Knative, scale to zero, canary) or RawDeployment (Deployment + HPA)")
     storage_uri: Optional[str] = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
-    runtime: str = Field("kserve-bridge", description="ClusterServingRuntime name")
+    runtime: Optional[str] = Field(None, max_length=253, description="ClusterServingRuntime name (default: chosen "
+                                   "from predictor.type, compute.gpu and the project's imports)")
     protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
     canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
     timeout: Optional[int] = Field(None, ge=1, le=3600, description="Request timeout in seconds")

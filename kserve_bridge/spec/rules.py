@@ -194,6 +194,9 @@ def _check_compute(api: RealtimeAPI, report: Report) -> None:
         report(("compute", "inf"), "cannot request both gpu and inf", compute.inf)
     if compute.inf > 1:
         report(("compute", "inf"), "at most 1 Inferentia chip per replica", compute.inf)
+    if compute.inf and not api.predictor.image:
+        report(("compute", "inf"), "no kserve-bridge runtime runs on AWS Inferentia (no Neuron image); use "
+               "compute.gpu, or predictor.image with a Neuron build of the model server", compute.inf)
 
 
 def _check_kserve(api: RealtimeAPI, report: Report) -> None:

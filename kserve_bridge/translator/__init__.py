@@ -22,7 +22,7 @@ def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, im
         if isinstance(api, RealtimeAPI):
             dep_id = deployment_id_override or deployment_id(resolve_api(api), digest)
             objects = [inference_service(api, rec, namespace=namespace, storage_uri=storage_uri,
-                                         deployment_id=dep_id, image=image)]
+                                         deployment_id=dep_id, image=image, project=spec.project_dir)]
         else:
             objects = inference_graph(api, rec, namespace)
         out.append((rec, objects))

@@ -1,14 +1,18 @@
 """RealtimeAPI -> InferenceService (serving.kserve.io/v1beta1)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings
 from ..spec.models import RealtimeAPI
+from ..runtimes import MODEL_FORMAT
 from ..spec.rules import is_remote
 from .autoscaling import autoscaling
 from .record import Record
+from .runtime import choose_runtime
 from .security import container_security_context, pod_security_context
 
-MODEL_FORMAT = "kserve-bridge"
+__all__ = ["MODEL_FORMAT", "inference_service", "default_storage_uri"]
 MODEL_DIR = "/mnt/models"
 HTTP_PORT = 8080
 
@@ -18,7 +22,7 @@ def default_storage_uri(name: str) -> str:
 
 
 def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, storage_uri: str | None,
-                      deployment_id: str, image: str | None = None) -> dict:
+                      deployment_id: str, image: str | None = None, project: Path | None = None) -> dict:
     opts, pred = api.kserve, api.predictor
     uri = opts.storage_uri or storage_uri or default_storage_uri(api.name)
     rec.map("(packaged project)", f"storageUri {uri}" + ("" if opts.storage_uri or storage_uri else
@@ -36,8 +40,17 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
                                     **container,
                                     "env": [{"name": "STORAGE_URI", "value": uri}] + container["env"]}]
     else:
-        rec.map("predictor.type", f"spec.predictor.model: modelFormat {MODEL_FORMAT}, runtime {opts.runtime}")
-        predictor["model"] = {"modelFormat": {"name": MODEL_FORMAT}, "runtime": opts.runtime, "storageUri": uri,
+        runtime = opts.runtime
+        if runtime:
+            rec.map("kserve.runtime", f"spec.predictor.model.runtime = {runtime} (modelFormat {MODEL_FORMAT})")
+        else:
+            choice = choose_runtime(api, project)
+            runtime = choice.runtime.name
+            rec.map("predictor.type", f"spec.predictor.model: modelFormat {MODEL_FORMAT}, runtime {runtime} "
+                    f"(image {choice.runtime.image()}), because {choice.because}")
+            for warning in choice.warnings:
+                rec.warn(warning)
+        predictor["model"] = {"modelFormat": {"name": MODEL_FORMAT}, "runtime": runtime, "storageUri": uri,
                               "protocolVersion": opts.protocol, **container}
     if not opts.restricted_security:
         rec.drop("(pod security)", "kserve.restricted_security is false: no restricted securityContext")

@@ -51,7 +51,7 @@ SPECS: dict[str, list[dict]] = {
     "hpa-class-cpu": [api(kserve={"autoscaler_class": "hpa", "scale_target": 60})],
     "kpa-rps": [api(kserve={"scale_metric": "rps", "scale_target": 150})],
     "gpu": [api(compute={"cpu": "2", "gpu": 1, "mem": "8Gi"})],
-    "inf": [api(compute={"inf": 1, "mem": "4G"})],
+    "inf": [api(compute={"inf": 1, "mem": "4G"}, predictor={"image": "registry.example.com/neuron-server:1"})],
     "no-cpu": [api(compute={"cpu": None})],
     "shm": [api(predictor={"shm_size": "1Gi"})],
     "canary": [api(kserve={"canary_traffic_percent": 10})],
