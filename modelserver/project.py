@@ -34,8 +34,17 @@ def prepare_project(project_dir: Path, settings: ServerSettings) -> None:
         log.info("%s is set: not installing %s / running %s", SKIP_DEPS_ENV,
                  settings.dependencies.get("pip"), settings.dependencies.get("shell"))
         return
-    install_requirements(project_dir / settings.dependencies.get("pip", "requirements.txt"))
-    run_dependencies_script(project_dir / settings.dependencies.get("shell", "dependencies.sh"))
+    install_requirements(inside(project_dir, settings.dependencies.get("pip", "requirements.txt")))
+    run_dependencies_script(inside(project_dir, settings.dependencies.get("shell", "dependencies.sh")))
+
+
+def inside(project_dir: Path, rel: str) -> Path:
+    """`project_dir / rel`, refusing what resolves outside the project (validate reports it first)."""
+    target = (project_dir / rel).resolve()
+    if target != project_dir and project_dir not in target.parents:
+        raise PredictorError(f"{rel} escapes the project directory {project_dir}; dependency files must live "
+                             "inside the project")
+    return target
 
 
 def unmet_requirements(requirements: Path) -> list[str]:
