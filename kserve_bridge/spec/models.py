@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import AliasChoices, Field, WithJsonSchema, model_validator
 
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
@@ -164,7 +164,8 @@ class KServeOptions(SpecModel):
     runtime: str = Field("kserve-bridge", description="ClusterServingRuntime name")
     protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
     canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
-    request_timeout: int = Field(300, ge=1, le=3600, description="Seconds a request may take before the model "
+    request_timeout: int = Field(300, ge=1, le=3600, validation_alias=AliasChoices("request_timeout", "timeout"),
+                                 description="Seconds a request may take before the model "
                                  "server answers 504; also spec.predictor.timeout (older spelling: timeout)")
     service_account: Optional[str] = Field(None, max_length=253)
     service_account_token: bool = Field(False, description="Mount the service account's API token in predictor "
@@ -183,7 +184,6 @@ class KServeOptions(SpecModel):
         if isinstance(data, dict) and "timeout" in data:  # the older spelling of request_timeout
             if "request_timeout" in data:
                 raise ValueError("set request_timeout only (timeout is its older spelling)")
-            data = {("request_timeout" if k == "timeout" else k): v for k, v in data.items()}
         if isinstance(data, dict) and isinstance(data.get("deployment_mode"), str):
             aliases = {"serverless": "Serverless", "knative": "Serverless", "raw": "RawDeployment",
                        "rawdeployment": "RawDeployment", "standard": "RawDeployment"}
