@@ -31,7 +31,7 @@ def project_files(project_dir: str | Path) -> Iterator[tuple[str, Path]]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
-        for name in filenames:
+        for name in sorted(filenames):  # sorted: the same link is reported whatever the file system's order
             path = Path(dirpath) / name
             if name.endswith(EXCLUDED_SUFFIXES) or name in SECRET_FILES:
                 continue
