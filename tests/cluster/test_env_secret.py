@@ -73,3 +73,19 @@ def test_python_client_creates_the_secret_too(fake, kubeconfig, project):
     client.create_api({"name": "iris", "kind": "RealtimeAPI",
                        "predictor": {"type": "python", "path": "predictor.py"}}, project_dir=project)
     assert decoded(fake) == {"API_TOKEN": VALUES[0]}
+
+
+def test_secret_object_is_valid_for_kubernetes():
+    import kubernetes_validate
+    from kubernetes_validate.utils import latest_version
+
+    from kserve_bridge.cluster.secrets import secret_object
+    obj = secret_object("iris-dotenv", "models", {"API_TOKEN": VALUES[0], "EMPTY": ""})
+    kubernetes_validate.validate(obj, latest_version(), strict=True)
+    broken = {**obj, "dataa": {}}
+    try:
+        kubernetes_validate.validate(broken, latest_version(), strict=True)
+    except kubernetes_validate.ValidationError:
+        pass
+    else:
+        raise AssertionError("the validator accepted an unknown field")
