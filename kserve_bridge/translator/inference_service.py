@@ -13,6 +13,7 @@ from .security import container_security_context, pod_security_context
 MODEL_FORMAT = "kserve-bridge"
 MODEL_DIR = "/mnt/models"
 HTTP_PORT = pod.HTTP_PORT
+KNATIVE_MAX_TIMEOUT = 600  # Knative's default max-revision-timeout-seconds (config-defaults)
 
 
 def default_storage_uri(name: str) -> str:
@@ -56,7 +57,9 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
         predictor["volumes"] = volumes
     predictor["timeout"] = opts.request_timeout
     rec.map("kserve.request_timeout", f"spec.predictor.timeout = {opts.request_timeout}s (Knative's request "
-            f"timeout) and the model server's: 504 after {opts.request_timeout}s")
+            f"timeout) and the model server's: 504 after {opts.request_timeout}s" + (
+                " (above Knative's default max-revision-timeout-seconds, 600: raise it in config-defaults)"
+                if opts.request_timeout > KNATIVE_MAX_TIMEOUT and opts.deployment_mode == "Serverless" else ""))
     if not opts.service_account_token:
         predictor["automountServiceAccountToken"] = False
         rec.map("(service account token)", "automountServiceAccountToken = false (set "

@@ -152,3 +152,15 @@ def test_symlink_loop_through_the_python_api(project: Path):
         translate(project)
     with pytest.raises(BridgeError, match="self is a symbolic link"):
         explain(project)
+
+
+@pytest.mark.parametrize("namespace", ["Team A", "team-a\n", "-x", "a" * 64])
+def test_namespace_kubernetes_would_refuse_is_a_clean_error(project: Path, namespace: str, capsys):
+    assert main(["convert", str(project), f"--namespace={namespace}"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "error: namespace" in err and "DNS-1123 label" in err
+
+
+def test_explain_warns_about_knatives_timeout_ceiling():
+    assert "max-revision-timeout-seconds" in explain([api(kserve={"request_timeout": 900})])
+    assert "max-revision-timeout-seconds" not in explain([api(kserve={"request_timeout": 600})])
