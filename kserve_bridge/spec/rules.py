@@ -62,8 +62,10 @@ def check_kubernetes_values(opts: KServeOptions, report: Report, image: str | No
     why = kube_names.annotations_size(opts.annotations)
     if why:
         report(("kserve", "annotations"), why)
-    if image is not None and (why := kube_names.no_whitespace(image) or (None if image else "must not be empty")):
-        report(("predictor", "image"), why, image)
+    if image is not None:
+        why = kube_names.no_whitespace(image) if image else "must not be empty"
+        if why:
+            report(("predictor", "image"), why, image)
 
 
 def check_project_path(project: Path | None, rel: str, loc: tuple, report: Report, kind: str = "file") -> None:

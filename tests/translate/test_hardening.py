@@ -164,3 +164,8 @@ def test_namespace_kubernetes_would_refuse_is_a_clean_error(project: Path, names
 def test_explain_warns_about_knatives_timeout_ceiling():
     assert "max-revision-timeout-seconds" in explain([api(kserve={"request_timeout": 900})])
     assert "max-revision-timeout-seconds" not in explain([api(kserve={"request_timeout": 600})])
+
+
+def test_image_option_with_whitespace_is_a_clean_error(project: Path, capsys):
+    assert main(["convert", str(project), "--image", "repo/img:1 --privileged"]) == 2
+    assert "error: image" in capsys.readouterr().err
