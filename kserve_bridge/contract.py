@@ -52,6 +52,7 @@ class ServerSettings(BaseModel):
     processes_per_replica: int = 1
     threads_per_process: int = 1
     max_concurrency: int = Field(1024, description="In-flight requests per replica before 503")
+    request_timeout: float = 300.0
     log_level: str = "info"
     protocol: Literal["v1", "v2"] = "v1"
     deployment_id: Optional[str] = None
@@ -80,6 +81,7 @@ class ServerSettings(BaseModel):
             processes_per_replica=pred.processes_per_replica, threads_per_process=pred.threads_per_process,
             max_concurrency=api.autoscaling.max_replica_concurrency, log_level=pred.log_level,
             protocol=api.kserve.protocol, deployment_id=deployment_id,
+            request_timeout=float(api.kserve.request_timeout),
             dependencies={"pip": pred.dependencies.pip, "shell": pred.dependencies.shell},
         )
 

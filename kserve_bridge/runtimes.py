@@ -85,6 +85,8 @@ def find(frameworks: frozenset[str] | set[str], accelerator: str) -> Runtime | N
 def cluster_serving_runtime(rt: Runtime) -> dict:
     """The ClusterServingRuntime manifest of one runtime (GPU runtimes ask for no GPU themselves:
     the InferenceService's compute.gpu adds the limit)."""
+    from .translator.pod import probes  # here: the translator package imports this module
+
     formats = [{"name": MODEL_FORMAT, "version": "1", "autoSelect": rt.auto_select}]
     for f in rt.frameworks:  # kserve-bridge-<framework>, for InferenceServices written by hand
         entry: dict = {"name": f"{MODEL_FORMAT}-{f}", "version": "1", "autoSelect": False}
@@ -110,8 +112,7 @@ def cluster_serving_runtime(rt: Runtime) -> dict:
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                     "runAsNonRoot": True, "runAsUser": 1000,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
-                "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}, "periodSeconds": 5,
-                                   "failureThreshold": 3},
+                **probes(),  # the same probes the translator writes on every InferenceService
             }],
         },
     }

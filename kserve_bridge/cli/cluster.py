@@ -42,12 +42,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_deploy(args: argparse.Namespace) -> int:
     from ..cluster.deploy import apply_all, is_isvc, objects_for, wait_ready
+    from ..cluster.secrets import apply_env_secrets
+    from ..translator.secrets import project_dotenv
 
     path = Path(args.path)
     project_dir = path if path.is_dir() else path.parent
     kube = kube_for(args)
     objects = objects_for(path, project_dir, namespace=kube.namespace, storage_uri=args.storage_uri,
                           image=args.image)
+    for name, verb, count in apply_env_secrets(kube, objects, project_dotenv(project_dir)):
+        print(f"Secret/{name} {verb} from .env ({count} variables; values not shown)")
+        if verb == "configured":
+            print("  running pods keep the old values until they restart (the next revision, or delete the pods)")
     for stored, verb in apply_all(kube, objects):
         meta = stored["metadata"]
         print(f"{stored['kind']}/{meta['name']} {verb} (namespace {meta.get('namespace', kube.namespace)})")

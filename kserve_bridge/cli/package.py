@@ -14,9 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..package import package_project
+    import sys
+
+    from ..package import left_out_secrets, package_project
     from ..spec import load_spec
 
     load_spec(args.project_dir)  # refuse to package an invalid project
     print(package_project(args.project_dir, args.output_dir))
+    for name in left_out_secrets(args.project_dir):
+        print(f"note: {name} left out of the bundle (secrets never go to object storage); convert/deploy deliver "
+              "the project's .env as a Kubernetes Secret", file=sys.stderr)
     return 0

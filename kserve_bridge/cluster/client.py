@@ -6,7 +6,9 @@ from pathlib import Path
 from ..errors import SpecError
 from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
+from ..translator.secrets import project_dotenv
 from .project import write_project
+from .secrets import apply_env_secrets
 from .status import ApiStatus, summarize
 
 
@@ -34,6 +36,7 @@ class Client:
             project = Path(project_dir or ".").resolve()
             source = [api_spec]
         objects = _deploy.objects_for(source, project, namespace=self.namespace, storage_uri=self.storage_uri)
+        apply_env_secrets(self.kube, objects, project_dotenv(project))
         _deploy.apply_all(self.kube, objects)
         if wait:
             return _deploy.wait_ready(self.kube, api_spec["name"], timeout)

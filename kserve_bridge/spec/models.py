@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import AliasChoices, Field, WithJsonSchema, model_validator
 
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
@@ -154,6 +154,8 @@ class Monitoring(SpecModel):
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
 
+    legacy_keys: ClassVar[tuple[str, ...]] = ("timeout",)
+
     deployment_mode: Annotated[Literal["Serverless", "RawDeployment"], WithJsonSchema(
         {"enum": ["Serverless", "RawDeployment", "serverless", "raw", "Raw", "knative", "Knative", "standard",
                   "Standard", "rawdeployment"]})] = Field(
@@ -163,8 +165,12 @@ class KServeOptions(SpecModel):
                                    "from predictor.type, compute.gpu and the project's imports)")
     protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
     canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
-    timeout: Optional[int] = Field(None, ge=1, le=3600, description="Request timeout in seconds")
+    request_timeout: int = Field(300, ge=1, le=3600, validation_alias=AliasChoices("request_timeout", "timeout"),
+                                 description="Seconds a request may take before the model "
+                                 "server answers 504; also spec.predictor.timeout (older spelling: timeout)")
     service_account: Optional[str] = Field(None, max_length=253)
+    service_account_token: bool = Field(False, description="Mount the service account's API token in predictor "
+                                                          "pods (off: predictors rarely call the Kubernetes API)")
     autoscaler_class: Optional[Literal["kpa", "hpa", "keda", "external"]] = None
     scale_metric: Optional[Literal["concurrency", "rps", "cpu", "memory"]] = None
     scale_target: Optional[int] = Field(None, ge=1, le=INT32_MAX)
@@ -176,6 +182,9 @@ class KServeOptions(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _mode_aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "timeout" in data:  # the older spelling of request_timeout
+            if "request_timeout" in data:
+                raise ValueError("set request_timeout only (timeout is its older spelling)")
         if isinstance(data, dict) and isinstance(data.get("deployment_mode"), str):
             aliases = {"serverless": "Serverless", "knative": "Serverless", "raw": "RawDeployment",
                        "rawdeployment": "RawDeployment", "standard": "RawDeployment"}

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .models import RealtimeAPI, TrafficSplitter
+from . import kube_names
+from .models import KServeOptions, RealtimeAPI, TrafficSplitter
 from .units import parse_quantity
 
 Report = Callable[..., None]
@@ -29,7 +30,7 @@ def check_name(name: Any, report: Report) -> None:
         report(("name",), "a name is required", name)
     elif len(name) > 63:
         report(("name",), "must be at most 63 characters (a Kubernetes DNS-1035 label)", name)
-    elif not DNS_1035.match(name):
+    elif not DNS_1035.fullmatch(name):
         report(("name",), "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter",
                name)
 
@@ -37,9 +38,34 @@ def check_name(name: Any, report: Report) -> None:
 def check_endpoint(endpoint: str | None, report: Report) -> None:
     if endpoint is None:
         return
-    if not ENDPOINT.match(endpoint) or "//" in endpoint or endpoint.strip("/") == "":
+    if not ENDPOINT.fullmatch(endpoint) or "//" in endpoint or endpoint.strip("/") == "":
         report(("networking", "endpoint"), "must be a URL path of letters, digits, '_', '-', '.' and '/', "
                "not '/' alone and without '//'", endpoint)
+
+
+def check_kubernetes_values(opts: KServeOptions, report: Report, image: str | None = None) -> None:
+    """Names, labels and annotations by Kubernetes' own rules (kube_names), so kubectl never refuses them."""
+    for field, value, rule in (("runtime", opts.runtime, kube_names.dns_1123_subdomain),
+                               ("service_account", opts.service_account, kube_names.dns_1123_subdomain),
+                               ("storage_uri", opts.storage_uri, kube_names.no_whitespace)):
+        why = rule(value) if value is not None else None
+        if why:
+            report(("kserve", field), why, value)
+    for part, check_value in (("labels", kube_names.label_value), ("annotations", None)):
+        for key, value in getattr(opts, part).items():
+            why = kube_names.qualified_name(key)
+            if why:
+                report(("kserve", part, key), f"is not a valid {part[:-1]} key: {why}", key)
+            why = check_value(value) if check_value else None
+            if why:
+                report(("kserve", part, key), why, value)
+    why = kube_names.annotations_size(opts.annotations)
+    if why:
+        report(("kserve", "annotations"), why)
+    if image is not None:
+        why = kube_names.no_whitespace(image) if image else "must not be empty"
+        if why:
+            report(("predictor", "image"), why, image)
 
 
 def check_project_path(project: Path | None, rel: str, loc: tuple, report: Report, kind: str = "file") -> None:
@@ -90,11 +116,16 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report,
                    {"max_surge": surge, "max_unavailable": unavailable})
     if ok("kserve", "autoscaling"):
         _check_kserve(api, report)
+    if ok("kserve", "predictor"):
+        check_kubernetes_values(api.kserve, report, api.predictor.image)
 
 
 def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> None:
     pred = api.predictor
     check_project_path(project, pred.path, ("predictor", "path"), report)
+    for field in ("pip", "conda", "shell"):  # optional files, but never outside the project
+        check_project_path(project, getattr(pred.dependencies, field), ("predictor", "dependencies", field), report,
+                           kind="none")
     if not pred.path.endswith((".py", ".pickle")):
         report(("predictor", "path"), "must name a .py file (or a .pickle of a predictor class)", pred.path)
     if pred.python_path is not None:
@@ -104,7 +135,7 @@ def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> 
         else:
             check_project_path(project, pred.python_path, ("predictor", "python_path"), report, kind="dir")
     for key in pred.env:
-        if key.startswith(RESERVED_ENV_PREFIXES) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        if key.startswith(RESERVED_ENV_PREFIXES) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             report(("predictor", "env", key), "must be a valid variable name not starting with "
                    + " or ".join(RESERVED_ENV_PREFIXES), key)
     _check_models(api, project, report)
@@ -227,6 +258,8 @@ def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report,
         check_name(split.name, report)
     if "networking" not in broken:
         check_endpoint(split.networking.endpoint, report)
+    if "kserve" not in broken:
+        check_kubernetes_values(split.kserve, report)
     if broken.intersection(("apis", "kserve")):
         return
     seen: set[str] = set()

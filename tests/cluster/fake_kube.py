@@ -1,7 +1,8 @@
 """An in-process stand-in for the Kubernetes API server, over real HTTP.
 
 The real `kubernetes` client talks to it through a generated kubeconfig. It
-stores custom objects per group/version/namespace/plural/name and models:
+stores custom objects (and core ones such as Secrets, group "") per group/version/namespace/plural/name
+and models:
 resourceVersion (409 on a stale write), generation, the status subresource,
 server-side apply (leaf-level field ownership per manager), JSON merge patch,
 JSON patch, create/replace/delete, list with field/label selectors, and watch
@@ -215,6 +216,8 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     raise ApiError(401, "Unauthorized", "missing or wrong bearer token")
                 parts = url.path.strip("/").split("/")
+                if parts[0] == "api" and len(parts) >= 5:  # the core group (Secrets): /api/v1/namespaces/...
+                    parts = ["apis", ""] + parts[1:]
                 if len(parts) < 6 or parts[0] != "apis" or parts[3] != "namespaces":
                     raise ApiError(404, "NotFound", f"no such path {url.path}")
                 group, version, ns, plural = parts[1], parts[2], parts[4], parts[5]

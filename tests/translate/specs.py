@@ -58,6 +58,8 @@ SPECS: dict[str, list[dict]] = {
     "image": [api(predictor={"image": "registry.example.com/team/server:1.2"})],
     "image-shm-gpu": [api(predictor={"image": "img:1", "shm_size": "256Mi"}, compute={"gpu": 2})],
     "timeout": [api(kserve={"timeout": 120})],
+    "request-timeout-token": [api(kserve={"request_timeout": 900, "service_account": "sa",
+                                          "service_account_token": True})],
     "service-account": [api(kserve={"service_account": "model-reader"})],
     "protocol-v2": [api(kserve={"protocol": "v2", "runtime": "custom-runtime"})],
     "multi-model-paths": [api(predictor={"models": {"paths": [{"name": "a", "path": "models/a"},

@@ -50,8 +50,8 @@ def test_compute_and_shm():
     res = pred["model"]["resources"]
     assert res["requests"]["cpu"] == "500m" and res["limits"]["memory"] == "2Gi"
     assert res["limits"]["nvidia.com/gpu"] == "1"
-    assert pred["volumes"][0]["emptyDir"]["medium"] == "Memory"
-    assert pred["model"]["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+    assert {v["name"]: v for v in pred["volumes"]}["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in pred["model"]["volumeMounts"]
 
 
 def test_serverless_autoscaling_annotations():
