@@ -1,0 +1,11 @@
+"""Progressive delivery for InferenceServices: traffic in both deployment modes (traffic),
+the judgement of canary against stable (judge), the smoke check (smoke), the automatic
+rollout (engine) and its report (report)."""
+from .engine import auto_rollout, plan_steps
+from .judge import Thresholds, judge
+from .report import EXIT_CODES, Decision, RolloutResult
+from .smoke import load_smoke, run_smoke
+from .traffic import RAW, SERVERLESS, TrafficState, set_share, state
+
+__all__ = ["EXIT_CODES", "RAW", "SERVERLESS", "Decision", "RolloutResult", "Thresholds", "TrafficState",
+           "auto_rollout", "judge", "load_smoke", "plan_steps", "run_smoke", "set_share", "state"]
