@@ -135,7 +135,6 @@ class _Rollout:
         except ClusterError as exc:
             self.end("aborted", "abort", f"{why}; rolling back FAILED ({exc}): traffic may still be at "
                      f"{self.share}% on the canary", **figures)
-        self.share = 0
         self.end(outcome, "rollback", f"{why}; all traffic back on the stable revision", **figures)
 
     def undecided(self, why: str, **figures) -> None:

@@ -1,0 +1,211 @@
+"""`canary auto` judging the canary against stable, over recorded metrics in a REAL
+Prometheus (backfilled with promtool) and the Kubernetes API test double. The rollout's
+clock walks through the recording: every step is a real query at a chosen instant."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from kserve_bridge.cli import build_parser
+from kserve_bridge.cli.canary import run_auto
+from kserve_bridge.cli.cluster import kube_for
+from kserve_bridge.cluster.canary import Thresholds, auto_rollout
+from kserve_bridge.cluster.kube import Kube
+from kserve_bridge.cluster.metrics import Prometheus
+from tests.cluster.conftest import ISVC_KEY, isvc
+from tests.cluster.recorded import Clock, RecordedPrometheus, Series
+
+ORIGIN = (int(os.environ.get("RECORDED_ORIGIN", "0")) or int(__import__("time").time()) - 3 * 3600) // 60 * 60
+START = ORIGIN + 600  # the rollout's clock starts 10 minutes into the recording
+LIMITS = Thresholds(max_error_rate=0.01, max_p99_ms=250, min_requests=100, max_holds=2,
+                    error_rate_margin=0.005, p99_factor=1.5, p99_floor_ms=20)
+SERIES = [
+    # healthy: same error rate and latency as stable (p99 just under 50ms)
+    Series("ok-predictor-00001", 20, 0.001), Series("ok-predictor-00002", 5, 0.001),
+    # 0.8% errors: under the 1% ceiling, but stable has none (margin 0.5%)
+    Series("worse-predictor-00001", 20), Series("worse-predictor-00002", 5, 0.008),
+    # p99 ~100ms: under the 250ms ceiling, but twice stable's ~50ms
+    Series("slower-predictor-00001", 20), Series("slower-predictor-00002", 5, bucket=4),
+    # perfect figures, 3 requests a minute
+    Series("trickle-predictor-00001", 20), Series("trickle-predictor-00002", 0.05),
+    # healthy until its series stop, 100s into the rollout
+    Series("vanish-predictor-00001", 20), Series("vanish-predictor-00002", 5, stop=700),
+    # RawDeployment: the model server's own metrics, by Deployment name
+    Series("raw-predictor", 20, flavour="modelserver"), Series("raw-v2-predictor", 5, flavour="modelserver"),
+]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    prom = RecordedPrometheus(tmp_path_factory.mktemp("recorded"), SERIES, ORIGIN)
+    yield prom.url
+    prom.stop()
+
+
+def start_canary(fake, api: str, share: int = 10) -> None:
+    """Revision 1 serving; revision 2 deployed as canary at `share` %."""
+    fake.write(ISVC_KEY + (api,), isvc(api, image="example/model:1"))
+    fake.write(ISVC_KEY + (api,), isvc(api, image="example/model:1", canaryTrafficPercent=share))
+    fake.write(ISVC_KEY + (api,), isvc(api, image="example/model:2", canaryTrafficPercent=share))
+
+
+def rollout(fake, kubeconfig, recorded, api: str, clock: Clock | None = None, **options):
+    clock = clock or Clock(START)
+    kube = Kube(kubeconfig=str(kubeconfig))
+    decisions = []
+    result = auto_rollout(kube, api, Prometheus(recorded), [10, 25, 50, 100], 60, LIMITS, window="60s",
+                          on_decision=decisions.append, sleep=clock.sleep, clock=clock, **options)
+    assert result.decisions == decisions  # the callback saw every decision, in order
+    return result
+
+
+def actions(result) -> list[str]:
+    return [d.action for d in result.decisions]
+
+
+def spec_share(fake, api: str):
+    return fake.isvc(api)["spec"]["predictor"].get("canaryTrafficPercent")
+
+
+def test_healthy_canary_promoted_with_both_sides_at_every_step(fake, kubeconfig, recorded):
+    start_canary(fake, "ok")
+    result = rollout(fake, kubeconfig, recorded, "ok")
+    assert (result.outcome, result.exit_code) == ("promoted", 0)
+    assert actions(result) == ["plan", "advance", "advance", "advance", "promote"]
+    assert [d.percent for d in result.decisions[1:4]] == [10, 25, 50]
+    for d in result.decisions[1:4]:
+        assert d.canary.revision == "ok-predictor-00002" and d.stable.revision == "ok-predictor-00001"
+        assert d.canary.requests == pytest.approx(300, rel=0.05) and d.stable.requests == pytest.approx(1200, rel=0.05)
+        assert 45 < d.canary.p99_ms < 50 and 45 < d.stable.p99_ms < 50
+        assert "vs stable" in d.reason
+    assert spec_share(fake, "ok") is None
+
+
+def test_worse_than_stable_under_the_ceilings_is_rolled_back(fake, kubeconfig, recorded):
+    start_canary(fake, "worse")
+    result = rollout(fake, kubeconfig, recorded, "worse")
+    assert (result.outcome, result.exit_code) == ("rolled_back", 3)
+    last = result.decisions[-1]
+    assert last.action == "rollback" and last.percent == 10
+    assert "error rate 0.80% > stable's 0.00% + 0.50%" in last.reason and "limit" not in last.reason
+    assert last.canary.error_rate < LIMITS.max_error_rate
+    assert spec_share(fake, "worse") == 0
+
+
+def test_slower_than_stable_under_the_ceiling_is_rolled_back(fake, kubeconfig, recorded):
+    start_canary(fake, "slower")
+    result = rollout(fake, kubeconfig, recorded, "slower")
+    assert result.exit_code == 3
+    last = result.decisions[-1]
+    assert "p99 100ms > 1.5 x stable's 50ms" in last.reason
+    assert last.canary.p99_ms < LIMITS.max_p99_ms
+
+
+def test_same_canary_passes_with_absolute_limits_only(fake, kubeconfig, recorded):
+    """The relative judgement is what catches it: with a wide margin it advances."""
+    start_canary(fake, "worse")
+    clock = Clock(START)
+    result = auto_rollout(Kube(kubeconfig=str(kubeconfig)), "worse", Prometheus(recorded), [10, 100], 60,
+                          Thresholds(min_requests=100, error_rate_margin=0.01), window="60s",
+                          sleep=clock.sleep, clock=clock)
+    assert result.outcome == "promoted", [d.describe() for d in result.decisions]
+
+
+def test_too_little_traffic_is_undecided_and_rolled_back(fake, kubeconfig, recorded):
+    start_canary(fake, "trickle")
+    result = rollout(fake, kubeconfig, recorded, "trickle")
+    assert (result.outcome, result.exit_code) == ("rolled_back_undecided", 5)
+    assert actions(result) == ["plan", "hold", "hold", "rollback"]
+    assert "only 3 canary requests" in result.decisions[1].reason
+    assert result.decisions[-1].reason.startswith("undecided: only 3 canary requests")
+    assert spec_share(fake, "trickle") == 0
+
+
+def test_too_little_traffic_with_on_undecided_hold_leaves_traffic(fake, kubeconfig, recorded, tmp_path, capsys):
+    start_canary(fake, "trickle")
+    clock = Clock(START)
+    report = tmp_path / "report.json"
+    args = build_parser().parse_args(
+        ["canary", "auto", "trickle", "--prometheus", recorded, "--interval", "60s", "--max-holds", "1",
+         "--on-undecided", "hold", "--report", str(report), "--kubeconfig", str(kubeconfig)])
+    assert run_auto(args, kube_for(args), sleep=clock.sleep, clock=clock) == 4
+    assert "traffic left at 10% (--on-undecided hold)" in capsys.readouterr().out
+    assert spec_share(fake, "trickle") == 10
+    data = json.loads(report.read_text())
+    assert (data["outcome"], data["exit_code"], data["mode"]) == ("aborted", 4, "serverless")
+    assert [d["action"] for d in data["decisions"]] == ["plan", "hold", "abort"]
+    hold = data["decisions"][1]
+    assert hold["canary"]["requests"] == pytest.approx(3, rel=0.1) and hold["stable"]["requests"] > 1000
+    assert 'revision_name="trickle-predictor-00002"' in hold["canary"]["queries"]["requests"]
+    assert hold["at"] == START + 60
+
+
+def test_metrics_disappearing_mid_rollout_rolls_back(fake, kubeconfig, recorded):
+    start_canary(fake, "vanish")
+    result = rollout(fake, kubeconfig, recorded, "vanish")
+    assert result.exit_code == 5
+    assert actions(result)[:3] == ["plan", "advance", "advance"]
+    assert actions(result)[3:] == ["hold", "hold", "rollback"]
+    assert "no metrics for the canary revision vanish-predictor-00002" in result.decisions[3].reason
+    assert not result.decisions[3].canary.has_data and result.decisions[3].stable.has_data
+    assert spec_share(fake, "vanish") == 0
+
+
+def test_replaced_canary_is_undecided_and_rolled_back(fake, kubeconfig, recorded):
+    start_canary(fake, "ok")
+    clock = Clock(START)
+    clock.on_sleep.append(lambda n: n == 2 and fake.write(
+        ISVC_KEY + ("ok",), isvc("ok", image="example/model:3", canaryTrafficPercent=25)))
+    result = rollout(fake, kubeconfig, recorded, "ok", clock)
+    assert result.exit_code == 5
+    assert actions(result) == ["plan", "advance", "rollback"]
+    assert "ok-predictor-00002 was replaced" in result.decisions[-1].reason
+    assert spec_share(fake, "ok") == 0
+
+
+def test_interrupted_leaves_traffic_and_rerun_resumes(fake, kubeconfig, recorded):
+    start_canary(fake, "ok")
+    clock = Clock(START)
+
+    def interrupt(n):
+        if n == 3:
+            raise KeyboardInterrupt
+    clock.on_sleep.append(interrupt)
+    result = rollout(fake, kubeconfig, recorded, "ok", clock)
+    assert (result.outcome, result.exit_code) == ("interrupted", 130)
+    assert "traffic left at 50%" in result.decisions[-1].reason
+    assert spec_share(fake, "ok") == 50
+    again = rollout(fake, kubeconfig, recorded, "ok")
+    assert again.outcome == "promoted"
+    assert "resuming at 50%; steps 50 -> 100" in again.decisions[0].reason
+    assert [d.percent for d in again.decisions if d.action == "advance"] == [50]
+
+
+def test_sigterm_ends_like_ctrl_c(fake, kubeconfig, recorded, capsys):
+    start_canary(fake, "ok")
+    clock = Clock(START)
+    clock.on_sleep.append(lambda n: n == 2 and os.kill(os.getpid(), signal.SIGTERM))
+    args = build_parser().parse_args(["canary", "auto", "ok", "--prometheus", recorded, "--interval", "60s",
+                                      "--kubeconfig", str(kubeconfig)])
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_auto(args, kube_for(args), sleep=clock.sleep, clock=clock) == 130
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert "interrupted; traffic left at 25%" in capsys.readouterr().out
+    assert spec_share(fake, "ok") == 25
+
+
+def test_dry_run_writes_nothing(fake, kubeconfig, recorded, capsys):
+    start_canary(fake, "ok")
+    writes = len([r for r in fake.requests if r[0] != "GET"])
+    clock = Clock(START)
+    args = build_parser().parse_args(["canary", "auto", "ok", "--prometheus", recorded, "--dry-run",
+                                      "--kubeconfig", str(kubeconfig)])
+    assert run_auto(args, kube_for(args), sleep=clock.sleep, clock=clock) == 0
+    out = capsys.readouterr().out
+    assert "steps 10 -> 25 -> 50 -> 100" in out and "nothing written" in out
+    assert "revision_app_request_count" in out
+    assert clock.slept == 0
+    assert len([r for r in fake.requests if r[0] != "GET"]) == writes
