@@ -4,6 +4,7 @@ openmetrics`, queried at chosen instants. The rollout's clock walks through the 
 so no test waits real intervals."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 STEP = 5  # seconds between samples
 KNATIVE_LE = [5, 10, 25, 50, 100, 250, 500, 1000]  # ms
@@ -81,7 +84,6 @@ class RecordedPrometheus:
     def __init__(self, root: Path, series: list[Series], origin: float):
         binary, promtool = shutil.which("prometheus"), shutil.which("promtool")
         if not binary or not promtool:
-            import pytest
             pytest.skip("prometheus/promtool are not installed (apt-get install prometheus)")
         (root / "series.om").write_text(openmetrics(series, origin))
         subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(root / "series.om"),
@@ -125,3 +127,30 @@ class Clock:
         self.slept += 1
         for hook in list(self.on_sleep):
             hook(self.slept)
+
+
+ORIGIN = (int(os.environ.get("RECORDED_ORIGIN", "0")) or int(time.time()) - 3 * 3600) // 60 * 60
+START = ORIGIN + 600  # the rollout's clock starts 10 minutes into the recording
+SERIES = [
+    # healthy: same error rate and latency as stable (p99 just under 50ms)
+    Series("ok-predictor-00001", 20, 0.001), Series("ok-predictor-00002", 5, 0.001),
+    # 0.8% errors: under the 1% ceiling, but stable has none (margin 0.5%)
+    Series("worse-predictor-00001", 20), Series("worse-predictor-00002", 5, 0.008),
+    # p99 ~100ms: under the 250ms ceiling, but twice stable's ~50ms
+    Series("slower-predictor-00001", 20), Series("slower-predictor-00002", 5, bucket=4),
+    # perfect figures, 3 requests a minute
+    Series("trickle-predictor-00001", 20), Series("trickle-predictor-00002", 0.05),
+    # healthy until its series stop, 100s into the rollout
+    Series("vanish-predictor-00001", 20), Series("vanish-predictor-00002", 5, stop=700),
+    # RawDeployment: the model server's own metrics, by Deployment name
+    Series("raw-predictor", 20, flavour="modelserver"), Series("raw-v2-predictor", 5, flavour="modelserver"),
+]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    prom = RecordedPrometheus(tmp_path_factory.mktemp("recorded"), SERIES, ORIGIN)
+    yield prom.url
+    prom.stop()
+
+

@@ -16,33 +16,10 @@ from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.kube import Kube
 from kserve_bridge.cluster.metrics import Prometheus
 from tests.cluster.conftest import ISVC_KEY, isvc
-from tests.cluster.recorded import Clock, RecordedPrometheus, Series
+from tests.cluster.recorded import START, Clock, recorded  # noqa: F401 (fixture)
 
-ORIGIN = (int(os.environ.get("RECORDED_ORIGIN", "0")) or int(__import__("time").time()) - 3 * 3600) // 60 * 60
-START = ORIGIN + 600  # the rollout's clock starts 10 minutes into the recording
 LIMITS = Thresholds(max_error_rate=0.01, max_p99_ms=250, min_requests=100, max_holds=2,
                     error_rate_margin=0.005, p99_factor=1.5, p99_floor_ms=20)
-SERIES = [
-    # healthy: same error rate and latency as stable (p99 just under 50ms)
-    Series("ok-predictor-00001", 20, 0.001), Series("ok-predictor-00002", 5, 0.001),
-    # 0.8% errors: under the 1% ceiling, but stable has none (margin 0.5%)
-    Series("worse-predictor-00001", 20), Series("worse-predictor-00002", 5, 0.008),
-    # p99 ~100ms: under the 250ms ceiling, but twice stable's ~50ms
-    Series("slower-predictor-00001", 20), Series("slower-predictor-00002", 5, bucket=4),
-    # perfect figures, 3 requests a minute
-    Series("trickle-predictor-00001", 20), Series("trickle-predictor-00002", 0.05),
-    # healthy until its series stop, 100s into the rollout
-    Series("vanish-predictor-00001", 20), Series("vanish-predictor-00002", 5, stop=700),
-    # RawDeployment: the model server's own metrics, by Deployment name
-    Series("raw-predictor", 20, flavour="modelserver"), Series("raw-v2-predictor", 5, flavour="modelserver"),
-]
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    prom = RecordedPrometheus(tmp_path_factory.mktemp("recorded"), SERIES, ORIGIN)
-    yield prom.url
-    prom.stop()
 
 
 def start_canary(fake, api: str, share: int = 10) -> None:
