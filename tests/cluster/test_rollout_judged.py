@@ -183,6 +183,22 @@ def test_dry_run_writes_nothing(fake, kubeconfig, recorded, capsys):
     assert run_auto(args, kube_for(args), sleep=clock.sleep, clock=clock) == 0
     out = capsys.readouterr().out
     assert "steps 10 -> 25 -> 50 -> 100" in out and "nothing written" in out
+    assert '{"spec": {"predictor": {"canaryTrafficPercent": 25}}}' in out  # 10 is already set
     assert "revision_app_request_count" in out
     assert clock.slept == 0
     assert len([r for r in fake.requests if r[0] != "GET"]) == writes
+
+
+def test_prometheus_lost_mid_rollout_is_undecided(fake, kubeconfig, recorded):
+    start_canary(fake, "ok")
+    prometheus, clock = Prometheus(recorded), Clock(START)
+
+    def lose(n):
+        if n == 2:
+            prometheus.url = "http://127.0.0.1:9"
+    clock.on_sleep.append(lose)
+    result = auto_rollout(Kube(kubeconfig=str(kubeconfig)), "ok", prometheus, [10, 25, 50, 100], 60, LIMITS,
+                          window="60s", sleep=clock.sleep, clock=clock)
+    assert [d.action for d in result.decisions] == ["plan", "advance", "hold", "hold", "rollback"]
+    assert "cannot query Prometheus" in result.decisions[2].reason and result.decisions[2].canary is None
+    assert result.exit_code == 5 and spec_share(fake, "ok") == 0

@@ -6,6 +6,7 @@ drive the loop over recorded metrics without waiting.
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
@@ -110,9 +111,10 @@ class _Rollout:
                     f"window {self.window}, {self.source.name} metrics")
         if dry_run:
             h = self.prometheus.health(self.source, first.canary, self.namespace, self.window, self.clock())
-            patches = [set_share(self.kube, self.name, p, self.namespace, dry_run=True)[1] for p in plan[:1]]
-            self.end("dry_run", "dry-run", f"nothing written; the first change would be {patches or 'none'}; "
-                     f"queries: {h.queries}")
+            first_patch = next(filter(None, (set_share(self.kube, self.name, p, self.namespace, dry_run=True)[1]
+                                             for p in [*plan, PROMOTE])), None)
+            self.end("dry_run", "dry-run", f"nothing written; the first change would be the merge patch "
+                     f"{json.dumps(first_patch)}; canary queries: {json.dumps(h.queries)}")
         return first
 
     def smoke(self, requests, url) -> None:
