@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 
 from prometheus_client import Counter
 
+from kserve_bridge.contract import SHADOW_DIR, SHADOW_FILE, SHADOW_FILE_ENV
+
 log = logging.getLogger("modelserver")
-DEFAULT_FILE = "/etc/kserve-bridge/shadow/shadow.json"
 SHADOW_HEADER = b"x-kserve-bridge-shadow"
 RELOAD_SECONDS = 2.0
 COPIES = Counter("kserve_bridge_shadow_copies_total", "requests copied to the shadow target, by result",
@@ -139,4 +140,4 @@ class Mirror:
 
 
 def from_env() -> Mirror:
-    return Mirror(os.environ.get("KSERVE_BRIDGE_SHADOW_FILE", DEFAULT_FILE))
+    return Mirror(os.environ.get(SHADOW_FILE_ENV, f"{SHADOW_DIR}/{SHADOW_FILE}"))

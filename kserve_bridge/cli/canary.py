@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "server's own (RawDeployment default)")
     p.add_argument("--smoke", metavar="FILE", help="requests the canary must answer before traffic moves")
     p.add_argument("--smoke-url", help="base URL of the canary for --smoke (default: from the status)")
+    p.add_argument("--shadow", type=float, metavar="PERCENT",
+                   help="first mirror PERCENT %% of live requests to the canary while it takes no traffic, "
+                        "and judge it (needs the canary at 0%%)")
+    p.add_argument("--shadow-interval", type=_duration, help="how long to mirror (default: --interval)")
+    p.add_argument("--shadow-max-in-flight", type=int, default=4,
+                   help="copies on the wire at once, per stable pod (default 4); more are dropped")
     p.add_argument("--report", metavar="FILE", help="write every decision as JSON (rewritten at each step)")
     for action in actions.choices.values():
         if action.prog.split()[-1] != "status":
@@ -140,7 +146,7 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 def run_auto(args: argparse.Namespace, kube, sleep=time.sleep, clock=time.time) -> int:
-    from ..cluster.canary import RolloutResult, Thresholds, auto_rollout, load_smoke
+    from ..cluster.canary import RolloutResult, ShadowOptions, Thresholds, auto_rollout, load_smoke
     from ..cluster.metrics import SOURCES, Prometheus
 
     limits = Thresholds(max_error_rate=args.max_error_rate, max_p99_ms=args.max_p99_latency,
@@ -148,6 +154,7 @@ def run_auto(args: argparse.Namespace, kube, sleep=time.sleep, clock=time.time) 
                         error_rate_margin=args.error_margin, p99_factor=args.p99_factor,
                         p99_floor_ms=args.p99_floor)
     smoke = load_smoke(args.smoke) if args.smoke else None
+    shadow = ShadowOptions(args.shadow, args.shadow_interval, args.shadow_max_in_flight) if args.shadow else None
     decisions: list = []
     partial = RolloutResult(args.api, kube.namespace, outcome="running", decisions=decisions)
 
@@ -160,7 +167,7 @@ def run_auto(args: argparse.Namespace, kube, sleep=time.sleep, clock=time.time) 
     with sigterm_interrupts():
         result = auto_rollout(kube, args.api, Prometheus(args.prometheus), args.steps, args.interval, limits,
                               window=args.window, source=SOURCES.get(args.metrics), on_undecided=args.on_undecided,
-                              on_decision=on_decision, smoke=smoke, smoke_url=args.smoke_url,
+                              on_decision=on_decision, smoke=smoke, smoke_url=args.smoke_url, shadow=shadow,
                               dry_run=args.dry_run, sleep=sleep, clock=clock)
     if args.report:
         result.write(args.report)

@@ -243,6 +243,8 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     raise ApiError(401, "Unauthorized", "missing or wrong bearer token")
                 parts = url.path.strip("/").split("/")
+                if parts[:1] == ["api"] and len(parts) >= 5:  # the core API group: /api/v1/namespaces/...
+                    parts = ["apis", "", *parts[1:]]
                 if len(parts) < 6 or parts[0] != "apis" or parts[3] != "namespaces":
                     raise ApiError(404, "NotFound", f"no such path {url.path}")
                 group, version, ns, plural = parts[1], parts[2], parts[4], parts[5]

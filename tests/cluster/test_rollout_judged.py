@@ -202,3 +202,74 @@ def test_prometheus_lost_mid_rollout_is_undecided(fake, kubeconfig, recorded):
     assert [d.action for d in result.decisions] == ["plan", "advance", "hold", "hold", "rollback"]
     assert "cannot query Prometheus" in result.decisions[2].reason and result.decisions[2].canary is None
     assert result.exit_code == 5 and spec_share(fake, "ok") == 0
+
+
+def shadow_key(api: str) -> tuple:
+    return ("", "v1", "models", "configmaps", f"{api}-kserve-bridge-shadow")
+
+
+SHADOW_KEY = shadow_key("ok")
+
+
+def shadow_seen(fake, clock: Clock, api: str = "ok") -> list:
+    """Record, at every sleep, the shadow ConfigMap as the cluster has it then."""
+    seen = []
+    clock.on_sleep.append(lambda n: seen.append(fake.objects.get(shadow_key(api))))
+    return seen
+
+
+def test_shadow_step_mirrors_then_shifts_and_cleans_up(fake, kubeconfig, recorded, shared_dir, tmp_path):
+    import subprocess
+
+    import yaml
+
+    from kserve_bridge.cluster.canary import ShadowOptions
+    start_canary(fake, "ok", share=0)
+    clock = Clock(START)
+    seen = shadow_seen(fake, clock)
+    result = rollout(fake, kubeconfig, recorded, "ok", clock,
+                     shadow=ShadowOptions(20, interval=120, max_in_flight=3))
+    assert result.outcome == "promoted", [d.describe() for d in result.decisions]
+    assert actions(result)[:4] == ["plan", "shadow", "shadow", "shadow"]
+    assert "mirroring 20% of live requests to http://latest-ok-predictor.models.example.com" in \
+        result.decisions[1].reason
+    assert result.decisions[2].percent == 0 and result.decisions[2].canary.requests > 100  # judged while dark
+    assert result.decisions[3].reason == "mirroring switched off (ConfigMap deleted)"
+    assert actions(result)[4:] == ["advance", "advance", "advance", "promote"]
+    assert clock.now == START + 120 + 3 * 60  # the shadow interval, then one interval per step
+    cm = seen[0]
+    assert json.loads(cm["data"]["shadow.json"]) == {
+        "target": "http://latest-ok-predictor.models.example.com", "percent": 20, "max_in_flight": 3,
+        "source_revision": "ok-predictor-00001"}
+    assert seen[1] is None  # switched off before the first shift
+    assert SHADOW_KEY not in fake.objects
+    path = tmp_path / "cm.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in cm.items() if k != "metadata"} | {
+        "metadata": {k: cm["metadata"][k] for k in ("name", "namespace", "labels")}}))
+    run = subprocess.run([str(shared_dir / "tools" / "k8s-strict-validate"), str(path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("api, ending", [("worse", "rolled_back"), ("trickle", "rolled_back_undecided"),
+                                         ("ok", "interrupted")])
+def test_shadow_config_map_removed_whatever_the_outcome(fake, kubeconfig, recorded, api, ending):
+    from kserve_bridge.cluster.canary import ShadowOptions
+    start_canary(fake, api, share=0)
+    clock = Clock(START)
+    seen = shadow_seen(fake, clock, api)
+    if ending == "interrupted":
+        clock.on_sleep.append(lambda n: (_ for _ in ()).throw(KeyboardInterrupt))
+    result = rollout(fake, kubeconfig, recorded, api, clock, shadow=ShadowOptions(50))
+    assert result.outcome == ending
+    assert seen[0] is not None and shadow_key(api) not in fake.objects
+    assert result.decisions[-1].reason == "mirroring switched off (ConfigMap deleted)"
+    assert spec_share(fake, api) == 0
+
+
+def test_shadow_skipped_when_users_already_see_the_canary(fake, kubeconfig, recorded):
+    from kserve_bridge.cluster.canary import ShadowOptions
+    start_canary(fake, "ok", share=10)
+    result = rollout(fake, kubeconfig, recorded, "ok", shadow=ShadowOptions(50))
+    assert result.decisions[1].reason == "skipped: the canary already takes 10% of live traffic"
+    assert result.outcome == "promoted" and not [k for k in fake.objects if k[3] == "configmaps"]

@@ -15,6 +15,7 @@ from ..kube import Kube
 from ..metrics import KNATIVE, MODELSERVER, MetricsSource, MetricsUnavailable, Prometheus
 from .judge import ADVANCE, ROLLBACK, Thresholds, judge
 from .report import Decision, RolloutResult
+from .shadow import Shadow, ShadowOptions
 from .smoke import SmokeRequest, run_smoke
 from .traffic import PROMOTE, SERVERLESS, TrafficState, set_share, state
 
@@ -38,22 +39,25 @@ def auto_rollout(kube: Kube, name: str, prometheus: Prometheus, steps: list[int]
                  source: MetricsSource | None = None, namespace: str | None = None,
                  on_undecided: str = "rollback", on_decision: Callable[[Decision], None] | None = None,
                  smoke: list[SmokeRequest] | None = None, smoke_url: str | None = None,
-                 dry_run: bool = False, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time) -> RolloutResult:
+                 shadow: ShadowOptions | None = None, dry_run: bool = False,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> RolloutResult:
     """Drive one canary to an end and return the decisions (see report.EXIT_CODES).
 
     Worse than stable (or than the ceilings) → rolled back. Undecided (too little traffic or
     no metrics for `max_holds` intervals, the canary replaced) → rolled back, or left where it
     is with `on_undecided="hold"`. Ctrl-C/SIGTERM (KeyboardInterrupt) → traffic left; running
-    again resumes from the current share. `on_decision` is called with every decision."""
+    again resumes from the current share. `shadow` first mirrors live requests to a canary that
+    takes no traffic yet and judges it the same way. `on_decision` is called with every decision."""
     if on_undecided not in ON_UNDECIDED:
         raise BridgeError(f"on_undecided must be one of {', '.join(ON_UNDECIDED)} (got {on_undecided!r})")
     run = _Rollout(kube, name, namespace or kube.namespace, prometheus, limits, interval,
                    window or f"{max(1, round(interval))}s", source, on_undecided, on_decision, sleep, clock)
     try:
-        run.go(steps, smoke, smoke_url, dry_run)
+        run.go(steps, smoke, smoke_url, shadow, dry_run)
     except _Ended:
         pass
+    finally:
+        run.stop_shadow()
     return run.result
 
 
@@ -65,6 +69,7 @@ class _Rollout:
         self.on_undecided, self.on_decision, self.sleep, self.clock = on_undecided, on_decision, sleep, clock
         self.result = RolloutResult(name, namespace)
         self.share: int | None = None
+        self.shadow = Shadow(kube, name, namespace)
 
     def decide(self, action: str, reason: str, canary=None, stable=None, at=None) -> None:
         decision = Decision(self.share, action, reason, canary, stable, at)
@@ -77,11 +82,13 @@ class _Rollout:
         self.decide(action, reason, **figures)
         raise _Ended
 
-    def go(self, steps, smoke, smoke_url, dry_run) -> None:
+    def go(self, steps, smoke, smoke_url, shadow, dry_run) -> None:
         try:
             first = self.start(steps, dry_run)
             if smoke:
                 self.smoke(smoke, smoke_url or first.canary_url)
+            if shadow:
+                self.shadow_step(first, shadow)
             for percent in plan_steps(steps, first.share):
                 self.move(percent)
                 self.observe(first)
@@ -117,6 +124,29 @@ class _Rollout:
                      f"{json.dumps(first_patch)}; canary queries: {json.dumps(h.queries)}")
         return first
 
+    def shadow_step(self, first: TrafficState, options: ShadowOptions) -> None:
+        """Mirror live requests to the dark canary, judge it like a step, then switch mirroring off."""
+        if first.share:
+            self.decide("shadow", f"skipped: the canary already takes {first.share}% of live traffic")
+            return
+        if not first.canary_url:
+            self.end("aborted", "abort", "the canary has no URL of its own yet (no `latest` tag URL in the "
+                     "traffic status) to mirror to")
+        self.shadow.start(first.canary_url, first.stable if first.mode == SERVERLESS else None, options)
+        self.decide("shadow", f"mirroring {options.percent:g}% of live requests to {first.canary_url} "
+                    f"(at most {options.max_in_flight} copies in flight per stable pod; answers discarded)")
+        self.observe(first, options.interval or self.interval, passed="shadow")
+        self.stop_shadow()
+
+    def stop_shadow(self) -> None:
+        """Remove the shadow ConfigMap if this rollout made one; say so if that fails."""
+        try:
+            if self.shadow.stop():
+                self.decide("shadow", "mirroring switched off (ConfigMap deleted)")
+        except ClusterError as exc:
+            self.decide("shadow", f"could NOT delete the shadow ConfigMap ({exc}); delete it by hand: kubectl "
+                        f"delete configmap -n {self.namespace} {self.name}-kserve-bridge-shadow")
+
     def smoke(self, requests, url) -> None:
         if not url:
             self.end("aborted", "abort", "the canary has no URL of its own yet (no `latest` tag URL in the "
@@ -145,11 +175,11 @@ class _Rollout:
                      **figures)
         self.rollback("rolled_back_undecided", f"undecided: {why}", **figures)
 
-    def observe(self, first: TrafficState) -> None:
-        """Watch the current share until it is judged; returns on ADVANCE."""
+    def observe(self, first: TrafficState, interval: float | None = None, passed: str = "advance") -> None:
+        """Watch the current share until it is judged; returns on ADVANCE (decision `passed`)."""
         holds = 0
         while True:
-            self.sleep(self.interval)
+            self.sleep(interval or self.interval)
             now = self.clock()
             current = state(self.kube, self.name, self.namespace)
             if current.fingerprint != first.fingerprint:
@@ -166,7 +196,7 @@ class _Rollout:
             if verdict == ROLLBACK:
                 self.rollback("rolled_back", f"canary worse: {why}", **figures)
             if verdict == ADVANCE:
-                self.decide("advance", why, **figures)
+                self.decide(passed, why, **figures)
                 return
             holds += 1
             if holds > self.limits.max_holds:
