@@ -7,6 +7,7 @@ from ..spec.rules import is_remote
 from .autoscaling import autoscaling
 from .record import Record
 from .security import container_security_context, pod_security_context
+from .shadow import mount_shadow_config
 
 MODEL_FORMAT = "kserve-bridge"
 MODEL_DIR = "/mnt/models"
@@ -48,6 +49,7 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     if pred.shm_size:
         predictor["volumes"] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": pred.shm_size}}]
         rec.map("predictor.shm_size", f"emptyDir (Memory, {pred.shm_size}) mounted at /dev/shm")
+    mount_shadow_config(predictor, api.name, rec)
     if opts.timeout is not None:
         predictor["timeout"] = opts.timeout
         rec.map("kserve.timeout", f"spec.predictor.timeout = {opts.timeout}s")

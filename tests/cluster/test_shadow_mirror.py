@@ -184,3 +184,23 @@ def test_mirror_configuration(tmp_path, canary, monkeypatch):
     with pytest.raises(ValueError):
         ShadowConfig.parse({"target": "http://a", "percent": 150})
     assert ShadowConfig.parse({"target": "http://a", "percent": 0}) is None
+
+
+def test_translated_predictor_mounts_what_the_rollout_creates_where_the_server_reads(monkeypatch):
+    """The three parts meet: translator mount, rollout ConfigMap, model server file."""
+    from pathlib import Path
+
+    from kserve_bridge.cluster.rollout.shadow import ShadowOptions, config_map
+    from kserve_bridge.translator import translate
+    from modelserver.shadow import from_env
+    example = Path(__file__).resolve().parents[2] / "examples" / "iris-sklearn"
+    isvc = next(o for o in translate(example, storage_uri="s3://b/iris") if o["kind"] == "InferenceService")
+    predictor = isvc["spec"]["predictor"]
+    volume = next(v for v in predictor["volumes"] if "configMap" in v)
+    container = predictor.get("model") or predictor["containers"][0]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    cm = config_map(isvc["metadata"]["name"], "models", "http://canary", "rev-1", ShadowOptions(10))
+    assert volume["configMap"] == {"name": cm["metadata"]["name"], "optional": True}
+    monkeypatch.delenv("KSERVE_BRIDGE_SHADOW_FILE", raising=False)
+    (key,) = cm["data"]
+    assert from_env().path == f"{mount['mountPath']}/{key}" and mount["readOnly"] is True

@@ -50,7 +50,7 @@ def test_compute_and_shm():
     assert res["requests"]["cpu"] == "500m" and res["limits"]["memory"] == "2Gi"
     assert res["limits"]["nvidia.com/gpu"] == "1"
     assert pred["volumes"][0]["emptyDir"]["medium"] == "Memory"
-    assert pred["model"]["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+    assert pred["model"]["volumeMounts"][0] == {"name": "dshm", "mountPath": "/dev/shm"}
 
 
 def test_serverless_autoscaling_annotations():
