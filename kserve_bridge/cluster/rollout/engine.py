@@ -84,7 +84,7 @@ class _Rollout:
 
     def go(self, steps, smoke, smoke_url, shadow, dry_run) -> None:
         try:
-            first = self.start(steps, dry_run)
+            first = self.start(steps, shadow, dry_run)
             if smoke:
                 self.smoke(smoke, smoke_url or first.canary_url)
             if shadow:
@@ -101,7 +101,7 @@ class _Rollout:
         except ClusterError as exc:  # includes NotFoundError and MetricsUnavailable before the first step
             self.end("aborted", "abort", f"{exc}; traffic left as it was ({self.share or 0}% on the canary)")
 
-    def start(self, steps, dry_run) -> TrafficState:
+    def start(self, steps, shadow, dry_run) -> TrafficState:
         first = state(self.kube, self.name, self.namespace)
         self.share = first.share or 0
         self.result.mode, self.result.canary, self.result.stable = first.mode, first.canary, first.stable
@@ -113,6 +113,7 @@ class _Rollout:
         self.prometheus.query("vector(1)", self.clock())  # unreachable: abort before changing anything
         plan = plan_steps(steps, first.share)
         resumed = f"resuming at {first.share}%; " if first.share else ""
+        resumed += f"shadow {shadow.percent:g}% first; " if shadow and not first.share else ""
         self.decide("plan", f"{first.mode} mode, canary {first.canary} vs stable {first.stable}; {resumed}"
                     f"steps {' -> '.join(map(str, plan + [100]))}, {self.interval:g}s each, "
                     f"window {self.window}, {self.source.name} metrics")
