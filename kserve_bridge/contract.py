@@ -20,6 +20,15 @@ SETTINGS_ENV = "KSERVE_BRIDGE_SETTINGS"
 DEPLOYMENT_ID_ENV = "KSERVE_BRIDGE_DEPLOYMENT_ID"
 DEPLOYMENT_ID_HEADER = "x-kserve-bridge-deployment-id"
 DEPLOYMENT_ID_LABEL = "kserve-bridge.io/deployment-id"
+# Shadow traffic (canary auto --shadow): a ConfigMap per API, mounted optional into every predictor.
+SHADOW_DIR = "/etc/kserve-bridge/shadow"
+SHADOW_FILE = "shadow.json"
+SHADOW_FILE_ENV = "KSERVE_BRIDGE_SHADOW_FILE"
+
+
+def shadow_config_map(api_name: str) -> str:
+    """The name of the ConfigMap that switches shadow traffic on for one API."""
+    return f"{api_name}-kserve-bridge-shadow"
 
 
 class ModelSource(BaseModel):

@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
-from . import metrics
+from . import metrics, shadow
 from .model import PredictorModel
 from .payload import PayloadError, dump_json, error_response
 from .repository import ModelNotFoundError
@@ -50,6 +50,7 @@ class BridgeMiddleware:
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
         self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
         self.series: dict[tuple, tuple] = {}
+        self.shadow = shadow.from_env()  # copies a share of predict requests to a candidate (canary --shadow)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -122,6 +123,8 @@ class BridgeMiddleware:
                 return await self.too_large(send)
         body = b"".join(parts)  # one part: the same bytes object, no copy
         route = self.lanes.get(path) if kind == "application/json" else None
+        if route is not None or KSERVE_INFER.match(path):
+            self.shadow.offer(path, body, kind, scope["headers"])
         if route == V1_ROUTE and await self.v1_predict(body, scope, send):
             return route
         if route is not None and route != V1_ROUTE:

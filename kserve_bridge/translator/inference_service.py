@@ -13,6 +13,7 @@ from .record import Record
 from .runtime import choose_runtime
 from .secrets import env_from
 from .security import container_security_context, pod_security_context
+from .shadow import mount_shadow_config
 
 __all__ = ["MODEL_FORMAT", "inference_service", "default_storage_uri"]
 MODEL_DIR = "/mnt/models"
@@ -79,6 +80,7 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
         predictor["automountServiceAccountToken"] = False
         rec.map("(service account token)", "automountServiceAccountToken = false (set "
                 "kserve.service_account_token: true if the predictor calls the Kubernetes API)")
+    mount_shadow_config(predictor, api.name, rec)
     if opts.canary_traffic_percent is not None:
         predictor["canaryTrafficPercent"] = opts.canary_traffic_percent
         rec.map("kserve.canary_traffic_percent", f"spec.predictor.canaryTrafficPercent = "
