@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -15,7 +14,7 @@ STORAGE_URI_ENV = "KSERVE_BRIDGE_STORAGE_URI"  # default storage URI for deploy 
 
 
 def objects_for(spec_source: Any, project_dir: Path, *, namespace: str, storage_uri: str | None = None,
-                image: str | None = None, upload: bool = False, stream: IO[str] | None = sys.stderr) -> list[dict]:
+                image: str | None = None, upload: bool = False, stream: IO[str] | None = None) -> list[dict]:
     """Kubernetes objects for a spec (a path or parsed data) whose files live in `project_dir`;
     the translator derives each API's deployment id from the project's files and the API.
 

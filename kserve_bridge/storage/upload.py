@@ -36,13 +36,12 @@ class Deployment:
 class ProgressPrinter:
     """Prints an upload's size, then every 10% for bundles of 8 MiB or more."""
 
-    def __init__(self, total: int, count: int, uri: str, stream: IO[str] | None):
+    def __init__(self, total: int, count: int, uri: str, stream: IO[str]):
         self.total, self.done, self.shown, self.stream = total, 0, 0, stream
         self.say(f"uploading {count} file{'s' * (count != 1)} ({_size(total)}) to {uri}")
 
     def say(self, line: str) -> None:
-        if self.stream is not None:
-            print(line, file=self.stream, flush=True)
+        print(line, file=self.stream, flush=True)
 
     def __call__(self, nbytes: int) -> None:
         self.done += nbytes
@@ -58,14 +57,14 @@ def _size(n: int) -> str:
 
 
 def upload_project(project_dir: str | Path, uri: str, manifest: dict[str, Any],
-                   stream: IO[str] | None = sys.stderr) -> bool:
-    """Upload the project's files then the manifest to `uri` (a deployment's prefix).
-    Returns False when the prefix is already complete (nothing is written)."""
+                   stream: IO[str] | None = None) -> bool:
+    """Upload the project's files then the manifest to `uri` (a deployment's prefix), reporting
+    to `stream` (default: stderr). Returns False when the prefix is already complete."""
+    stream = stream or sys.stderr
     store = open_store(uri)
     store.check()
     if store.exists(MANIFEST):
-        if stream is not None:
-            print(f"{uri} already holds deployment {manifest['deployment_id']}: nothing to upload", file=stream)
+        print(f"{uri} already holds deployment {manifest['deployment_id']}: nothing to upload", file=stream)
         return False
     files = list(project_files(project_dir))
     sizes = {name: path.stat().st_size for name, path in files}
