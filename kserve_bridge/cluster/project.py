@@ -45,8 +45,12 @@ def predictor_source(predictor: type, predictor_type: str = "python") -> str:
 
 
 def _alias(predictor: type, predictor_type: str) -> str:
+    """A subclass under the name the server looks up (a plain alias would keep the old __name__)."""
     expected = CLASS_NAMES.get(predictor_type)
-    return f"\n\n{expected} = {predictor.__name__}\n" if expected and expected != predictor.__name__ else ""
+    if not expected or expected == predictor.__name__:
+        return ""
+    return f'\n\nclass {expected}({predictor.__name__}):\n    """{predictor.__name__}, under the name the model server loads."""\n'
+
 
 
 def predictor_files(predictor: type, predictor_type: str = "python") -> dict[str, str | bytes]:
@@ -58,7 +62,7 @@ def predictor_files(predictor: type, predictor_type: str = "python") -> dict[str
     except Unrecoverable as exc:
         reason = str(exc)
     data, versions = serialized.serialize(predictor)
-    expected = CLASS_NAMES.get(predictor_type, predictor.__name__)
+    expected = CLASS_NAMES.get(predictor_type, "PythonPredictor")
     try:
         readable = definition_source(predictor)
     except Unrecoverable:

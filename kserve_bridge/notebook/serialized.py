@@ -39,10 +39,11 @@ def loader_source(cls: type, reason: str, class_name: str) -> str:
             f"recovered ({reason}).\nIt loads from {PICKLE_FILE}; {VERSIONS_FILE} lists the versions it needs. "
             f'The source that\ncould be read is in predictor_source.py (for reading only)."""\n'
             "from kserve_bridge.notebook.serialized import load_class\n\n"
-            f"{class_name} = load_class(__file__, __name__)\n")
+            f"\nclass {class_name}(load_class(__file__)):\n"
+            f'    """{cls.__name__}, under the name the model server loads."""\n')
 
 
-def load_class(predictor_file: str, module_name: str) -> type:
+def load_class(predictor_file: str) -> type:
     """Unpickle the class next to `predictor_file` after checking the versions match."""
     folder = Path(predictor_file).parent
     wanted = json.loads((folder / VERSIONS_FILE).read_text())
@@ -55,9 +56,7 @@ def load_class(predictor_file: str, module_name: str) -> type:
         raise PredictorError("the serialised predictor needs " + ", ".join(problems) +
                              "; install those versions (requirements.txt) or define the class in a .py file")
     import cloudpickle
-    cls = cloudpickle.loads((folder / PICKLE_FILE).read_bytes())
-    cls.__module__ = module_name  # the loader looks for classes defined by predictor.py
-    return cls
+    return cloudpickle.loads((folder / PICKLE_FILE).read_bytes())
 
 
 def _installed(name: str) -> str | None:

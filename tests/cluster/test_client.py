@@ -60,7 +60,7 @@ def test_written_project_holds_module_source_requirements_and_spec(tmp_path):
     assert root != write_project(SPEC, Doubler, ["numpy>=2"], root=tmp_path)
     source = (root / "predictor.py").read_text()
     assert "class Doubler:" in source and "import pytest" in source  # the whole module
-    assert source.rstrip().endswith("PythonPredictor = Doubler")
+    assert "\nclass PythonPredictor(Doubler):\n" in source
     assert (root / "requirements.txt").read_text() == "numpy>=1.26\n"
     from kserve_bridge.spec import load_spec
     spec = load_spec(root / "cortex.yaml")

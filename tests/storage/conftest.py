@@ -60,6 +60,6 @@ def fetch_and_serve(isvc: dict, tmp_path: Path, serve):
     storage initializer runs), then start the model server on it as the pod would."""
     from kserve_storage import Storage
     target = tmp_path / "mnt-models"
-    target.mkdir()
+    target.mkdir(parents=True)
     Storage.download(isvc["spec"]["predictor"]["model"]["storageUri"], str(target))
     return serve(target, env=isvc_env(isvc), args=["--model_name", isvc["metadata"]["name"]])
