@@ -110,12 +110,16 @@ class _Builder:
         self.imports: set[str] = set()
         self.constants: list[str] = []
         self.definitions: list[str] = []
+        self.session_imports = _session_imports(namespace)
 
     def resolve(self, name: str, value: Any) -> None:
         """Add what binds `name` (and, for session definitions, what they use)."""
         if name in self.done:
             return
         self.done.add(name)
+        if name in self.session_imports and _binds(self.session_imports[name], value):
+            self.imports.add(self.session_imports[name][0])
+            return
         if isinstance(value, types.ModuleType):
             module = value.__name__
             self.imports.add(f"import {module}" if module == name else f"import {module} as {name}")
@@ -167,6 +171,35 @@ class _Builder:
         head = f'"""{cls.__name__}, recovered by kserve-bridge from an interactive session."""'
         parts = [head, "\n".join(imports), "\n".join(self.constants), *self.definitions]
         return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+def _session_imports(namespace: dict[str, Any]) -> dict[str, tuple[str, str, str | None]]:
+    """name -> (import statement, module, attribute) as the user wrote them in IPython's
+    input history (`_ih`), so `import os.path as osp` is not rewritten to `posixpath`."""
+    found: dict[str, tuple[str, str, str | None]] = {}
+    history = namespace.get("_ih")
+    for cell in history if isinstance(history, list) else []:
+        try:
+            tree = ast.parse(cell) if isinstance(cell, str) else None
+        except SyntaxError:
+            continue
+        for node in tree.body if tree else []:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    bound = a.asname or a.name.split(".")[0]
+                    found[bound] = (ast.unparse(ast.Import([a])), a.asname and a.name or bound, None)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for a in node.names:
+                    found[a.asname or a.name] = (ast.unparse(ast.ImportFrom(node.module, [a], 0)), node.module,
+                                                 a.name)
+    return found
+
+
+def _binds(statement: tuple[str, str, str | None], value: Any) -> bool:
+    """Whether the import statement binds `value` in this process."""
+    _, module, attribute = statement
+    found = sys.modules.get(module)
+    return (found if attribute is None else getattr(found, attribute, None)) is value
 
 
 def _namespace_of(cls: type) -> dict[str, Any]:
