@@ -38,25 +38,30 @@ def recover_module(cls: type) -> str:
 
 def definition_source(obj: Any) -> str:
     """Dedented source of a class or function, also when it was defined in a notebook cell."""
+    if inspect.isclass(obj):  # by its methods' code first: inspect may search __main__'s file by name
+        found = _class_source_from_code(obj)
+        if found:
+            return found
     try:
         return textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError):
-        pass
-    if inspect.isclass(obj):
-        for code in _codes_of(obj):
-            lines = linecache.getlines(code.co_filename)
-            if not lines:
-                continue
-            try:
-                tree = ast.parse("".join(lines))
-            except SyntaxError:
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ClassDef) and node.name == obj.__name__ \
-                        and node.lineno <= code.co_firstlineno <= (node.end_lineno or 0):
-                    start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                    return textwrap.dedent("".join(lines[start - 1:node.end_lineno]))
-    raise Unrecoverable(f"the source of {obj.__qualname__} is not available in this session")
+        raise Unrecoverable(f"the source of {obj.__qualname__} is not available in this session") from None
+
+
+def _class_source_from_code(cls: type) -> str | None:
+    """The cell (or file) text of the `class` statement that compiled the class's methods."""
+    for code in _codes_of(cls):
+        lines = linecache.getlines(code.co_filename)
+        try:
+            tree = ast.parse("".join(lines)) if lines else None
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree) if tree else ():
+            if isinstance(node, ast.ClassDef) and node.name == cls.__name__ \
+                    and node.lineno <= code.co_firstlineno <= (node.end_lineno or 0):
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                return textwrap.dedent("".join(lines[start - 1:node.end_lineno]))
+    return None
 
 
 def free_names(source: str) -> list[str]:
@@ -117,6 +122,8 @@ class _Builder:
         if name in self.done:
             return
         self.done.add(name)
+        if getattr(builtins, name, None) is value:
+            return
         if name in self.session_imports and _binds(self.session_imports[name], value):
             self.imports.add(self.session_imports[name][0])
             return
@@ -155,8 +162,6 @@ class _Builder:
             and getattr(value, "__module__", None) == self.module_name
 
     def _import_line(self, name: str, value: Any) -> str | None:
-        if getattr(builtins, name, object()) is value:
-            return None
         module = getattr(value, "__module__", None)
         attr = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
         if not module or not attr or module == self.module_name or "." in attr:

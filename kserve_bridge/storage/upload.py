@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -38,15 +39,16 @@ class ProgressPrinter:
 
     def __init__(self, total: int, count: int, uri: str, stream: IO[str]):
         self.total, self.done, self.shown, self.stream = total, 0, 0, stream
+        self.lock = threading.Lock()  # boto3 reports multipart chunks from several threads
         self.say(f"uploading {count} file{'s' * (count != 1)} ({_size(total)}) to {uri}")
 
     def say(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
 
     def __call__(self, nbytes: int) -> None:
-        self.done += nbytes
-        if self.total >= PROGRESS_FROM_BYTES:
-            step = self.done * 10 // self.total
+        with self.lock:
+            self.done += nbytes
+            step = self.done * 10 // self.total if self.total >= PROGRESS_FROM_BYTES else 0
             if step > self.shown:
                 self.shown = step
                 self.say(f"  {step * 10}% ({_size(self.done)} of {_size(self.total)})")
