@@ -51,7 +51,7 @@ def _upload_and_translate(spec: Any, namespace: str, image: str | None, storage_
         base = api.kserve.storage_uri or storage_uri
         if not base:
             raise StorageError(f"{api.name}: no storage URI to upload the project to: pass --storage-uri "
-                               f"s3://BUCKET/PREFIX (client: storage_uri=...), set kserve.storage_uri, or "
+                               "s3://BUCKET/PREFIX (client: storage_uri=...), set kserve.storage_uri, or "
                                f"{STORAGE_URI_ENV}; --no-upload (upload=False) applies without uploading")
         resolved = resolve_api(api)
         dep_id = deployment_id(resolved, digest)

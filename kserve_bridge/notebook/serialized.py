@@ -35,11 +35,13 @@ def serialize(cls: type) -> tuple[bytes, dict[str, str]]:
 
 def loader_source(cls: type, reason: str, class_name: str) -> str:
     """The predictor.py that loads the pickled class."""
-    return (f'"""{cls.__name__} from an interactive session, serialised because its source could not be\n'
-            f"recovered ({reason}).\nIt loads from {PICKLE_FILE}; {VERSIONS_FILE} lists the versions it needs. "
-            f'The source that\ncould be read is in predictor_source.py (for reading only)."""\n'
-            "from kserve_bridge.notebook.serialized import load_class\n\n"
-            f"\nclass {class_name}(load_class(__file__)):\n"
+    why = " ".join(reason.split())
+    return (f"# {cls.__name__} from an interactive session, serialised because its source could not be\n"
+            f"# recovered: {why}\n"
+            f"# It loads from {PICKLE_FILE}; {VERSIONS_FILE} lists the versions it needs.\n"
+            "# The source that could be read is in predictor_source.py (for reading only).\n"
+            "from kserve_bridge.notebook.serialized import load_class\n\n\n"
+            f"class {class_name}(load_class(__file__)):\n"
             f'    """{cls.__name__}, under the name the model server loads."""\n')
 
 

@@ -36,7 +36,7 @@ def test_deploy_uploads_to_a_prefix_per_deployment_and_kserve_serves_it(fake, ku
     isvc = fake.isvc("iris")
     dep_id = isvc["metadata"]["labels"]["kserve-bridge.io/deployment-id"]
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == f"{URI}/{dep_id}"
-    assert f"uploading 3 files" in err and f"{URI}/{dep_id}" in err
+    assert "uploading 3 files" in err and f"{URI}/{dep_id}" in err
     prefix = f"apis/iris/{dep_id}/"
     assert s3.keys("apis/") == [prefix + k for k in ("cortex.yaml", "data/weights.json", MANIFEST, "predictor.py")]
     manifest = json.loads(s3.read(prefix + MANIFEST))
