@@ -52,7 +52,8 @@ def pvc_alternative(uri: str, namespace: str, project_dir: str, prefix_uri: str)
 
 
 def open_store(uri: str) -> Store:
-    """A `Store` for `uri` (s3://bucket/prefix, gs://bucket/prefix)."""
+    """A `Store` for `uri` (s3://bucket/prefix, gs://bucket/prefix,
+    https://account.blob.core.windows.net/container/prefix)."""
     scheme = urlsplit(uri).scheme
     if scheme == "s3":
         from .s3 import S3Store
@@ -60,5 +61,9 @@ def open_store(uri: str) -> Store:
     if scheme == "gs":
         from .gcs import GCSStore
         return GCSStore(uri)
-    raise StorageError(f"cannot upload to {uri}: kserve-bridge writes s3:// and gs:// "
-                       "(pvc://, https:// and other locations are filled by you; deploy with --no-upload)")
+    from .azure import AzureStore, is_azure_blob
+    if is_azure_blob(uri):
+        return AzureStore(uri)
+    raise StorageError(f"cannot upload to {uri}: kserve-bridge writes s3://, gs:// and Azure Blob "
+                       "(https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX) "
+                       "(pvc:// and other locations are filled by you: deploy with --no-upload)")
