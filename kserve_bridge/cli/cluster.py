@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="cortex.yaml or project directory")
     add_cluster_args(p)
     p.add_argument("--storage-uri", help="where projects are uploaded: each deployment gets its own prefix "
-                   "<URI>/<deployment id> (s3://, gs://; default: kserve.storage_uri or $KSERVE_BRIDGE_STORAGE_URI)")
+                   "<URI>/<deployment id> (s3://, gs://, https://ACCOUNT.blob.core.windows.net/...; default: "
+                   "kserve.storage_uri or $KSERVE_BRIDGE_STORAGE_URI)")
     p.add_argument("--no-upload", action="store_true",
                    help="apply without uploading: storageUri is --storage-uri as given (you fill it yourself)")
     p.add_argument("--image", help="model server image (default: the translator's)")

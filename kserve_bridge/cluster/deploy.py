@@ -35,7 +35,7 @@ def objects_for(spec_source: Any, project_dir: Path, *, namespace: str, storage_
 
 def _upload_and_translate(spec: Any, namespace: str, image: str | None, storage_uri: str | None,
                           stream: IO[str] | None) -> list[dict]:
-    from ..package import deployment_id, project_digest
+    from ..package import DIGEST_CHARS, deployment_id, project_digest
     from ..spec import Spec, resolve_api
     from ..spec.models import RealtimeAPI
     from ..storage import join, pvc_alternative
@@ -57,7 +57,8 @@ def _upload_and_translate(spec: Any, namespace: str, image: str | None, storage_
         dep_id = deployment_id(resolved, digest)
         prefix = join(base, dep_id)
         if base.startswith("pvc://"):
-            raise StorageError(pvc_alternative(base, namespace, str(spec.project_dir), prefix))
+            bundle = f"{spec.project_dir.name}-{digest[:DIGEST_CHARS]}.tar.gz"  # what `package` names it
+            raise StorageError(pvc_alternative(base, namespace, str(spec.project_dir), bundle, prefix))
         manifest = {"deployment_id": dep_id, "api": api.name, "predictor_path": api.predictor.path,
                     "spec": resolved}
         plans.append((prefix, manifest))

@@ -30,22 +30,23 @@ def join(uri: str, *parts: str) -> str:
     return "/".join([uri.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
-def pvc_alternative(uri: str, namespace: str, project_dir: str, prefix_uri: str) -> str:
+def pvc_alternative(uri: str, namespace: str, project_dir: str, bundle_name: str, prefix_uri: str) -> str:
     """The commands that copy a project into a PVC, since it cannot be written from outside the cluster."""
     parts = urlsplit(prefix_uri)
     claim, sub = parts.netloc, parts.path.strip("/")
-    pod = "kserve-bridge-upload"
+    pod, out = "kserve-bridge-upload", "/tmp/kserve-bridge-bundles"
     overrides = ('{"spec":{"volumes":[{"name":"p","persistentVolumeClaim":{"claimName":"%s"}}],'
                  '"containers":[{"name":"c","image":"busybox","command":["sleep","600"],'
                  '"volumeMounts":[{"name":"p","mountPath":"/pvc"}]}]}}' % claim)
     return "\n".join([
         f"{uri} is a PersistentVolumeClaim: it cannot be written from outside the cluster, so kserve-bridge does",
-        "not upload to it. Use an object store (s3://, gs://), or copy the project into the claim and deploy",
-        "without uploading:",
+        "not upload to it. Use an object store (s3://, gs://, Azure Blob), or copy the project's bundle into the",
+        "claim and deploy without uploading:",
+        f"  kserve-bridge package {project_dir} -o {out}",
         f"  kubectl run {pod} -n {namespace} --image=busybox --restart=Never --overrides='{overrides}'",
         f"  kubectl wait -n {namespace} --for=condition=Ready pod/{pod}",
-        f"  kubectl exec -n {namespace} {pod} -- mkdir -p /pvc/{sub}",
-        f"  kubectl cp {project_dir}/. {namespace}/{pod}:/pvc/{sub}",
+        f"  kubectl cp {out}/{bundle_name} {namespace}/{pod}:/tmp/bundle.tar.gz",
+        f"  kubectl exec -n {namespace} {pod} -- sh -c 'mkdir -p /pvc/{sub} && tar -xzf /tmp/bundle.tar.gz -C /pvc/{sub}'",
         f"  kubectl delete pod -n {namespace} {pod}",
         f"  kserve-bridge deploy ... --no-upload --storage-uri {prefix_uri}",
     ])

@@ -3,6 +3,7 @@ what lands in storage is fetched with KServe's own storage code and served by th
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -133,10 +134,14 @@ def test_upload_failures_are_clear_and_apply_nothing(fake, kubeconfig, project, 
     assert writes(fake) == [] and fake.isvc("iris") is None
 
 
-def test_pvc_is_refused_with_the_commands_that_fill_it(fake, kubeconfig, project, s3, capsys):
+def test_pvc_is_refused_with_the_commands_that_fill_it(fake, kubeconfig, project, s3, capsys, tmp_path):
     assert deploy(kubeconfig, str(project), "--storage-uri", "pvc://projects/iris") == 1
     err = capsys.readouterr().err
     assert "cannot be written from outside the cluster" in err
-    assert "kubectl cp " in err and "persistentVolumeClaim" in err and '"claimName":"projects"' in err
+    assert "persistentVolumeClaim" in err and '"claimName":"projects"' in err
+    package = next(line.split() for line in err.splitlines() if "kserve-bridge package" in line)
+    assert main(["package", package[2], "-o", str(tmp_path / "out")]) == 0  # the printed steps are real
+    bundle = capsys.readouterr().out.strip()
+    assert f"kubectl cp {package[4]}/{Path(bundle).name} " in err
     assert "--no-upload --storage-uri pvc://projects/iris/" in err
     assert writes(fake) == []
