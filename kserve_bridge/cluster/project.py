@@ -49,7 +49,8 @@ def _alias(predictor: type, predictor_type: str) -> str:
     expected = CLASS_NAMES.get(predictor_type)
     if not expected or expected == predictor.__name__:
         return ""
-    return f'\n\nclass {expected}({predictor.__name__}):\n    """{predictor.__name__}, under the name the model server loads."""\n'
+    name = predictor.__name__
+    return f'\n\nclass {expected}({name}):\n    """{name}, under the name the model server loads."""\n'
 
 
 

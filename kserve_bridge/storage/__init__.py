@@ -46,7 +46,8 @@ def pvc_alternative(uri: str, namespace: str, project_dir: str, bundle_name: str
         f"  kubectl run {pod} -n {namespace} --image=busybox --restart=Never --overrides='{overrides}'",
         f"  kubectl wait -n {namespace} --for=condition=Ready pod/{pod}",
         f"  kubectl cp {out}/{bundle_name} {namespace}/{pod}:/tmp/bundle.tar.gz",
-        f"  kubectl exec -n {namespace} {pod} -- sh -c 'mkdir -p /pvc/{sub} && tar -xzf /tmp/bundle.tar.gz -C /pvc/{sub}'",
+        f"  kubectl exec -n {namespace} {pod} -- sh -c "
+        f"'mkdir -p /pvc/{sub} && tar -xzf /tmp/bundle.tar.gz -C /pvc/{sub}'",
         f"  kubectl delete pod -n {namespace} {pod}",
         f"  kserve-bridge deploy ... --no-upload --storage-uri {prefix_uri}",
     ])

@@ -64,7 +64,8 @@ def test_notebook_predictor_deploys_serves_and_redeploys_nothing(fake, kubeconfi
     assert "import math\n" in source and "SCALE = 3\n" in source
     assert "LABELS = {'large', 'medium', 'small'}\n" in source  # sorted: the same text in every kernel
     assert "def scaled(values):" in source and "class Scaler:" in source
-    assert source.rstrip().endswith('class PythonPredictor(Scaler):\n    """Scaler, under the name the model server loads."""')
+    assert source.rstrip().endswith(
+        'class PythonPredictor(Scaler):\n    """Scaler, under the name the model server loads."""')
     assert "kserve_bridge" not in source and "Lookup" not in source and "collections" not in source
     assert source.index("def scaled") < source.index("class Scaler")
 
