@@ -13,6 +13,10 @@ from ..errors import StorageError
 Progress = Callable[[int], None]  # bytes written since the last call
 
 
+class ObjectMissing(StorageError):
+    """The bucket is there but the object is not."""
+
+
 class Store(Protocol):
     """A writable prefix in object storage; keys are relative to it."""
 

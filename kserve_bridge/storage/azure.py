@@ -11,7 +11,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from . import Progress
+from . import ObjectMissing, Progress
 
 
 def is_azure_blob(uri: str) -> bool:
@@ -88,7 +88,7 @@ class AzureStore:
             with self._errors("GET"):
                 return self._blob(key).download_blob().readall()
         except ResourceNotFoundError:
-            raise StorageError(f"{self.uri}/{key} does not exist") from None
+            raise ObjectMissing(f"{self.uri}/{key} does not exist") from None
 
 
 def _credential(account: str):

@@ -8,7 +8,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from . import Progress
+from . import ObjectMissing, Progress
 
 
 class GCSStore:
@@ -76,5 +76,5 @@ class GCSStore:
                 return self._blob(key).download_as_bytes()
         except StorageError as exc:
             if isinstance(exc.__cause__, NotFound):
-                raise StorageError(f"{self.uri}/{key} does not exist") from None
+                raise ObjectMissing(f"{self.uri}/{key} does not exist") from None
             raise

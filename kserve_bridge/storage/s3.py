@@ -9,7 +9,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from . import Progress
+from . import ObjectMissing, Progress
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _REFUSED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
@@ -89,4 +89,4 @@ class S3Store:
             with self._errors("GET", key):
                 return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except _Missing:
-            raise StorageError(f"{self.uri}/{key} does not exist") from None
+            raise ObjectMissing(f"{self.uri}/{key} does not exist") from None

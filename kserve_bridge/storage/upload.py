@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from ..errors import StorageError
 from ..package import project_files
-from . import join, open_store
+from . import ObjectMissing, join, open_store
 
 MANIFEST = "kserve-bridge.json"
 PROGRESS_FROM_BYTES = 8 << 20  # smaller bundles upload in a blink: one line, no percentages
@@ -70,6 +70,8 @@ def upload_project(project_dir: str | Path, uri: str, manifest: dict[str, Any],
         return False
     files = list(project_files(project_dir))
     sizes = {name: path.stat().st_size for name, path in files}
+    if MANIFEST in sizes:
+        raise StorageError(f"the project has a file named {MANIFEST}, a name the upload reserves; rename it")
     progress = ProgressPrinter(sum(sizes.values()), len(files), uri, stream)
     for name, path in files:
         store.put_file(name, str(path), progress)
@@ -83,12 +85,13 @@ def read_deployment(uri: str) -> Deployment:
     store = open_store(uri)
     try:
         data = json.loads(store.get_bytes(MANIFEST))
-    except StorageError as exc:
+        deployment = Deployment(uri=uri, deployment_id=data["deployment_id"], api=data["api"],
+                                predictor_path=data["predictor_path"], spec=data["spec"],
+                                files=data.get("files", {}))
+    except ObjectMissing as exc:
         raise StorageError(f"no kserve-bridge deployment at {uri} ({exc}); was it deployed with --no-upload?") \
             from exc
-    except ValueError as exc:
-        raise StorageError(f"{join(uri, MANIFEST)} is not a kserve-bridge manifest: {exc}") from exc
-    deployment = Deployment(uri=uri, deployment_id=data["deployment_id"], api=data["api"],
-                            predictor_path=data["predictor_path"], spec=data["spec"], files=data.get("files", {}))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StorageError(f"{join(uri, MANIFEST)} is not a kserve-bridge manifest: {exc!r}") from exc
     deployment.predictor_source = store.get_bytes(deployment.predictor_path).decode("utf-8", "replace")
     return deployment
