@@ -12,3 +12,7 @@ if ! command -v prometheus >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
     || echo "note: prometheus not installed; the promotion tests will be skipped" >&2
 fi
+# Azurite (Azure Storage emulator) for the Azure Blob upload tests; skipped when npm is missing.
+if ! command -v azurite-blob >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  npm install -g -s azurite@3 >/dev/null 2>&1 || echo "note: azurite not installed; the Azure upload tests will be skipped" >&2
+fi

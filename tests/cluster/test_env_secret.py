@@ -21,7 +21,7 @@ def decoded(fake) -> dict[str, str]:
 
 def test_deploy_creates_then_updates_the_env_secret(fake, kubeconfig, project, capsys):
     (project / ".env").write_text(f"API_TOKEN={VALUES[0]}\nDB_PASSWORD='{VALUES[1]}'\n# comment\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", str(project), "--no-upload") == 0
     out, err = capsys.readouterr()
     assert "Secret/iris-dotenv created from .env (2 variables; values not shown)" in out
     assert decoded(fake) == {"API_TOKEN": VALUES[0], "DB_PASSWORD": VALUES[1]}
@@ -32,10 +32,10 @@ def test_deploy_creates_then_updates_the_env_secret(fake, kubeconfig, project, c
     method, path, ctype = next(r for r in fake.requests if "/api/v1/" in r[1] and r[0] == "PATCH")
     assert ctype == "application/apply-patch+yaml" and "fieldManager=kserve-bridge" in path
 
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", str(project), "--no-upload") == 0
     assert "Secret/iris-dotenv unchanged" in capsys.readouterr().out
     (project / ".env").write_text(f"API_TOKEN={VALUES[0]}-rotated\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", str(project), "--no-upload") == 0
     out, err = capsys.readouterr()
     assert "Secret/iris-dotenv configured" in out
     assert decoded(fake) == {"API_TOKEN": VALUES[0] + "-rotated"}  # removed keys go too (apply owns data)
@@ -46,7 +46,7 @@ def test_deploy_leaves_a_foreign_secret_alone(fake, kubeconfig, project, capsys)
     fake.write(SECRET_KEY, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "iris-dotenv"},
                             "data": {"X": base64.b64encode(b"theirs").decode()}})
     (project / ".env").write_text(f"API_TOKEN={VALUES[0]}\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 1
+    assert cli(kubeconfig, "deploy", str(project), "--no-upload") == 1
     out, err = capsys.readouterr()
     assert "Secret iris-dotenv in namespace models exists and is not managed by kserve-bridge" in err
     assert decoded(fake) == {"X": "theirs"} and fake.isvc("iris") is None
@@ -55,14 +55,14 @@ def test_deploy_leaves_a_foreign_secret_alone(fake, kubeconfig, project, capsys)
 
 def test_bad_variable_name_is_named_without_values(fake, kubeconfig, project, capsys):
     (project / ".env").write_text(f"GOOD={VALUES[0]}\nexport 1BAD={VALUES[1]}\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 1
+    assert cli(kubeconfig, "deploy", str(project), "--no-upload") == 1
     out, err = capsys.readouterr()
     assert "'1BAD': not valid environment variable names" in err
     assert not any(v in out + err for v in VALUES) and SECRET_KEY not in fake.objects
 
 
 def test_no_dotenv_no_secret(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", str(project), "--no-upload") == 0
     assert "Secret" not in capsys.readouterr().out
     assert SECRET_KEY not in fake.objects and "envFrom" not in fake.isvc("iris")["spec"]["predictor"]["model"]
 
@@ -71,7 +71,7 @@ def test_python_client_creates_the_secret_too(fake, kubeconfig, project):
     (project / ".env").write_text(f"API_TOKEN={VALUES[0]}\n")
     client = Client(kubeconfig=str(kubeconfig))
     client.create_api({"name": "iris", "kind": "RealtimeAPI",
-                       "predictor": {"type": "python", "path": "predictor.py"}}, project_dir=project)
+                       "predictor": {"type": "python", "path": "predictor.py"}}, project_dir=project, upload=False)
     assert decoded(fake) == {"API_TOKEN": VALUES[0]}
 
 
