@@ -64,6 +64,12 @@ def test_summarize_without_status():
     assert s.deployment_id == "abc123"
 
 
+def test_test_objects_pass_packaged_strict_validation():
+    """The InferenceServices the tests apply are ones the kserve SDK's models accept (any clone)."""
+    from tests.strict import assert_strict
+    assert assert_strict([isvc("iris"), isvc("canary", canaryTrafficPercent=10, maxReplicas=3)]) == 2
+
+
 def test_test_objects_are_valid_kserve_objects(shared_dir, tmp_path):
     """The InferenceServices the tests apply are ones a real API server would accept."""
     import subprocess
