@@ -101,3 +101,8 @@ class ServerSettings(BaseModel):
         if not settings.deployment_id and environ.get(DEPLOYMENT_ID_ENV):
             settings.deployment_id = environ[DEPLOYMENT_ID_ENV]
         return settings
+
+
+def canonical_header(name: str) -> str:
+    """Go's net/http spelling of a header name (x-request-id -> X-Request-Id); KServe's logger matches it."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))

@@ -5,6 +5,7 @@ from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings
 from ..spec.models import RealtimeAPI
 from ..spec.rules import is_remote
 from .autoscaling import autoscaling
+from .payload_logger import DEPLOYMENT_ID_ANNOTATION, logger_field
 from .record import Record
 from .security import container_security_context, pod_security_context
 
@@ -63,6 +64,9 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     labels = {"app.kubernetes.io/name": api.name, "app.kubernetes.io/managed-by": "kserve-bridge",
               DEPLOYMENT_ID_LABEL: deployment_id, **opts.labels}
     rec.map("kserve.deployment_mode", f"annotation serving.kserve.io/deploymentMode = {opts.deployment_mode}")
+    if opts.logger is not None:
+        predictor["logger"] = logger_field(opts.logger, rec)
+        annotations[DEPLOYMENT_ID_ANNOTATION] = deployment_id
     metadata: dict = {"name": api.name, "annotations": annotations, "labels": labels}
     if namespace:
         metadata["namespace"] = namespace
@@ -118,6 +122,8 @@ def _record_dropped(api: RealtimeAPI, rec: Record) -> None:
     if api.networking.api_gateway or api.networking.local_port:
         rec.drop("networking.api_gateway/local_port", "Cortex v0.25 and earlier; KServe exposes every API")
     if api.monitoring:
-        rec.drop("monitoring", "Cortex v0.25 monitoring; use the model server's /metrics in Prometheus")
+        rec.drop("monitoring", "Cortex <= v0.25 charted the predicted value (key, model_type) in CloudWatch; "
+                 "KServe has no such chart: log responses (kserve.logger, mode response) and chart them from "
+                 "the records; latency/requests/errors: manifests/monitoring")
     rec.map("networking.endpoint", f"model server route {api.endpoint} (and /predict, "
             f"/v1/models/{api.name}:predict)")

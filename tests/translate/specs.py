@@ -83,4 +83,13 @@ SPECS: dict[str, list[dict]] = {
                                                      "endpoint": "v1/demo/"},
                                          monitoring={"model_type": "regression"})],
     "long-name": [api("a" * 63)],
+    "logger-http": [api(kserve={"logger": {"url": "http://broker-ingress.knative-eventing/team-a/default",
+                                           "mode": "all", "metadata_headers": ["x-request-id", "X-Caller"],
+                                           "metadata_annotations": ["example.com/team"]}})],
+    "logger-bucket": [api(kserve={"logger": {"url": "s3://audit-bucket/records", "mode": "response",
+                                             "storage": {"path": "v1", "format": "parquet", "key": "creds",
+                                                         "service_account": "auditor",
+                                                         "parameters": {"region": "eu-west-1"}},
+                                             "batch_size": 100, "batch_interval": "30s",
+                                             "marshaller_url": "http://marshaller.audit:8080/marshal"}})],
 }

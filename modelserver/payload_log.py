@@ -1,0 +1,197 @@
+"""Payload logging as KServe's logger agent does it: each request and response as a CloudEvent.
+
+`PayloadLogMiddleware` (ASGI, outermost) copies the body of every POST and its 200 response
+into `PayloadLog.submit`, which never blocks: records wait in a bounded queue for one
+sender thread; a full queue drops the record. The thread POSTs each record to an http(s)
+sink in CloudEvents binary mode (the `ce-*` headers of KServe's agent) or appends it to a
+file as a JSON line (CloudEvents' structured JSON form). A sink that is down or answers
+non-2xx loses that record. Every loss counts in `kserve_bridge_payload_log_dropped_total`
+and logs a warning (at most one per WARN_EVERY_S).
+"""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from prometheus_client import Counter
+
+from kserve_bridge.contract import canonical_header
+
+log = logging.getLogger("modelserver")
+REQUEST_TYPE = "org.kubeflow.serving.inference.request"
+RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
+WARN_EVERY_S = 10.0
+SENT = Counter("kserve_bridge_payload_log_records_total", "Payload records delivered to the sink", ["api"])
+DROPPED = Counter("kserve_bridge_payload_log_dropped_total", "Payload records lost (queue_full, unreachable, "
+                  "rejected)", ["api", "reason"])
+
+
+def rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Source:
+    """Who is logging: the attributes every record carries."""
+
+    api: str
+    source: str
+    namespace: str = "default"
+    endpoint: str = "default"
+    component: str = "predictor"
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Record:
+    kind: str
+    id: str
+    body: bytes
+    content_type: str
+    metadata: dict[str, list[str]]
+    occurred: float
+
+    def attributes(self, src: Source) -> dict[str, str]:
+        """The CloudEvent's attributes, as KServe's agent sets them."""
+        attrs = {"specversion": "1.0", "id": self.id, "source": src.source, "type": self.kind,
+                 "time": rfc3339(self.occurred), "recordedtime": rfc3339(time.time()),
+                 "inferenceservicename": src.api, "namespace": src.namespace, "component": src.component,
+                 "endpoint": src.endpoint, "metadata": json.dumps(self.metadata, separators=(",", ":"))}
+        if src.annotations:
+            attrs["annotations"] = json.dumps(src.annotations, separators=(",", ":"))
+        return attrs
+
+    def json_line(self, src: Source) -> bytes:
+        """CloudEvents' structured JSON form: JSON data inline, anything else base64."""
+        event: dict[str, Any] = self.attributes(src)
+        if self.content_type:
+            event["datacontenttype"] = self.content_type
+        try:
+            event["data"] = json.loads(self.body) if "json" in self.content_type else self.body.decode()
+        except (ValueError, UnicodeDecodeError):
+            event["data_base64"] = base64.b64encode(self.body).decode()
+        return json.dumps(event, separators=(",", ":")).encode() + b"\n"
+
+
+class PayloadLog:
+    """A bounded queue of records and the thread that delivers them to `sink` (a URL or a file path)."""
+
+    def __init__(self, sink: str, src: Source, mode: str = "all", metadata_headers: list[str] | tuple = (),
+                 queue_size: int = 1000, timeout_s: float = 5.0):
+        self.sink, self.src, self.mode, self.timeout_s = sink, src, mode, timeout_s
+        self.headers = {canonical_header(h) for h in metadata_headers}
+        self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.http = urlsplit(sink) if sink.startswith(("http://", "https://")) else None
+        self.sent = SENT.labels(src.api)
+        for reason in ("queue_full", "unreachable", "rejected"):  # zeros, so that rate() and alerts see them
+            DROPPED.labels(src.api, reason)
+        self.last_warning = 0.0
+        self.thread = threading.Thread(target=self._run, name="payload-log", daemon=True)
+
+    def start(self) -> "PayloadLog":
+        if self.http is None:
+            open(self.sink, "ab").close()  # a bad path fails at startup, not per record
+        self.thread.start()
+        return self
+
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver what is queued (blocking until there is room for the stop mark), then stop."""
+        self.queue.put(None)
+        self.thread.join(timeout)
+
+    def submit(self, scope: dict, body: bytes, status: int, response: bytes, arrived: float) -> None:
+        """Queue the request and (when 200) the response record of one call; never blocks."""
+        headers: dict[str, list[str]] = {}
+        for key, value in scope["headers"]:
+            headers.setdefault(canonical_header(key.decode("latin-1")), []).append(value.decode("latin-1"))
+        rid = (headers.get("Ce-Id") or [str(uuid.uuid4())])[0]
+        kind = (headers.get("Content-Type") or [""])[0]
+        metadata = {k: v for k, v in headers.items() if k in self.headers}
+        if self.mode in ("all", "request"):
+            self._put(Record(REQUEST_TYPE, rid, body, kind, metadata, arrived))
+        if status == 200 and self.mode in ("all", "response"):  # KServe logs only successful responses
+            self._put(Record(RESPONSE_TYPE, rid, response, kind, metadata, time.time()))
+
+    def _put(self, record: Record) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self._drop("queue_full", f"{self.queue.maxsize} records waiting for the sink")
+
+    def _drop(self, reason: str, detail: str) -> None:
+        DROPPED.labels(self.src.api, reason).inc()
+        now = time.monotonic()
+        if now - self.last_warning >= WARN_EVERY_S or not self.last_warning:
+            self.last_warning = now
+            log.warning("payload log: dropped a record for %s (%s: %s)", self.sink, reason, detail)
+
+    def _run(self) -> None:
+        deliver = self._post if self.http is not None else self._append
+        conn: list = [None]
+        while (record := self.queue.get()) is not None:
+            try:
+                deliver(record, conn)
+            except Exception as exc:  # noqa: BLE001 - the sink's failure must not end the thread
+                if conn[0] is not None:
+                    conn[0].close()
+                    conn[0] = None
+                self._drop("unreachable", f"{type(exc).__name__}: {exc}")
+
+    def _append(self, record: Record, conn: list) -> None:
+        if conn[0] is None:
+            conn[0] = open(self.sink, "ab", buffering=0)
+        conn[0].write(record.json_line(self.src))
+        self.sent.inc()
+
+    def _post(self, record: Record, conn: list) -> None:
+        url = self.http
+        if conn[0] is None:
+            kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+            conn[0] = kind(url.hostname, url.port, timeout=self.timeout_s)
+        headers = {f"ce-{k}": v for k, v in record.attributes(self.src).items()}
+        headers["Content-Type"] = record.content_type or "application/octet-stream"
+        conn[0].request("POST", url.path or "/", body=record.body, headers=headers)
+        answer = conn[0].getresponse()
+        answer.read()
+        if 200 <= answer.status < 300:
+            self.sent.inc()
+        else:
+            self._drop("rejected", f"HTTP {answer.status}")
+
+
+class PayloadLogMiddleware:
+    """Copies each POST's body and its response into `payload_log`; other requests pass untouched."""
+
+    def __init__(self, app: Any, payload_log: PayloadLog):
+        self.app, self.payload_log = app, payload_log
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        arrived, body, status, response = time.time(), [], [0], []
+
+        async def reading() -> dict:
+            message = await receive()
+            body.append(message.get("body", b""))
+            return message
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                response.append(message.get("body", b""))
+            await send(message)
+        try:
+            await self.app(scope, reading, sending)
+        finally:
+            self.payload_log.submit(scope, b"".join(body), status[0], b"".join(response), arrived)
