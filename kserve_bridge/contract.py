@@ -20,6 +20,8 @@ SETTINGS_ENV = "KSERVE_BRIDGE_SETTINGS"
 DEPLOYMENT_ID_ENV = "KSERVE_BRIDGE_DEPLOYMENT_ID"
 DEPLOYMENT_ID_HEADER = "x-kserve-bridge-deployment-id"
 DEPLOYMENT_ID_LABEL = "kserve-bridge.io/deployment-id"
+ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kserve_bridge_alert_threshold
+DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05}
 
 
 class ModelSource(BaseModel):

@@ -11,6 +11,7 @@ from kserve import model_server as kserve_model_server
 
 from kserve_bridge.contract import ServerSettings
 
+from . import metrics
 from .app import install
 from .model import PredictorModel
 
@@ -44,6 +45,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
         log.info("processes_per_replica=%d runs as %d predict threads in one process",
                  settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
+    metrics.export_thresholds(name)
     model.load()
     asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,

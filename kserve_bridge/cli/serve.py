@@ -46,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     if args.max_payload_bytes:
         command += ["--max_payload_bytes", str(args.max_payload_bytes)]
     env = {k: v for k, v in os.environ.items() if k != "KSERVE_BRIDGE_SETTINGS"}  # serve the spec given here
+    alerts = spec.by_name[api].kserve.alerts
+    if alerts is not None:
+        from ..contract import ALERTS_ENV
+        from ..translator.monitoring import alert_thresholds
+        env[ALERTS_ENV] = alert_thresholds(alerts)
     if args.log_requests:
         command += _log_arguments(spec, spec.by_name[api], args.log_requests, env)
     sys.stdout.flush()

@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import Field, WithJsonSchema, model_validator
 
+from ..contract import DEFAULT_ALERTS
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
 PredictorType = Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
@@ -181,6 +182,15 @@ class PayloadLogger(SpecModel):
                                           description="Service that turns record batches into files")
 
 
+class Alerts(SpecModel):
+    """Per-API paging thresholds; the model server exports them for manifests/monitoring's PrometheusRule."""
+
+    latency_p99: Duration = Field(DEFAULT_ALERTS["latency_p99_seconds"], description="Page when p99 latency "
+                                  "stays above this for 10 minutes, e.g. 250ms")
+    error_rate: float = Field(DEFAULT_ALERTS["error_ratio"], gt=0, le=1, description="Page when this share of "
+                              "requests fails (5xx) for 5 minutes, e.g. 0.01")
+
+
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
 
@@ -203,6 +213,7 @@ class KServeOptions(SpecModel):
     labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")
     logger: Optional[PayloadLogger] = Field(None, description="Payload logging (audit, drift): requests and "
                                                               "responses as CloudEvents")
+    alerts: Optional[Alerts] = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors)")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,11 +1,11 @@
 """RealtimeAPI -> InferenceService (serving.kserve.io/v1beta1)."""
 from __future__ import annotations
 
-from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings
+from ..contract import ALERTS_ENV, DEPLOYMENT_ID_LABEL, ServerSettings
 from ..spec.models import RealtimeAPI
 from ..spec.rules import is_remote
 from .autoscaling import autoscaling
-from .payload_logger import DEPLOYMENT_ID_ANNOTATION, logger_field
+from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, logger_field
 from .record import Record
 from .security import container_security_context, pod_security_context
 
@@ -80,6 +80,10 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str) -> dict:
     pred, compute = api.predictor, api.compute
     settings = ServerSettings.from_api(api, deployment_id)
     env = {**pred.env, **settings.to_env()}
+    if api.kserve.alerts is not None:
+        env[ALERTS_ENV] = alert_thresholds(api.kserve.alerts)
+        rec.map("kserve.alerts", f"env {ALERTS_ENV} (exported as kserve_bridge_alert_threshold; "
+                "manifests/monitoring alerts compare against it)")
     rec.map("predictor.config/env/python_path/server_side_batching/processes/threads/models",
             "env KSERVE_BRIDGE_SETTINGS (read by the model server)")
     if pred.env:

@@ -86,6 +86,7 @@ SPECS: dict[str, list[dict]] = {
     "logger-http": [api(kserve={"logger": {"url": "http://broker-ingress.knative-eventing/team-a/default",
                                            "mode": "all", "metadata_headers": ["x-request-id", "X-Caller"],
                                            "metadata_annotations": ["example.com/team"]}})],
+    "alerts": [api(kserve={"alerts": {"latency_p99": "250ms", "error_rate": 0.01}})],
     "logger-bucket": [api(kserve={"logger": {"url": "s3://audit-bucket/records", "mode": "response",
                                              "storage": {"path": "v1", "format": "parquet", "key": "creds",
                                                          "service_account": "auditor",

@@ -1,16 +1,25 @@
-"""`kserve.logger` -> the InferenceService's `spec.predictor.logger` (KServe's agent sidecar logs payloads).
+"""Monitoring and audit: `kserve.logger` -> `spec.predictor.logger` (KServe's agent sidecar logs payloads);
+`kserve.alerts` -> the thresholds the model server exports for the PrometheusRule.
 
 The deployment id rides along as an annotation listed in `metadataAnnotations`, so that
 every record names the deployment that answered (the `ce-annotations` attribute).
 """
 from __future__ import annotations
 
+import json
+
 from ..contract import DEPLOYMENT_ID_LABEL, canonical_header
-from ..spec.models import PayloadLogger
+from ..spec.models import Alerts, PayloadLogger
 from ..spec.units import format_duration
 from .record import Record
 
 DEPLOYMENT_ID_ANNOTATION = DEPLOYMENT_ID_LABEL
+
+
+def alert_thresholds(alerts: Alerts) -> str:
+    """The value of KSERVE_BRIDGE_ALERTS (contract.py) for one API."""
+    return json.dumps({"latency_p99_seconds": alerts.latency_p99, "error_ratio": alerts.error_rate},
+                      sort_keys=True, separators=(",", ":"))
 
 
 def logger_field(logger: PayloadLogger, rec: Record) -> dict:
