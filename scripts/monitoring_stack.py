@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -135,3 +136,57 @@ class Prometheus:
     def stop(self) -> None:
         stop(self.proc)
         self.log.close()
+
+
+EXAMPLE = REPO / "examples" / "payload-logging"
+ROWS = [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+        {"sepal_length": 5.9, "sepal_width": 2.8, "petal_length": 4.2, "petal_width": 1.3},
+        {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}]
+
+
+def watched_project(dst: Path, **kserve: Any) -> Path:
+    """examples/payload-logging copied to `dst` with its model trained, at most 4 requests in flight per
+    server (so that a burst shows 503s) and `kserve` merged into its kserve section."""
+    shutil.copytree(EXAMPLE, dst, ignore=shutil.ignore_patterns("model", "expected", "__pycache__"))
+    subprocess.run([sys.executable, "make_model.py"], cwd=dst, check=True, capture_output=True, timeout=300)
+    spec = yaml.safe_load((dst / "cortex.yaml").read_text())
+    spec[0]["autoscaling"]["max_replica_concurrency"] = 4
+    spec[0]["kserve"].update(kserve)
+    (dst / "cortex.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return dst
+
+
+def call(url: str, body: Any, headers: dict[str, str] | None = None) -> int:
+    """POST JSON; the HTTP status."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code
+
+
+def traffic(url: str, requests: int, bad_every: int = 0, threads: int = 4) -> dict[int, int]:
+    """`requests` predictions from `threads` callers (every `bad_every`-th malformed); count per status."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        bad = bad_every and i % bad_every == bad_every - 1
+        return call(url, {"sepal_length": 1.0} if bad else ROWS[i % len(ROWS)], {"x-request-id": f"load-{i}"})
+    with ThreadPoolExecutor(threads) as pool:
+        return dict(Counter(pool.map(one, range(requests))))
+
+
+def burst_until_503(url: str, width: int = 24, tries: int = 20) -> dict[int, int]:
+    """Bursts of `width` simultaneous predictions until the server rejects one (503), at most `tries`."""
+    seen: dict[int, int] = {}
+    for _ in range(tries):
+        for status, count in traffic(url, width, threads=width).items():
+            seen[status] = seen.get(status, 0) + count
+        if 503 in seen:
+            break
+    return seen

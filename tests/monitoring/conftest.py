@@ -33,12 +33,14 @@ def panel_queries() -> list[tuple[str, str]]:
     return [(p["title"], t["expr"]) for p in dashboard()["panels"] for t in p["targets"]]
 
 
-def make_dashboard_module():
-    spec = importlib.util.spec_from_file_location("make_dashboard", REPO / "scripts" / "make_dashboard.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_dashboard", module)
-    spec.loader.exec_module(module)
-    return module
+def load_script(name: str):
+    """scripts/<name>.py as a module (scripts/ is not a package)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.monitoring.conftest import ALERTS_TEST, MONITORING, alerts, dashboard, make_dashboard_module, rule_groups
+from tests.monitoring.conftest import ALERTS_TEST, MONITORING, alerts, dashboard, load_script, rule_groups
 
 
 def promtool_test(promtool: str, tmp_path: Path, groups: dict) -> subprocess.CompletedProcess:
@@ -51,7 +51,7 @@ def test_unit_tests_catch_a_rule_that_ignores_the_per_api_threshold(promtool, tm
 
 
 def test_dashboard_json_is_generated_from_the_script():
-    assert (MONITORING / "dashboard.json").read_text() == make_dashboard_module().text(), (
+    assert (MONITORING / "dashboard.json").read_text() == load_script("make_dashboard").text(), (
         "dashboard.json is stale: run python scripts/make_dashboard.py")
 
 
