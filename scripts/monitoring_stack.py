@@ -86,7 +86,27 @@ def serve(project: Path, port: int, log: Path, *args: str) -> subprocess.Popen:
     return proc
 
 
-class Prometheus:
+class PromQL:
+    """Prometheus' HTTP API at `url`."""
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+
+    def api(self, path: str, **params: Any) -> Any:
+        body = _get_json(f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params, doseq=True)}", timeout=10)
+        if body.get("status") != "success":
+            raise ValueError(f"{path} {params}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, promql: str) -> list[dict]:
+        """Instant query: the result vector (raises ValueError on a query Prometheus rejects)."""
+        return self.api("query", query=promql)["result"]
+
+    def query_range(self, promql: str, start: float, end: float, step: float) -> list[dict]:
+        return self.api("query_range", query=promql, start=start, end=end, step=step)["result"]
+
+
+class Prometheus(PromQL):
     """A real Prometheus on loopback scraping `targets` every second, with the PrometheusRule loaded."""
 
     def __init__(self, root: Path, targets: list[tuple[int, dict[str, str]]], scrape_s: int = 1):
@@ -101,7 +121,7 @@ class Prometheus:
                       {"targets": [f"127.0.0.1:{port}"], "labels": labels} for port, labels in targets]}]}
         (root / "prometheus.yml").write_text(yaml.safe_dump(config))
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        super().__init__(f"http://127.0.0.1:{port}")
         self.log = (root / "prometheus.log").open("w")
         self.proc = subprocess.Popen([binary, f"--config.file={root / 'prometheus.yml'}",
                                       f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
@@ -119,19 +139,6 @@ class Prometheus:
             return int(sum(float(r["value"][1]) for r in self.query("up == 1")))
         except OSError:
             return 0
-
-    def api(self, path: str, **params: Any) -> Any:
-        body = _get_json(f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params, doseq=True)}", timeout=10)
-        if body.get("status") != "success":
-            raise ValueError(f"{path} {params}: {body.get('error')}")
-        return body["data"]
-
-    def query(self, promql: str) -> list[dict]:
-        """Instant query: the result vector (raises ValueError on a query Prometheus rejects)."""
-        return self.api("query", query=promql)["result"]
-
-    def query_range(self, promql: str, start: float, end: float, step: float) -> list[dict]:
-        return self.api("query_range", query=promql, start=start, end=end, step=step)["result"]
 
     def stop(self) -> None:
         stop(self.proc)
