@@ -87,8 +87,9 @@ class PayloadLog:
     """A bounded queue of records and the thread that delivers them to `sink` (a URL or a file path)."""
 
     def __init__(self, sink: str, src: Source, mode: str = "all", metadata_headers: list[str] | tuple = (),
-                 queue_size: int = 1000, timeout_s: float = 5.0):
+                 queue_size: int = 1000, timeout_s: float = 5.0, max_queued_bytes: int = 256 * 1024 * 1024):
         self.sink, self.src, self.mode, self.timeout_s = sink, src, mode, timeout_s
+        self.max_queued_bytes, self.queued_bytes, self.lock = max_queued_bytes, 0, threading.Lock()
         self.headers = {canonical_header(h) for h in metadata_headers}
         self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self.http = urlsplit(sink) if sink.startswith(("http://", "https://")) else None
@@ -123,10 +124,15 @@ class PayloadLog:
             self._put(Record(RESPONSE_TYPE, rid, response, kind, metadata, time.time()))
 
     def _put(self, record: Record) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
-            self._drop("queue_full", f"{self.queue.maxsize} records waiting for the sink")
+        with self.lock:
+            if self.queued_bytes + len(record.body) <= self.max_queued_bytes:
+                try:
+                    self.queue.put_nowait(record)
+                    self.queued_bytes += len(record.body)
+                    return
+                except queue.Full:
+                    pass
+        self._drop("queue_full", f"{self.queue.qsize()} records ({self.queued_bytes} bytes) waiting for the sink")
 
     def _drop(self, reason: str, detail: str) -> None:
         DROPPED.labels(self.src.api, reason).inc()
@@ -139,6 +145,8 @@ class PayloadLog:
         deliver = self._post if self.http is not None else self._append
         conn: list = [None]
         while (record := self.queue.get()) is not None:
+            with self.lock:
+                self.queued_bytes -= len(record.body)
             try:
                 deliver(record, conn)
             except Exception as exc:  # noqa: BLE001 - the sink's failure must not end the thread
@@ -154,14 +162,22 @@ class PayloadLog:
         self.sent.inc()
 
     def _post(self, record: Record, conn: list) -> None:
-        url = self.http
+        url, reused = self.http, conn[0] is not None
         if conn[0] is None:
             kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
             conn[0] = kind(url.hostname, url.port, timeout=self.timeout_s)
         headers = {f"ce-{k}": v for k, v in record.attributes(self.src).items()}
         headers["Content-Type"] = record.content_type or "application/octet-stream"
-        conn[0].request("POST", url.path or "/", body=record.body, headers=headers)
-        answer = conn[0].getresponse()
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        try:
+            conn[0].request("POST", target, body=record.body, headers=headers)
+            answer = conn[0].getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            conn[0].close()  # the sink closed an idle keep-alive connection: once more on a new one
+            conn[0].request("POST", target, body=record.body, headers=headers)
+            answer = conn[0].getresponse()
         answer.read()
         if 200 <= answer.status < 300:
             self.sent.inc()

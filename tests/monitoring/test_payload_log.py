@@ -157,6 +157,20 @@ def test_a_stalled_receiver_fills_the_bounded_queue_and_submit_never_blocks(rece
     assert [json.loads(body)["n"] for _, body in sink.events] == [0, 1, 2]
 
 
+def test_the_queue_is_bounded_in_bytes_too(receiver):
+    sink = receiver(stall=True)
+    log = PayloadLog(sink.url, source("bytes"), mode="request", max_queued_bytes=100).start()
+    log.submit(scope(), b"first", 200, b"", 0.0)
+    sink.wait_for(1)
+    log.submit(scope(), b"x" * 60, 200, b"", 0.0)  # queued: 60 of 100 bytes
+    log.submit(scope(), b"y" * 60, 200, b"", 0.0)  # would make 120: dropped
+    log.submit(scope(), b"z" * 40, 200, b"", 0.0)  # 100: queued
+    assert dropped("bytes", "queue_full") == 1
+    sink.released.set()
+    log.close(timeout=30)
+    assert [body[:1] for _, body in sink.events] == [b"f", b"x", b"z"]
+
+
 def test_file_sink_writes_structured_cloudevents(tmp_path):
     path = tmp_path / "records.jsonl"
     log = PayloadLog(str(path), source("file")).start()
