@@ -37,7 +37,7 @@ def render(prom, namespace: str, api: str, out: Path, minutes: float, rate: str 
     start, step = end - minutes * 60, max(minutes * 60 / 240, 1)
     rows = max(p["gridPos"]["y"] // 8 for p in board["panels"]) + 1
     fig = plt.figure(figsize=(24, 4.2 * rows), dpi=70)
-    grid = fig.add_gridspec(rows, 24, hspace=0.55, wspace=2.5)
+    grid = fig.add_gridspec(rows, 24, hspace=0.55, wspace=2.5, top=1 - 0.5 / (4.2 * rows))
     fig.suptitle(f"{board['title']} - namespace {namespace}, API {api}, all revisions (last {minutes:.0f} min, "
                  f"real data from Prometheus)", fontsize=16)
     for panel in board["panels"]:
@@ -45,20 +45,23 @@ def render(prom, namespace: str, api: str, out: Path, minutes: float, rate: str 
         ax = fig.add_subplot(grid[pos["y"] // 8, pos["x"]:pos["x"] + pos["w"]])
         unit, scale = UNITS.get(panel["fieldConfig"]["defaults"]["unit"], ("", 1.0))
         ax.set_title(panel["title"], fontsize=12, loc="left")
-        drawn = 0
+        drawn, zeros = 0, 0
         for target in panel["targets"]:
             expr = (target["expr"].replace("$namespace", namespace).replace("$api", api)
                     .replace("$revision", ".*").replace("$__rate_interval", rate))
             for series in prom.query_range(expr, start, end, step):
                 points = [((float(t) - end) / 60, float(v) * scale) for t, v in series["values"]
                           if math.isfinite(float(v))]
-                if points:
+                if points and not any(v for _, v in points) and len(panel["targets"]) > 1:
+                    zeros += 1  # e.g. a drop reason that never happened: left out of the legend
+                elif points:
                     threshold = "threshold" in target["legendFormat"]
                     ax.plot(*zip(*points), linestyle="--" if threshold else "-", linewidth=1.6,
                             label=legend(target["legendFormat"], series["metric"]))
                     drawn += 1
         if drawn:
-            ax.legend(fontsize=8, loc="upper left")
+            ax.legend(fontsize=8, loc="upper left", title=f"+{zeros} series at 0" if zeros else None,
+                      title_fontsize=8)
         else:
             ax.text(0.5, 0.5, "no data\n(Knative metrics: only in a cluster)" if "autoscaler_" in json.dumps(
                 panel) or "revision_app" in json.dumps(panel) else "no data", ha="center", va="center",
