@@ -107,6 +107,7 @@ class PayloadLog:
 
     def close(self, timeout: float | None = None) -> None:
         """Deliver what is queued (blocking until there is room for the stop mark), then stop."""
+        log.info("payload log: delivering %d queued records to %s before stopping", self.queue.qsize(), self.sink)
         self.queue.put(None)
         self.thread.join(timeout)
 

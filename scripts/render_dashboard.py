@@ -5,7 +5,7 @@
 
 --demo builds the data first, from real parts (scripts/monitoring_stack.py): two
 `kserve-bridge serve` processes of examples/payload-logging as a stable and a canary
-revision, a real Prometheus scraping them, and a few minutes of load (the canary gets
+revision, a real Prometheus scraping them, and three minutes of load (the canary gets
 malformed requests and bursts past its concurrency limit; its payload sink is down).
 """
 from __future__ import annotations
@@ -37,28 +37,29 @@ def render(prom, namespace: str, api: str, out: Path, minutes: float, rate: str 
     start, step = end - minutes * 60, max(minutes * 60 / 240, 1)
     rows = max(p["gridPos"]["y"] // 8 for p in board["panels"]) + 1
     fig = plt.figure(figsize=(24, 4.2 * rows), dpi=70)
-    grid = fig.add_gridspec(rows, 24, hspace=0.55, wspace=2.5, top=1 - 0.5 / (4.2 * rows))
-    fig.suptitle(f"{board['title']} - namespace {namespace}, API {api}, all revisions (last {minutes:.0f} min, "
+    grid = fig.add_gridspec(rows, 24, hspace=0.55, wspace=2.5, top=1 - 0.9 / (4.2 * rows))
+    fig.suptitle(y=1 - 0.2 / (4.2 * rows), t=f"{board['title']} - namespace {namespace}, API {api}, all revisions (last {minutes:.0f} min, "
                  f"real data from Prometheus)", fontsize=16)
     for panel in board["panels"]:
         pos = panel["gridPos"]
         ax = fig.add_subplot(grid[pos["y"] // 8, pos["x"]:pos["x"] + pos["w"]])
         unit, scale = UNITS.get(panel["fieldConfig"]["defaults"]["unit"], ("", 1.0))
         ax.set_title(panel["title"], fontsize=12, loc="left")
-        drawn, zeros = 0, 0
+        lines = []
         for target in panel["targets"]:
             expr = (target["expr"].replace("$namespace", namespace).replace("$api", api)
                     .replace("$revision", ".*").replace("$__rate_interval", rate))
             for series in prom.query_range(expr, start, end, step):
                 points = [((float(t) - end) / 60, float(v) * scale) for t, v in series["values"]
                           if math.isfinite(float(v))]
-                if points and not any(v for _, v in points) and len(panel["targets"]) > 1:
-                    zeros += 1  # e.g. a drop reason that never happened: left out of the legend
-                elif points:
-                    threshold = "threshold" in target["legendFormat"]
-                    ax.plot(*zip(*points), linestyle="--" if threshold else "-", linewidth=1.6,
-                            label=legend(target["legendFormat"], series["metric"]))
-                    drawn += 1
+                if points:
+                    lines.append((target["legendFormat"], series["metric"], points))
+        crowded = len(lines) > 6  # then series that stayed at 0 (a drop reason that never happened) are left out
+        shown = [line for line in lines if not crowded or any(v for _, v in line[2])]
+        zeros, drawn = len(lines) - len(shown), len(shown)
+        for template, labels, points in shown:
+            ax.plot(*zip(*points), linestyle="--" if "threshold" in template else "-", linewidth=1.6,
+                    label=legend(template, labels))
         if drawn:
             ax.legend(fontsize=8, loc="upper left", title=f"+{zeros} series at 0" if zeros else None,
                       title_fontsize=8)
@@ -118,12 +119,12 @@ def main() -> None:
     p.add_argument("--prometheus", help="Prometheus base URL")
     p.add_argument("--namespace", default="default")
     p.add_argument("--api", help="the API to show")
-    p.add_argument("--minutes", type=float, default=None, help="time range (default 60; --demo: 4)")
+    p.add_argument("--minutes", type=float, default=None, help="time range (default 60; --demo: 3)")
     p.add_argument("--demo", action="store_true", help="run a local stack with load first")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "dashboard.png")
     args = p.parse_args()
     if args.demo:
-        demo(args.out, args.minutes or 4)
+        demo(args.out, args.minutes or 3)
     elif args.prometheus and args.api:
         from monitoring_stack import PromQL
         render(PromQL(args.prometheus), args.namespace, args.api, args.out, args.minutes or 60)
