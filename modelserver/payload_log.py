@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import logging
 import queue
 import threading
@@ -23,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from prometheus_client import Counter
 
 from kserve_bridge.contract import canonical_header
@@ -66,9 +66,9 @@ class Record:
         attrs = {"specversion": "1.0", "id": self.id, "source": src.source, "type": self.kind,
                  "time": rfc3339(self.occurred), "recordedtime": rfc3339(time.time()),
                  "inferenceservicename": src.api, "namespace": src.namespace, "component": src.component,
-                 "endpoint": src.endpoint, "metadata": json.dumps(self.metadata, separators=(",", ":"))}
+                 "endpoint": src.endpoint, "metadata": orjson.dumps(self.metadata).decode()}
         if src.annotations:
-            attrs["annotations"] = json.dumps(src.annotations, separators=(",", ":"))
+            attrs["annotations"] = orjson.dumps(src.annotations).decode()
         return attrs
 
     def json_line(self, src: Source) -> bytes:
@@ -77,10 +77,10 @@ class Record:
         if self.content_type:
             event["datacontenttype"] = self.content_type
         try:
-            event["data"] = json.loads(self.body) if "json" in self.content_type else self.body.decode()
+            event["data"] = orjson.loads(self.body) if "json" in self.content_type else self.body.decode()
         except (ValueError, UnicodeDecodeError):
             event["data_base64"] = base64.b64encode(self.body).decode()
-        return json.dumps(event, separators=(",", ":")).encode() + b"\n"
+        return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
 
 
 class PayloadLog:
