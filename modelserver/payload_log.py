@@ -90,12 +90,16 @@ class PayloadLog:
                  queue_size: int = 1000, timeout_s: float = 5.0, max_queued_bytes: int = 256 * 1024 * 1024):
         self.sink, self.src, self.mode, self.timeout_s = sink, src, mode, timeout_s
         self.max_queued_bytes, self.queued_bytes, self.lock = max_queued_bytes, 0, threading.Lock()
-        self.headers = {canonical_header(h) for h in metadata_headers}
+        # raw (lower-case) header name -> the name on records; ce-id and content-type are read too
+        self.wanted = {h.lower().encode("latin-1"): canonical_header(h) for h in metadata_headers}
+        self.wanted.update({b"ce-id": "Ce-Id", b"content-type": "Content-Type"})
+        self.metadata_names = {canonical_header(h) for h in metadata_headers}
         self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self.http = urlsplit(sink) if sink.startswith(("http://", "https://")) else None
         self.sent = SENT.labels(src.api)
-        for reason in ("queue_full", "unreachable", "rejected"):  # zeros, so that rate() and alerts see them
-            DROPPED.labels(src.api, reason)
+        # created at zero, so that rate() and the alert see them before the first loss
+        self.dropped = {reason: DROPPED.labels(src.api, reason) for reason in ("queue_full", "unreachable",
+                                                                              "rejected")}
         self.last_warning = 0.0
         self.thread = threading.Thread(target=self._run, name="payload-log", daemon=True)
 
@@ -115,10 +119,12 @@ class PayloadLog:
         """Queue the request and (when 200) the response record of one call; never blocks."""
         headers: dict[str, list[str]] = {}
         for key, value in scope["headers"]:
-            headers.setdefault(canonical_header(key.decode("latin-1")), []).append(value.decode("latin-1"))
+            name = self.wanted.get(key)
+            if name is not None:
+                headers.setdefault(name, []).append(value.decode("latin-1"))
         rid = (headers.get("Ce-Id") or [str(uuid.uuid4())])[0]
         kind = (headers.get("Content-Type") or [""])[0]
-        metadata = {k: v for k, v in headers.items() if k in self.headers}
+        metadata = {k: v for k, v in headers.items() if k in self.metadata_names}
         if self.mode in ("all", "request"):
             self._put(Record(REQUEST_TYPE, rid, body, kind, metadata, arrived))
         if status == 200 and self.mode in ("all", "response"):  # KServe logs only successful responses
@@ -135,8 +141,8 @@ class PayloadLog:
                     pass
         self._drop("queue_full", f"{self.queue.qsize()} records ({self.queued_bytes} bytes) waiting for the sink")
 
-    def _drop(self, reason: str, detail: str) -> None:
-        DROPPED.labels(self.src.api, reason).inc()
+    def _drop(self, reason: str, detail: str, count: int = 1) -> None:
+        self.dropped[reason].inc(count)
         now = time.monotonic()
         if now - self.last_warning >= WARN_EVERY_S or not self.last_warning:
             self.last_warning = now
@@ -146,23 +152,31 @@ class PayloadLog:
         deliver = self._post if self.http is not None else self._append
         conn: list = [None]
         while (record := self.queue.get()) is not None:
+            batch = [record]  # a file takes what is waiting in one write
+            while self.http is None and len(batch) < 256 and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+                if batch[-1] is None:
+                    self.queue.put(None)  # stop after this batch
+                    batch.pop()
+                    break
             with self.lock:
-                self.queued_bytes -= len(record.body)
+                self.queued_bytes -= sum(len(r.body) for r in batch)
             try:
-                deliver(record, conn)
+                deliver(batch, conn)
             except Exception as exc:  # noqa: BLE001 - the sink's failure must not end the thread
                 if conn[0] is not None:
                     conn[0].close()
                     conn[0] = None
-                self._drop("unreachable", f"{type(exc).__name__}: {exc}")
+                self._drop("unreachable", f"{type(exc).__name__}: {exc}", len(batch))
 
-    def _append(self, record: Record, conn: list) -> None:
+    def _append(self, batch: list[Record], conn: list) -> None:
         if conn[0] is None:
             conn[0] = open(self.sink, "ab", buffering=0)
-        conn[0].write(record.json_line(self.src))
-        self.sent.inc()
+        conn[0].write(b"".join(record.json_line(self.src) for record in batch))
+        self.sent.inc(len(batch))
 
-    def _post(self, record: Record, conn: list) -> None:
+    def _post(self, batch: list[Record], conn: list) -> None:
+        (record,) = batch
         url, reused = self.http, conn[0] is not None
         if conn[0] is None:
             kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
