@@ -1,8 +1,8 @@
 """Payload logging as KServe's logger agent does it: each request and response as a CloudEvent.
 
 `PayloadLogMiddleware` (ASGI, outermost) copies the body of every POST and its 200 response
-into `PayloadLog.submit`, which never blocks: records wait in a bounded queue for one
-sender thread; a full queue drops the record. The thread POSTs each record to an http(s)
+into `PayloadLog.submit`, which never blocks: records wait in a queue bounded in records and
+bytes for one sender thread (woken only when it sleeps); a full queue drops the record. The thread POSTs each record to an http(s)
 sink in CloudEvents binary mode (the `ce-*` headers of KServe's agent) or appends it to a
 file as a JSON line (CloudEvents' structured JSON form). A sink that is down or answers
 non-2xx loses that record. Every loss counts in `kserve_bridge_payload_log_dropped_total`
@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import http.client
 import logging
-import queue
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -94,7 +94,8 @@ class PayloadLog:
         self.wanted = {h.lower().encode("latin-1"): canonical_header(h) for h in metadata_headers}
         self.wanted.update({b"ce-id": "Ce-Id", b"content-type": "Content-Type"})
         self.metadata_names = {canonical_header(h) for h in metadata_headers}
-        self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.pending: deque[Record] = deque()
+        self.queue_size, self.wake, self.stopping = queue_size, threading.Event(), False
         self.http = urlsplit(sink) if sink.startswith(("http://", "https://")) else None
         self.sent = SENT.labels(src.api)
         # created at zero, so that rate() and the alert see them before the first loss
@@ -110,9 +111,10 @@ class PayloadLog:
         return self
 
     def close(self, timeout: float | None = None) -> None:
-        """Deliver what is queued (blocking until there is room for the stop mark), then stop."""
-        log.info("payload log: delivering %d queued records to %s before stopping", self.queue.qsize(), self.sink)
-        self.queue.put(None)
+        """Deliver what is queued, then stop."""
+        log.info("payload log: delivering %d queued records to %s before stopping", len(self.pending), self.sink)
+        self.stopping = True
+        self.wake.set()
         self.thread.join(timeout)
 
     def submit(self, scope: dict, body: bytes, status: int, response: bytes, arrived: float) -> None:
@@ -132,14 +134,21 @@ class PayloadLog:
 
     def _put(self, record: Record) -> None:
         with self.lock:
-            if self.queued_bytes + len(record.body) <= self.max_queued_bytes:
-                try:
-                    self.queue.put_nowait(record)
-                    self.queued_bytes += len(record.body)
-                    return
-                except queue.Full:
-                    pass
-        self._drop("queue_full", f"{self.queue.qsize()} records ({self.queued_bytes} bytes) waiting for the sink")
+            room = len(self.pending) < self.queue_size and self.queued_bytes + len(record.body) <= \
+                self.max_queued_bytes
+            if room:
+                self.pending.append(record)
+                self.queued_bytes += len(record.body)
+        if not room:
+            self._drop("queue_full", f"{len(self.pending)} records ({self.queued_bytes} bytes) waiting")
+        elif not self.wake.is_set():  # wake the sender only when it sleeps: no thread switch per record
+            self.wake.set()
+
+    def _take(self, most: int) -> list[Record]:
+        with self.lock:
+            batch = [self.pending.popleft() for _ in range(min(most, len(self.pending)))]
+            self.queued_bytes -= sum(len(r.body) for r in batch)
+        return batch
 
     def _drop(self, reason: str, detail: str, count: int = 1) -> None:
         self.dropped[reason].inc(count)
@@ -151,23 +160,18 @@ class PayloadLog:
     def _run(self) -> None:
         deliver = self._post if self.http is not None else self._append
         conn: list = [None]
-        while (record := self.queue.get()) is not None:
-            batch = [record]  # a file takes what is waiting in one write
-            while self.http is None and len(batch) < 256 and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-                if batch[-1] is None:
-                    self.queue.put(None)  # stop after this batch
-                    batch.pop()
-                    break
-            with self.lock:
-                self.queued_bytes -= sum(len(r.body) for r in batch)
-            try:
-                deliver(batch, conn)
-            except Exception as exc:  # noqa: BLE001 - the sink's failure must not end the thread
-                if conn[0] is not None:
-                    conn[0].close()
-                    conn[0] = None
-                self._drop("unreachable", f"{type(exc).__name__}: {exc}", len(batch))
+        most = 1 if self.http is not None else 256  # one event per POST; a file takes many in one write
+        while not (self.stopping and not self.pending):
+            self.wake.wait()
+            self.wake.clear()
+            while batch := self._take(most):
+                try:
+                    deliver(batch, conn)
+                except Exception as exc:  # noqa: BLE001 - the sink's failure must not end the thread
+                    if conn[0] is not None:
+                        conn[0].close()
+                        conn[0] = None
+                    self._drop("unreachable", f"{type(exc).__name__}: {exc}", len(batch))
 
     def _append(self, batch: list[Record], conn: list) -> None:
         if conn[0] is None:
