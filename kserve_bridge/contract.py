@@ -30,6 +30,9 @@ def shadow_config_map(api_name: str) -> str:
     """The name of the ConfigMap that switches shadow traffic on for one API."""
     return f"{api_name}-kserve-bridge-shadow"
 
+ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kserve_bridge_alert_threshold
+DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05}
+
 
 class ModelSource(BaseModel):
     """One model the predictor's client can load (`path` is project-relative or a URI)."""
@@ -112,3 +115,8 @@ class ServerSettings(BaseModel):
         if not settings.deployment_id and environ.get(DEPLOYMENT_ID_ENV):
             settings.deployment_id = environ[DEPLOYMENT_ID_ENV]
         return settings
+
+
+def canonical_header(name: str) -> str:
+    """Go's net/http spelling of a header name (x-request-id -> X-Request-Id); KServe's logger matches it."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))

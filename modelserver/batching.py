@@ -21,13 +21,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from . import metrics
+
 log = logging.getLogger("modelserver")
 
 
 class Batcher:
     def __init__(self, handler: Callable[[list[Any]], list[Any]], max_size: int, interval: float, name: str = "",
-                 in_flight: Callable[[], int] | None = None):
+                 in_flight: Callable[[], int] | None = None, api: str | None = None, model: str = ""):
         self.handler, self.max_size, self.interval, self.in_flight = handler, max_size, interval, in_flight
+        self.sizes = metrics.BATCH_SIZE.labels(api or name, model)
         self.pending: queue.SimpleQueue[tuple[Any, Future]] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
@@ -66,6 +69,7 @@ class Batcher:
         while True:
             batch = self._collect()
             items = [item for item, _ in batch]
+            self.sizes.observe(len(items))
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))
             try:
                 results = self.handler(items)

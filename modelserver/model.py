@@ -24,6 +24,7 @@ from kserve.utils.utils import from_np_dtype
 
 from kserve_bridge.contract import ServerSettings
 
+from . import metrics
 from .batching import Batcher
 from .placement import Placement
 from .clients import PythonClient, TensorClient
@@ -62,6 +63,7 @@ class PredictorModel(Model):
         self.placement = Placement(allowed=threads == 1 and not settings.max_batch_size)
         self.last_job: Future | None = None  # the newest predict handed to the (FIFO) predict thread
         self.in_flight = 0  # POST requests being served (kept by BridgeMiddleware); the batcher reads it
+        metrics.READY.labels(name).set(0)
 
     def load(self) -> bool:
         """Load the project, its predictor and its models. Never raises: a failure leaves ready False."""
@@ -77,6 +79,8 @@ class PredictorModel(Model):
         torch = sys.modules.get("torch")
         self.torch_threads = torch.get_num_threads() if torch is not None else None
         self.ready = True
+        metrics.MODEL_LOAD.labels(self.name).set(time.monotonic() - started)
+        metrics.READY.labels(self.name).set(1)
         log.info("API %s ready in %.2fs", self.name, time.monotonic() - started)
         return True
 
@@ -88,7 +92,7 @@ class PredictorModel(Model):
         if s.predictor_type in ("onnx", "tensorflow"):
             # Only requests holding a predict thread can join a client batch.
             client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
-                                                in_flight=lambda: min(self.in_flight, self.threads))
+                                                in_flight=lambda: min(self.in_flight, self.threads), api=self.name)
         else:
             client = PythonClient(self.repository)
         self.predictor = instantiate(cls, s.config, client)

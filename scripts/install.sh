@@ -1,6 +1,6 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: creates .venv and installs kserve-bridge into it.
 # KSERVE_BRIDGE_EXTRAS picks the extras (default all,dev: everything the tests need; the demo takes sklearn).
-# torch is pinned to the CPU build; Prometheus (for the promotion and monitoring tests) comes from Debian.
+# torch is pinned to the CPU build; Prometheus and promtool (canary promotion and monitoring tests) comes from Debian.
 extras="${KSERVE_BRIDGE_EXTRAS:-all,dev}"
 if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv

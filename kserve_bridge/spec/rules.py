@@ -250,6 +250,29 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
                metric)
     if metric in ("concurrency", "rps") and opts.autoscaler_class == "hpa":
         report(("kserve", "scale_metric"), "the hpa autoscaler scales on cpu or memory", metric)
+    if opts.logger is not None:
+        check_logger(opts.logger, report)
+
+
+LOG_SINK = re.compile(r"^(https?|s3|gs|abfs)://[^/\s]+(/\S*)?$")
+
+
+def check_logger(logger: Any, report: Report) -> None:
+    """KServe picks the logger's sink by the url's scheme; storage and batching apply to buckets only."""
+    loc = ("kserve", "logger")
+    if not LOG_SINK.match(logger.url):
+        report((*loc, "url"), "must be an http(s):// CloudEvents receiver or an s3://, gs:// or abfs:// bucket "
+               "path", logger.url)
+        return
+    bucket = not logger.url.startswith("http")
+    for field in ("storage", "batch_size", "batch_interval", "marshaller_url"):
+        value = getattr(logger, field)
+        if not bucket and value is not None:
+            report((*loc, field), "applies to a bucket url (s3://, gs://, abfs://); KServe sends each record "
+                   "to an http(s) url as it comes", *([] if field == "storage" else [value]))
+    if logger.batch_interval is not None and (logger.batch_size or 1) <= 1:
+        report((*loc, "batch_interval"), "needs batch_size > 1 (KServe flushes a partial batch after it)",
+               logger.batch_interval)
 
 
 def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report,
@@ -260,6 +283,9 @@ def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report,
         check_endpoint(split.networking.endpoint, report)
     if "kserve" not in broken:
         check_kubernetes_values(split.kserve, report)
+    if "kserve" not in broken and split.kserve.logger is not None:
+        report(("kserve", "logger"), "payload logging is set per RealtimeAPI (KServe logs at each "
+               "InferenceService); move it to the APIs behind this splitter")
     if broken.intersection(("apis", "kserve")):
         return
     seen: set[str] = set()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings
+from ..contract import ALERTS_ENV, DEPLOYMENT_ID_LABEL, ServerSettings
 from ..runtimes import MODEL_FORMAT
 from ..spec.models import RealtimeAPI
 from ..spec.rules import is_remote
 from . import pod
 from .autoscaling import autoscaling
+from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, logger_field
 from .record import Record
 from .runtime import choose_runtime
 from .secrets import env_from
@@ -93,6 +94,9 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     labels = {"app.kubernetes.io/name": api.name, "app.kubernetes.io/managed-by": "kserve-bridge",
               DEPLOYMENT_ID_LABEL: deployment_id, **opts.labels}
     rec.map("kserve.deployment_mode", f"annotation serving.kserve.io/deploymentMode = {opts.deployment_mode}")
+    if opts.logger is not None:
+        predictor["logger"] = logger_field(opts.logger, rec)
+        annotations[DEPLOYMENT_ID_ANNOTATION] = deployment_id
     metadata: dict = {"name": api.name, "annotations": annotations, "labels": labels}
     if namespace:
         metadata["namespace"] = namespace
@@ -107,6 +111,10 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: st
     settings = ServerSettings.from_api(api, deployment_id)
     read_only = api.kserve.restricted_security
     env = {**(pod.scratch_env() if read_only else {}), **pred.env, **settings.to_env()}
+    if api.kserve.alerts is not None:
+        env[ALERTS_ENV] = alert_thresholds(api.kserve.alerts)
+        rec.map("kserve.alerts", f"env {ALERTS_ENV} (exported as kserve_bridge_alert_threshold; "
+                "manifests/monitoring alerts compare against it)")
     rec.map("predictor.config/env/python_path/server_side_batching/processes/threads/models",
             "env KSERVE_BRIDGE_SETTINGS (read by the model server)")
     if pred.env:
@@ -160,6 +168,8 @@ def _record_dropped(api: RealtimeAPI, rec: Record) -> None:
     if api.networking.api_gateway or api.networking.local_port:
         rec.drop("networking.api_gateway/local_port", "Cortex v0.25 and earlier; KServe exposes every API")
     if api.monitoring:
-        rec.drop("monitoring", "Cortex v0.25 monitoring; use the model server's /metrics in Prometheus")
+        rec.drop("monitoring", "Cortex <= v0.25 charted the predicted value (key, model_type) in CloudWatch; "
+                 "KServe has no such chart: log responses (kserve.logger, mode response) and chart them from "
+                 "the records; latency/requests/errors: manifests/monitoring")
     rec.map("networking.endpoint", f"model server route {api.endpoint} (and /predict, "
             f"/v1/models/{api.name}:predict)")
