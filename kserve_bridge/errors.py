@@ -72,3 +72,7 @@ class NotFoundError(ClusterError):
 
 class PredictorError(BridgeError):
     """The user's predictor cannot be loaded or breaks the Cortex contract."""
+
+
+class ModelInputError(PredictorError):
+    """A value passed to a model client does not fit the model's inputs (HTTP 400)."""

@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request
 from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.responses import JSONResponse, Response
 
+from kserve_bridge.errors import ModelInputError
+
 from .middleware import BridgeMiddleware
 from .model import PredictorModel
 from .payload import PayloadError, error_response, make_response, read_payload
@@ -39,6 +41,8 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             result = await model.infer(payload, query, headers)
         except ModelNotFoundError as exc:
             return error_response(404, exc.args[0])
+        except ModelInputError as exc:
+            return error_response(400, str(exc))
         except Exception as exc:
             log.exception("predict failed for API %s", model.name)
             return error_response(500, f"{type(exc).__name__}: {exc}")

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 from kserve import InferOutput, InferRequest, InferResponse, Model
-from kserve.errors import InferenceError
+from kserve.errors import InferenceError, InvalidInput
 from kserve.utils.utils import from_np_dtype
 
 from kserve_bridge.contract import ServerSettings
+from kserve_bridge.errors import ModelInputError
 
 from .batching import Batcher
 from .placement import Placement
@@ -157,6 +158,8 @@ class PredictorModel(Model):
             return await self._predict(payload, dict(headers or {}))
         except (ModelNotFoundError, InferenceError):
             raise
+        except ModelInputError as exc:
+            raise InvalidInput(str(exc)) from exc
         except Exception as exc:
             # An unhandled exception would be re-raised by Starlette's outermost middleware after the
             # 500 and drop the keep-alive connection; KServe's InferenceError handler answers cleanly.
