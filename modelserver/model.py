@@ -23,12 +23,12 @@ from kserve.errors import InferenceError, InvalidInput
 from kserve.utils.utils import from_np_dtype
 
 from kserve_bridge.contract import ServerSettings
-from kserve_bridge.errors import ModelInputError
+from kserve_bridge.errors import ModelInputError, PredictorError
 
 from .batching import Batcher
 from .placement import Placement
 from .clients import PythonClient, TensorClient
-from .predictor import bind, instantiate, load_predictor_class
+from .predictor import asks_for_client, bind, instantiate, load_predictor_class
 from .project import prepare_project
 from .repository import ModelNotFoundError, ModelRepository
 
@@ -92,7 +92,11 @@ class PredictorModel(Model):
                                                 in_flight=lambda: min(self.in_flight, self.threads))
         else:
             client = PythonClient(self.repository)
-        self.predictor = instantiate(cls, s.config, client)
+        if s.predictor_type in ("onnx", "tensorflow") and not self.repository.sources \
+                and asks_for_client(cls, s.predictor_type):
+            raise PredictorError(f"{cls.__name__}.__init__ asks for {s.predictor_type}_client, but the spec sets no "
+                                 f"predictor.models")
+        self.predictor = instantiate(cls, s.config, client, s.predictor_type)
         self.repository.preload()
         self.call_predict = bind(self.predictor.predict, "payload", "query_params", "headers")
         hook = getattr(self.predictor, "post_predict", None)
