@@ -2,7 +2,7 @@
 
 KServe keeps its v1/v2 routes, /metrics and exception handlers (added when
 `ModelServer.start` builds the app); we add, before that:
-POST/GET <endpoint> and /predict, /healthz (liveness), /readyz (readiness).
+POST/GET <endpoint>, <endpoint>/predict (the guides' URL) and /predict, /healthz (liveness), /readyz (readiness).
 `install` returns `BridgeMiddleware` around the app (modelserver/middleware.py):
 limits, the deployment-id header, metrics and the predict lane.
 """
@@ -72,7 +72,7 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             return JSONResponse({"ready": True})
         return JSONResponse({"ready": False, "error": model.load_error or "loading"}, status_code=503)
 
-    for path in dict.fromkeys([endpoint, "/predict"]):
+    for path in dict.fromkeys([endpoint, "/predict", cortex_predict_path(endpoint)]):
         app.add_api_route(path, predict, methods=["POST"], include_in_schema=False)
         app.add_api_route(path, describe, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", live, methods=["GET"], include_in_schema=False)
@@ -80,3 +80,8 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
     app.add_exception_handler(ModelNotFoundError, lambda _, exc: error_response(404, exc.args[0]))
     return BridgeMiddleware(app, model, endpoint, answer, deployment_id=deployment_id,
                             max_concurrency=max_concurrency, max_payload_bytes=max_payload_bytes)
+
+
+def cortex_predict_path(endpoint: str) -> str:
+    """`/<api-name>/predict`: the URL the Cortex guides send requests to (the API's endpoint + /predict)."""
+    return endpoint.rstrip("/") + "/predict"
