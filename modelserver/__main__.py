@@ -69,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         return 2
     from .server import serve
-    serve(settings, model_dir, name=args.model_name or settings.api_name, host=args.host, port=args.http_port,
-          max_payload_bytes=args.max_payload_bytes)
-    return 0
+    return serve(settings, model_dir, name=args.model_name or settings.api_name, host=args.host,
+                 port=args.http_port, max_payload_bytes=args.max_payload_bytes) or 0
 
 
 if __name__ == "__main__":

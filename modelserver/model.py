@@ -72,7 +72,8 @@ class PredictorModel(Model):
         try:
             self._load()
         except Exception as exc:
-            self.load_error = f"{type(exc).__name__}: {exc}"
+            where = failure_location(exc, self.project_dir)
+            self.load_error = f"{where + ': ' if where else ''}{type(exc).__name__}: {exc}"
             log.exception("API %s failed to load; readiness stays false: %s", self.name, self.load_error)
             return False
         torch = sys.modules.get("torch")
@@ -189,6 +190,27 @@ class PredictorModel(Model):
         if self.repository is not None and self.repository.sources:
             data["models"] = self.repository.describe()
         return data
+
+
+def failure_location(exc: BaseException, project_dir: Path) -> str | None:
+    """`file:line` of the deepest frame in the project's own files (the predictor) where `exc`, or the
+    exception it wraps, was raised; a SyntaxError's own position."""
+    root = str(project_dir.resolve())
+    found = None
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is None:
+            continue
+        if isinstance(error, SyntaxError) and error.filename and error.filename.startswith(root):
+            return f"{Path(error.filename).relative_to(root)}:{error.lineno}"
+        tb = error.__traceback__
+        while tb is not None:
+            file = tb.tb_frame.f_code.co_filename
+            if file.startswith(root + "/"):
+                found = f"{Path(file).relative_to(root)}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        if found:
+            return found
+    return None
 
 
 def _nothing() -> None:
