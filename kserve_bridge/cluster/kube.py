@@ -75,6 +75,7 @@ class Kube:
         self.host = api_client.configuration.host
         self.namespace = namespace or (active or {}).get("context", {}).get("namespace") or "default"
         self.api = client.CustomObjectsApi(api_client)
+        self.core = client.CoreV1Api(api_client)
 
     def _call(self, what: str, ref: Ref | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self._errors(what, ref):
@@ -102,6 +103,13 @@ class Kube:
         result = self._call(f"LIST {plural}", None, self.api.list_namespaced_custom_object,
                             group, version, namespace or self.namespace, plural)
         return result.get("items", [])
+
+    def pods(self, label_selector: str, namespace: str | None = None) -> list[dict]:
+        """Pods matching `label_selector`, as plain dicts (their status holds container states)."""
+        import json
+        response = self._call("LIST pods", None, self.core.list_namespaced_pod, namespace or self.namespace,
+                              label_selector=label_selector, _preload_content=False)
+        return json.loads(response.data).get("items", [])
 
     def apply(self, obj: dict) -> dict:
         """Server-side apply (force, field manager `kserve-bridge`)."""

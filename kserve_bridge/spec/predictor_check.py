@@ -110,6 +110,7 @@ def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_o
     cls = classes[name]
     if note:
         add(note, cls.lineno, "note")
+    name = cls.name  # an alias (`PythonPredictor = Doubler`) is reported by the class's own name
     methods = _methods(cls)
     if "predict" not in methods and not cls.bases:
         add(f"{name} has no predict method", cls.lineno)
