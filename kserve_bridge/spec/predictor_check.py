@@ -103,9 +103,11 @@ def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_o
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in classes:
             classes.update({t.id: classes[node.value.id] for t in node.targets if isinstance(t, ast.Name)})
     try:
-        name, note = pick_class({n: "predict" in _methods(c) for n, c in classes.items()}, pred.type)
+        name, note = pick_class({n: _has_predict(c, classes) for n, c in classes.items()}, pred.type)
     except PredictorError as exc:
-        add(str(exc), None)
+        external = [n for n, c in classes.items() if any(not _in_file(b, classes) for b in c.bases)]
+        if not (str(exc).startswith("no predictor class") and external):  # else predict may be inherited
+            add(str(exc), None)
         return out
     cls = classes[name]
     if note:
@@ -134,6 +136,16 @@ def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_o
                 f"and no {client}", cls.lineno, "note")
     _config_reads(cls, name, api, spec_file, line_of, add)
     return out
+
+
+def _in_file(base: ast.expr, classes: dict[str, ast.ClassDef]) -> bool:
+    return isinstance(base, ast.Name) and base.id in classes
+
+
+def _has_predict(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], depth: int = 0) -> bool:
+    """Defines predict, or inherits it from a class of the same file."""
+    return "predict" in _methods(cls) or depth < 20 and any(
+        _has_predict(classes[b.id], classes, depth + 1) for b in cls.bases if _in_file(b, classes))
 
 
 def _methods(cls: ast.ClassDef) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -133,6 +133,13 @@ def test_framework_type_without_models(tmp_path, kind):
                make(tmp_path, asks, kind))
 
 
+def test_inherited_predict(tmp_path):
+    base = "class Base:\n    def predict(self, payload):\n        return 1\n\n\nclass Predictor(Base):\n    pass\n"
+    assert "several classes with a predict method (Base, Predictor)" in errors(make(tmp_path, base))[0]
+    imported = "from somewhere import Base\n\n\nclass Predictor(Base):\n    pass\n"
+    assert load_spec(make(tmp_path, imported)).apis  # predict may come from the import: the server decides
+
+
 def test_plain_data_without_project_skips_file_checks():
     spec = load_spec([{"name": "api", "kind": "RealtimeAPI", "predictor": {"type": "tensorflow",
                                                                           "path": "predictor.py"}}])
