@@ -13,7 +13,6 @@ import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..errors import PredictorError, Problem
 from .models import RealtimeAPI
@@ -181,7 +180,8 @@ def _missing_files(api: RealtimeAPI, project: Path, spec_file: str, line_of: Lin
     pred, found = api.predictor, []
     named: list[tuple[tuple, str]] = []
     if pred.models is not None:
-        named += [(("predictor", "models", "path"), pred.models.path), (("predictor", "models", "dir"), pred.models.dir)]
+        named += [(("predictor", "models", "path"), pred.models.path),
+                  (("predictor", "models", "dir"), pred.models.dir)]
         named += [(("predictor", "models", "paths", i, "path"), m.path) for i, m in enumerate(pred.models.paths or [])]
     named += [(("predictor", "config", key), value) for key, value in pred.config.items()
               if isinstance(value, str) and FILE_LIKE.match(value)]

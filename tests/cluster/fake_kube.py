@@ -5,9 +5,9 @@ stores custom objects per group/version/namespace/plural/name and models:
 resourceVersion (409 on a stale write), generation, the status subresource,
 server-side apply (leaf-level field ownership per manager), JSON merge patch,
 JSON patch, create/replace/delete, list with field/label selectors, and watch
-(streamed JSON lines); core objects (pods, added with `add_pod`) under /api/v1. Optionally it plays KServe's controller for
-InferenceServices: each predictor change makes a new revision, and traffic
-follows spec.predictor.canaryTrafficPercent.
+(streamed JSON lines); core objects (pods, added with `add_pod`) under /api/v1.
+Optionally it plays KServe's controller for InferenceServices: each predictor
+change makes a new revision, and traffic follows spec.predictor.canaryTrafficPercent.
 
 Not modelled: admission/validation against the CRD schemas, defaulting,
 finalizers, RBAC (one bearer token), list chunking, bookmarks, 410 Gone,

@@ -57,7 +57,8 @@ def test_cli_flags_and_defaults():
 
 @pytest.mark.parametrize("source, message", [
     ("class PythonPredictor:\n    def __init__(self, config, client): ...\n    def predict(self, payload): ...",
-     "PythonPredictor.__init__(self, config, client): unknown argument(s) client; allowed: config, job_spec, python_client"),
+     "PythonPredictor.__init__(self, config, client): unknown argument(s) client; allowed: config, job_spec, "
+     "python_client"),
     ("class PythonPredictor:\n    def predict(self, *args): ...", "*args is not supported"),
     ("class PythonPredictor:\n    def predict(self, payload): ...\n    def load_model(self): ...",
      "load_model(self): missing argument(s) model_path"),
