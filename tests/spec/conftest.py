@@ -8,9 +8,8 @@ import pytest
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder with a predictor (its one class with predict fits any type), a helper package
-    folder and local model folders."""
-    (tmp_path / "predictor.py").write_text("class Predictor:\n    def predict(self, payload):\n"
+    """A project folder with a predictor, a helper package folder and local model folders."""
+    (tmp_path / "predictor.py").write_text("class PythonPredictor:\n    def predict(self, payload):\n"
                                            "        return payload\n")
     (tmp_path / "src").mkdir()
     (tmp_path / "models" / "a" / "1").mkdir(parents=True)
