@@ -156,3 +156,16 @@ def test_cli_serve_runs_the_model_server(tmp_path):
         assert httpx.post(server.url + "/v1/models/m:predict", json={}).json() == {"ok": True}
     finally:
         server.stop()
+
+
+def test_cli_serve_stops_when_the_predictor_fails_to_load(tmp_path):
+    predictor = "import os\n\nclass PythonPredictor:\n    def __init__(self, config):\n" \
+                "        open(os.path.join('data', 'missing.csv'))\n\n    def predict(self, payload):\n        return 1\n"
+    project = make_project(tmp_path / "broken", spec(), predictor)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KSERVE_BRIDGE_")}
+    env.update(PYTHONPATH=str(REPO), KSERVE_BRIDGE_SKIP_DEPS="1")
+    done = subprocess.run(cli("serve", str(project), "--port", str(free_port())), capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "API m failed to load: predictor.py:5: PredictorError: PythonPredictor.__init__ failed: " \
+           "FileNotFoundError" in done.stderr
