@@ -30,12 +30,14 @@ class Problem:
     file: str = "<spec>"
     line: int | None = None
     value: Any = _MISSING
+    level: str = "error"  # "warning" and "note" do not make a spec invalid
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         got = "" if self.value is _MISSING else f" (got {describe_value(self.value)})"
         path = f"{self.path}: " if self.path else ""
-        return f"{where}: {path}{self.message}{got}"
+        level = "" if self.level == "error" else f"{self.level}: "
+        return f"{where}: {level}{path}{self.message}{got}"
 
 
 class BridgeError(Exception):
@@ -76,3 +78,7 @@ class PredictorError(BridgeError):
 
 class StorageError(BridgeError):
     """The project cannot be written to (or read from) its storage URI."""
+
+
+class ModelInputError(PredictorError):
+    """A value passed to a model client does not fit the model's inputs (HTTP 400)."""

@@ -85,7 +85,7 @@ def find(frameworks: frozenset[str] | set[str], accelerator: str) -> Runtime | N
 def cluster_serving_runtime(rt: Runtime) -> dict:
     """The ClusterServingRuntime manifest of one runtime (GPU runtimes ask for no GPU themselves:
     the InferenceService's compute.gpu adds the limit)."""
-    from .translator.pod import probes  # here: the translator package imports this module
+    from .translator.pod import TERMINATION, probes  # here: the translator package imports this module
 
     formats = [{"name": MODEL_FORMAT, "version": "1", "autoSelect": rt.auto_select}]
     for f in rt.frameworks:  # kserve-bridge-<framework>, for InferenceServices written by hand
@@ -108,6 +108,7 @@ def cluster_serving_runtime(rt: Runtime) -> dict:
                 "name": "kserve-container", "image": rt.image(),
                 "args": ["--model_dir", "/mnt/models", "--model_name", "{{.Name}}", "--http_port", "8080"],
                 "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                **TERMINATION,
                 "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                     "runAsNonRoot": True, "runAsUser": 1000,

@@ -98,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         return 2
     from .server import serve
-    serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
-          max_payload_bytes=args.max_payload_bytes, payload_log=logs)
+    code = serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
+                 max_payload_bytes=args.max_payload_bytes, payload_log=logs)
     if logs is not None:
         logs.close(timeout=10)
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

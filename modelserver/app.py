@@ -2,7 +2,7 @@
 
 KServe keeps its v1/v2 routes, /metrics and exception handlers (added when
 `ModelServer.start` builds the app); we add, before that:
-POST/GET <endpoint> and /predict, /healthz (liveness), /readyz (readiness).
+POST/GET <endpoint>, <endpoint>/predict (the guides' URL) and /predict, /healthz (liveness), /readyz (readiness).
 `install` returns `BridgeMiddleware` around the app (modelserver/middleware.py):
 limits, the deployment-id header, metrics and the predict lane.
 """
@@ -15,6 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.responses import JSONResponse, Response
+
+from kserve_bridge.errors import ModelInputError
 
 from .middleware import BridgeMiddleware
 from .model import PredictorModel
@@ -39,6 +41,8 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             result = await model.infer(payload, query, headers)
         except ModelNotFoundError as exc:
             return error_response(404, exc.args[0])
+        except ModelInputError as exc:
+            return error_response(400, str(exc))
         except Exception as exc:
             log.exception("predict failed for API %s", model.name)
             return error_response(500, f"{type(exc).__name__}: {exc}")
@@ -68,7 +72,7 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             return JSONResponse({"ready": True})
         return JSONResponse({"ready": False, "error": model.load_error or "loading"}, status_code=503)
 
-    for path in dict.fromkeys([endpoint, "/predict"]):
+    for path in dict.fromkeys([endpoint, "/predict", cortex_predict_path(endpoint)]):
         app.add_api_route(path, predict, methods=["POST"], include_in_schema=False)
         app.add_api_route(path, describe, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", live, methods=["GET"], include_in_schema=False)
@@ -76,3 +80,8 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
     app.add_exception_handler(ModelNotFoundError, lambda _, exc: error_response(404, exc.args[0]))
     return BridgeMiddleware(app, model, endpoint, answer, deployment_id=deployment_id,
                             max_concurrency=max_concurrency, max_payload_bytes=max_payload_bytes)
+
+
+def cortex_predict_path(endpoint: str) -> str:
+    """`/<api-name>/predict`: the URL the Cortex guides send requests to (the API's endpoint + /predict)."""
+    return endpoint.rstrip("/") + "/predict"

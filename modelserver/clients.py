@@ -34,12 +34,14 @@ class TensorClient(PythonClient):
         self.batchers: dict[tuple[str | None, str], Batcher] = {}
         self.lock = threading.Lock()
 
-    def predict(self, model_input: Any, model_name: str | None = None, model_version: str | int = "latest") -> Any:
+    def predict(self, model_input: Any, model_name: str | None = None, model_version: str | int = "latest",
+                *, numpy: bool = False) -> Any:
+        """Cortex's predict; `numpy=True` asks a TensorFlow model for arrays instead of Cortex's flat lists."""
         model = self.get_model(model_name, model_version)
         feeds = model.prepare(model_input)
-        if not self.max_batch_size:
-            return model.format(model.run(feeds))
-        return model.format(self.batcher_for(model_name, model_version).submit(feeds).result())
+        outputs = model.run(feeds) if not self.max_batch_size else \
+            self.batcher_for(model_name, model_version).submit(feeds).result()
+        return model.format(outputs, numpy=numpy)
 
     def batcher_for(self, model_name: str | None, model_version: str | int) -> Batcher:
         """One batcher per requested (name, version); it looks the model up when a batch runs."""

@@ -47,6 +47,7 @@ class BridgeMiddleware:
         self.app, self.model, self.cortex_predict = app, model, cortex_predict
         self.max_concurrency, self.max_payload_bytes = max_concurrency, max_payload_bytes
         self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, endpoint: endpoint, "/predict": "/predict"}
+        self.lanes.setdefault(endpoint.rstrip("/") + "/predict", endpoint.rstrip("/") + "/predict")
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
         self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
         self.series: dict[tuple, tuple] = {}

@@ -19,16 +19,17 @@ from typing import Any
 
 import numpy as np
 from kserve import InferOutput, InferRequest, InferResponse, Model
-from kserve.errors import InferenceError
+from kserve.errors import InferenceError, InvalidInput
 from kserve.utils.utils import from_np_dtype
 
 from kserve_bridge.contract import ServerSettings
+from kserve_bridge.errors import ModelInputError, PredictorError
 
 from . import metrics
 from .batching import Batcher
 from .placement import Placement
 from .clients import PythonClient, TensorClient
-from .predictor import bind, instantiate, load_predictor_class
+from .predictor import asks_for_client, bind, instantiate, load_predictor_class
 from .project import prepare_project
 from .repository import ModelNotFoundError, ModelRepository
 
@@ -73,7 +74,8 @@ class PredictorModel(Model):
         try:
             self._load()
         except Exception as exc:
-            self.load_error = f"{type(exc).__name__}: {exc}"
+            where = failure_location(exc, self.project_dir)
+            self.load_error = f"{where + ': ' if where else ''}{type(exc).__name__}: {exc}"
             log.exception("API %s failed to load; readiness stays false: %s", self.name, self.load_error)
             return False
         torch = sys.modules.get("torch")
@@ -95,7 +97,11 @@ class PredictorModel(Model):
                                                 in_flight=lambda: min(self.in_flight, self.threads), api=self.name)
         else:
             client = PythonClient(self.repository)
-        self.predictor = instantiate(cls, s.config, client)
+        if s.predictor_type in ("onnx", "tensorflow") and not self.repository.sources \
+                and asks_for_client(cls, s.predictor_type):
+            raise PredictorError(f"{cls.__name__}.__init__ asks for {s.predictor_type}_client, but the spec sets no "
+                                 f"predictor.models")
+        self.predictor = instantiate(cls, s.config, client, s.predictor_type)
         self.repository.preload()
         self.call_predict = bind(self.predictor.predict, "payload", "query_params", "headers")
         hook = getattr(self.predictor, "post_predict", None)
@@ -161,6 +167,8 @@ class PredictorModel(Model):
             return await self._predict(payload, dict(headers or {}))
         except (ModelNotFoundError, InferenceError):
             raise
+        except ModelInputError as exc:
+            raise InvalidInput(str(exc)) from exc
         except Exception as exc:
             # An unhandled exception would be re-raised by Starlette's outermost middleware after the
             # 500 and drop the keep-alive connection; KServe's InferenceError handler answers cleanly.
@@ -186,6 +194,27 @@ class PredictorModel(Model):
         if self.repository is not None and self.repository.sources:
             data["models"] = self.repository.describe()
         return data
+
+
+def failure_location(exc: BaseException, project_dir: Path) -> str | None:
+    """`file:line` of the deepest frame in the project's own files (the predictor) where `exc`, or the
+    exception it wraps, was raised; a SyntaxError's own position."""
+    root = str(project_dir.resolve())
+    found = None
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is None:
+            continue
+        if isinstance(error, SyntaxError) and error.filename and error.filename.startswith(root):
+            return f"{Path(error.filename).relative_to(root)}:{error.lineno}"
+        tb = error.__traceback__
+        while tb is not None:
+            file = tb.tb_frame.f_code.co_filename
+            if file.startswith(root + "/"):
+                found = f"{Path(file).relative_to(root)}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        if found:
+            return found
+    return None
 
 
 def _nothing() -> None:

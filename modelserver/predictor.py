@@ -1,34 +1,30 @@
 """Load the user's predictor class and call it the way Cortex does.
 
-Exactly one of PythonPredictor / TensorFlowPredictor / ONNXPredictor must be
-defined. Signatures are checked once at load; arguments are matched by name
-and optional ones are passed only when the method declares them.
+The class is the Cortex one for the type (PythonPredictor / TensorFlowPredictor /
+ONNXPredictor), else the file's only class with a `predict` method
+(kserve_bridge/spec/predictor_check.py holds the rule and the argument table,
+shared with `validate`). Signatures are checked once at load; arguments are
+matched by name and optional ones are passed only when the method declares them.
 """
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kserve_bridge.errors import PredictorError
+from kserve_bridge.spec.predictor_check import CLIENT_ARG, METHOD_ARGS, allowed_args, pick_class
 
-CLASS_FOR_TYPE = {"python": "PythonPredictor", "pytorch": "PythonPredictor", "sklearn": "PythonPredictor",
-                  "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
-CLIENT_ARG = {"PythonPredictor": "python_client", "TensorFlowPredictor": "tensorflow_client",
-              "ONNXPredictor": "onnx_client"}
-# method -> (arguments it may declare, arguments it must declare)
-ALLOWED = {
-    "predict": ({"payload", "query_params", "headers", "batch_id"}, set()),
-    "post_predict": ({"response", "payload", "query_params", "headers"}, set()),
-    "load_model": ({"model_path"}, {"model_path"}),
-}
+log = logging.getLogger("modelserver")
+TYPE_OF_CLASS = {"PythonPredictor": "python", "TensorFlowPredictor": "tensorflow", "ONNXPredictor": "onnx"}
 
 
 def load_predictor_class(path: Path, predictor_type: str) -> type:
-    """Import the predictor file by path and return its one predictor class."""
+    """Import the predictor file by path and return its predictor class."""
     if not path.is_file():
         raise PredictorError(f"predictor file {path} does not exist")
     spec = importlib.util.spec_from_file_location("predictor", path)
@@ -38,15 +34,16 @@ def load_predictor_class(path: Path, predictor_type: str) -> type:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise PredictorError(f"importing {path.name} failed: {type(exc).__name__}: {exc}") from exc
-    found = [name for name in CLIENT_ARG if isinstance(getattr(module, name, None), type)
-             and getattr(module, name).__module__ == module.__name__]
-    expected = CLASS_FOR_TYPE[predictor_type]
-    if found != [expected]:
-        got = ", ".join(found) or "none"
-        raise PredictorError(f"{path.name} must define exactly one predictor class, {expected} for type "
-                             f"{predictor_type!r} (found: {got})")
-    cls = getattr(module, expected)
-    check_signatures(cls)
+    classes = {name: callable(getattr(value, "predict", None)) for name, value in vars(module).items()
+               if isinstance(value, type) and value.__module__ == module.__name__}
+    try:
+        name, note = pick_class(classes, predictor_type)
+    except PredictorError as exc:
+        raise PredictorError(f"{path.name}: {exc}") from None
+    if note:
+        log.info("%s: %s", path.name, note)
+    cls = getattr(module, name)
+    check_signatures(cls, predictor_type)
     return cls
 
 
@@ -60,12 +57,12 @@ def describe(cls: type, name: str) -> str:
     return f"{cls.__name__}.{name}{inspect.signature(getattr(cls, name))}"
 
 
-def check_signatures(cls: type) -> None:
-    init_allowed = {"config", CLIENT_ARG[cls.__name__]}
-    checks = {"__init__": (init_allowed, set()), **ALLOWED}
+def check_signatures(cls: type, predictor_type: str | None = None) -> None:
+    kind = predictor_type or TYPE_OF_CLASS.get(cls.__name__, "python")
     if not callable(getattr(cls, "predict", None)):
         raise PredictorError(f"{cls.__name__} has no predict method")
-    for name, (allowed, required) in checks.items():
+    for name in METHOD_ARGS:
+        allowed, required = allowed_args(name, kind)
         method = cls.__dict__.get(name) if name == "__init__" else getattr(cls, name, None)
         if method is None:
             continue
@@ -80,6 +77,11 @@ def check_signatures(cls: type) -> None:
             problem = (f"unknown argument(s) {', '.join(sorted(unknown))}" if unknown
                        else f"missing argument(s) {', '.join(sorted(missing))}")
             raise PredictorError(f"{describe(cls, name)}: {problem}; allowed: {', '.join(sorted(allowed))}")
+
+
+def asks_for_client(cls: type, predictor_type: str) -> bool:
+    init = cls.__dict__.get("__init__")
+    return init is not None and CLIENT_ARG[predictor_type] in parameters(init)
 
 
 def bind(func: Callable, *names: str) -> Callable[..., Any]:
@@ -97,9 +99,11 @@ def call_with(func: Callable, **available: Any) -> Any:
     return bind(func, *available)(**available)
 
 
-def instantiate(cls: type, config: dict, client: Any) -> Any:
+def instantiate(cls: type, config: dict, client: Any, predictor_type: str | None = None) -> Any:
+    """The predictor object, given what Cortex passed: config, the type's client, job_spec (None)."""
+    kind = predictor_type or TYPE_OF_CLASS.get(cls.__name__, "python")
     try:
-        return call_with(cls, config=config, **{CLIENT_ARG[cls.__name__]: client})
+        return call_with(cls, config=config, job_spec=None, **{CLIENT_ARG[kind]: client})
     except PredictorError:
         raise
     except Exception as exc:

@@ -68,7 +68,8 @@ class ModelRepository:
 
     def get(self, name: str | None = None, version: str | int = "latest") -> Any:
         """The loaded model `name` at `version`, loading it (and evicting the least recently used) if needed."""
-        name = name or self.default_name or (self.names()[0] if len(self.sources) == 1 else None)
+        # Cortex: with models.path (one unnamed model) model_name is ignored
+        name = self.default_name or name or (self.names()[0] if len(self.sources) == 1 else None)
         if name is None:
             raise ModelNotFoundError(f"this API serves several models; name one of: {', '.join(self.sources)}")
         versions = self.versions(name)

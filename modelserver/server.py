@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .app import install
 from .model import PredictorModel
 
 log = logging.getLogger("modelserver")
+TERMINATION_LOG_ENV = "KSERVE_BRIDGE_TERMINATION_LOG"
 
 
 class BridgeModelServer(ModelServer):
@@ -37,16 +39,31 @@ class BridgeModelServer(ModelServer):
         await super()._serve()
 
 
+def report_load_failure(model: PredictorModel) -> int:
+    """Exit status 1, the reason in the log and in Kubernetes' termination message (docs/mapping.md,
+    "A predictor that fails to load"): the pod restarts with back-off, as Cortex's "error" status did."""
+    message = f"API {model.name} failed to load: {model.load_error}"
+    log.error("%s", message)
+    path = Path(os.environ.get(TERMINATION_LOG_ENV, "/dev/termination-log"))
+    if path.is_file():  # the kubelet creates it in a pod; never created elsewhere
+        try:
+            path.write_text(message[-4096:])  # Kubernetes keeps at most 4096 bytes
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc)
+    return 1
+
+
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-          max_payload_bytes: int, payload_log: Any = None) -> None:
-    """Load the predictor (a failure keeps the server up, not ready) and serve until stopped."""
+          max_payload_bytes: int, payload_log: Any = None) -> int | None:
+    """Load the predictor and serve until stopped; 1 when it fails to load."""
     log.setLevel(settings.log_level.upper())
     if settings.processes_per_replica > 1:
         log.info("processes_per_replica=%d runs as %d predict threads in one process",
                  settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
     metrics.export_thresholds(name)
-    model.load()
+    if not model.load():
+        return report_load_failure(model)
     asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
                        max_payload_bytes=max_payload_bytes)

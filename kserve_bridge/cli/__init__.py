@@ -4,6 +4,7 @@ and imports heavy things only inside its `run` function, so `--help`,
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from importlib import import_module
 
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    notes = logging.StreamHandler(sys.stderr)  # the spec's warnings and notes, as plain lines
+    notes.setFormatter(logging.Formatter("%(message)s"))
+    spec_log = logging.getLogger("kserve_bridge.spec")
+    spec_log.addHandler(notes)
+    spec_log.propagate = False
     try:
         return int(args.run(args) or 0)
     except BridgeError as exc:
@@ -41,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        spec_log.removeHandler(notes)
+        spec_log.propagate = True
 
 
 if __name__ == "__main__":  # pragma: no cover

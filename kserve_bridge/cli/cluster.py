@@ -86,6 +86,7 @@ def run_get(args: argparse.Namespace) -> int:
     if args.api:
         s = client.get_api(args.api)
         rows = [("name", s.name), ("namespace", s.namespace), ("status", f"{s.state} {s.reason}".strip()),
+                *([("error", s.failure)] if s.failure else []),
                 ("url", s.url or "-"), ("traffic", s.split()),
                 ("canary percent", "-" if s.canary_percent is None else f"{s.canary_percent}%"),
                 ("replicas", "-" if s.copies is None else str(s.copies)),

@@ -1,16 +1,17 @@
 """The Python client Cortex users know: `kserve_bridge.client(...)` → `Client`."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from ..errors import NotFoundError, SpecError, StorageError
+from ..errors import ClusterError, NotFoundError, SpecError, StorageError
 from ..storage.upload import Deployment, read_deployment
 from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
 from ..translator.secrets import project_dotenv
 from .project import write_project
 from .secrets import apply_env_secrets
-from .status import ApiStatus, summarize
+from .status import ApiStatus, container_failure, summarize
 
 
 class Client:
@@ -54,7 +55,15 @@ class Client:
         return self.create_api(api_spec, predictor, project_dir, requirements, upload=upload)
 
     def get_api(self, name: str) -> ApiStatus:
-        return summarize(self.kube.get(Ref.isvc(name, self.namespace)))
+        """The API's status; when it is not ready, also why its model server fails (from its pods)."""
+        status = summarize(self.kube.get(Ref.isvc(name, self.namespace)))
+        if status.ready:
+            return status
+        try:
+            pods = self.kube.pods(f"serving.kserve.io/inferenceservice={name}", self.namespace)
+        except ClusterError:  # e.g. no permission to list pods: the InferenceService status alone
+            return status
+        return replace(status, failure=container_failure(pods))
 
     def get_code(self, name: str) -> Deployment:
         """The predictor source and spec the API's current revision was deployed from,

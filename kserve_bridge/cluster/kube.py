@@ -104,6 +104,13 @@ class Kube:
                             group, version, namespace or self.namespace, plural)
         return result.get("items", [])
 
+    def pods(self, label_selector: str, namespace: str | None = None) -> list[dict]:
+        """Pods matching `label_selector`, as plain dicts (their status holds container states)."""
+        import json
+        response = self._call("LIST pods", None, self.core.list_namespaced_pod, namespace or self.namespace,
+                              label_selector=label_selector, _preload_content=False)
+        return json.loads(response.data).get("items", [])
+
     def apply(self, obj: dict) -> dict:
         """Server-side apply (force, field manager `kserve-bridge`)."""
         ref = Ref.of(obj, self.namespace)

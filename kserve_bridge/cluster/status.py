@@ -34,6 +34,7 @@ class ApiStatus:
     copies: int | None = None
     deployment_id: str | None = None
     conditions: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None  # why the model server's container fails (from its pods), if it does
 
     @property
     def state(self) -> str:
@@ -72,6 +73,25 @@ def summarize(isvc: dict) -> ApiStatus:
         copies=copies, deployment_id=(meta.get("labels") or {}).get(DEPLOYMENT_ID_LABEL),
         conditions={k: f"{c.get('status')}{' ' + c['reason'] if c.get('reason') else ''}"
                     for k, c in conditions.items()})
+
+
+def container_failure(pods: list[dict], container: str = "kserve-container") -> str | None:
+    """Why the model server container of these pods fails: its state (CrashLoopBackOff, restarts) and the
+    termination message the server wrote (modelserver/server.py), or None when none is failing."""
+    for pod in pods:
+        for c in (pod.get("status") or {}).get("containerStatuses") or []:
+            if c.get("name") != container:
+                continue
+            state, last = c.get("state") or {}, c.get("lastState") or {}
+            ended = state.get("terminated") or last.get("terminated") or {}
+            waiting = (state.get("waiting") or {}).get("reason")
+            if not ended or ended.get("exitCode") == 0:
+                continue
+            how = waiting or ended.get("reason") or "Error"
+            restarts = c.get("restartCount") or 0
+            detail = (ended.get("message") or "").strip() or f"exit code {ended.get('exitCode')}"
+            return f"{how}{f' (restarted {restarts} times)' if restarts else ''}: {detail}"
+    return None
 
 
 def logs_hint(name: str, namespace: str) -> str:

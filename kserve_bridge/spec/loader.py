@@ -5,6 +5,7 @@ Every problem of every API is collected and raised as one `SpecError`.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,12 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
 from .models import API_MODELS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
+from .predictor_check import check_predictor_file
 from .rules import check_name, check_realtime, check_splitter
 from .source import SourceMap, check_bounds, read_spec_file
 
 SPEC_FILENAMES = ("cortex.yaml", "cortex.yml")
+log = logging.getLogger("kserve_bridge.spec")
 API = Union[RealtimeAPI, TrafficSplitter]
 
 
@@ -28,6 +31,7 @@ class Spec:
     apis: list[API]
     source: Path | None = None
     project_dir: Path | None = None
+    notes: list[Problem] = field(default_factory=list)  # warnings and notes: the spec is still valid
     by_name: dict[str, API] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,11 +92,16 @@ def load_spec(source: str | Path | Mapping[str, Any] | list, project_dir: str | 
         data, smap, file = source, SourceMap("<spec>"), None
         check_bounds(data, smap.file)
         project = Path(project_dir) if project_dir is not None else None
-    apis = validate_document(data, smap, project)
-    return Spec(apis=apis, source=file, project_dir=project)
+    notes: list[Problem] = []
+    apis = validate_document(data, smap, project, notes)
+    for note in notes:  # stderr in the CLI (logging's last resort), the notebook's log in the Python client
+        log.warning("%s", note.format())
+    return Spec(apis=apis, source=file, project_dir=project, notes=notes)
 
 
-def validate_document(data: Any, smap: SourceMap, project: Path | None) -> list[API]:
+def validate_document(data: Any, smap: SourceMap, project: Path | None,
+                      notes: list[Problem] | None = None) -> list[API]:
+    """The validated APIs; raises SpecError with every problem. Warnings and notes go to `notes`."""
     problems: list[Problem] = []
     if isinstance(data, Mapping):
         items, prefix = [data], None
@@ -128,6 +137,11 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None) -> list[
         report = _reporter(problems, smap, (i,) if prefix is not None else (), _label(i, items[i]))
         if isinstance(api, RealtimeAPI):
             check_realtime(api, project, report, broken)
+            if project is not None and "predictor" not in broken:
+                base = (i,) if prefix is not None else ()
+                for found in check_predictor_file(api, project, smap.file, lambda loc: smap.line(base + loc),
+                                                  _label(i, items[i])):
+                    (problems if found.level == "error" else notes if notes is not None else []).append(found)
         else:
             check_splitter(api, realtime, report, broken)
     if problems:

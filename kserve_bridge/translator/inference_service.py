@@ -137,7 +137,7 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: st
     if env_secret:
         out["envFrom"] = env_from(env_secret)
         rec.map(".env", f"envFrom Secret {env_secret} (the file is not bundled; deploy creates the Secret)")
-    out.update(pod.probes())
+    out.update(pod.probes(), **pod.TERMINATION)
     rec.map("(health)", "startupProbe + livenessProbe GET /healthz, readinessProbe GET /readyz on port "
             f"{HTTP_PORT}")
     mounts = [pod.scratch_mount()] if read_only else []

@@ -21,6 +21,11 @@ LIVENESS = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 6, "su
 READINESS = {"periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 3, "successThreshold": 1}
 
 
+# A predictor that fails to load exits 1 and writes why to /dev/termination-log (`kubectl describe pod`,
+# `kserve-bridge get`); other crashes fall back to the tail of the log.
+TERMINATION = {"terminationMessagePolicy": "FallbackToLogsOnError"}
+
+
 def _http(path: str, timing: dict) -> dict:
     return {"httpGet": {"path": path, "port": HTTP_PORT, "scheme": "HTTP"}, **timing}
 

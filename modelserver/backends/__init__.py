@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from kserve_bridge.errors import PredictorError
+from kserve_bridge.errors import ModelInputError, PredictorError
 
 EXTRA = {"sklearn": "sklearn", "pytorch": "torch", "onnx": "onnx", "tensorflow": "tensorflow"}
 
@@ -64,16 +64,42 @@ def find_file(path: Path, suffixes: tuple[str, ...]) -> Path:
     return files[0]
 
 
-def named_inputs(model_input: object, names: list[str], dtypes: dict[str, object], owner: str) -> dict[str, np.ndarray]:
-    """Cortex's input rule: a bare value for a single-input model, else {input_name: value}; cast to `dtypes`."""
+def named_inputs(model_input: object, names: list[str], owner: str) -> dict[str, object]:
+    """Cortex's input rule: a bare value for a single-input model, else {input_name: value}
+    holding every input (Cortex: "missing key 'x' for model 'm'")."""
     if not isinstance(model_input, dict):
         if len(names) != 1:
-            raise PredictorError(f"{owner} has inputs {names}: pass a dict keyed by input name")
-        model_input = {names[0]: model_input}
-    missing = set(names) - set(model_input)
+            raise ModelInputError(f"expected model_input to be a dictionary with keys {names} for {owner}")
+        return {names[0]: model_input}
+    missing = [name for name in names if model_input.get(name) is None]
     if missing:
-        raise PredictorError(f"missing model input(s) {sorted(missing)}; {owner} expects {names}")
-    return {name: np.asarray(model_input[name], dtype=dtypes.get(name)) for name in names}
+        raise ModelInputError(f"missing key {missing[0]!r} for {owner}; its inputs are {names}")
+    return {name: model_input[name] for name in names}
+
+
+def to_array(value: object, dtype: object, shape: list | None, name: str, owner: str) -> np.ndarray:
+    """Cortex's conversion: cast to the input's dtype, then reshape to its declared shape, where
+    a symbolic or unknown dimension is free (reshaped only when at most one is free)."""
+    try:
+        if isinstance(value, np.ndarray) and dtype is not None and value.dtype != dtype:
+            if np.issubdtype(value.dtype, np.number) != np.issubdtype(dtype, np.number):
+                raise ValueError(f"expected dtype {np.dtype(dtype).name} but found {value.dtype.name}")
+            value = value.astype(dtype)
+        array = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ModelInputError(f"input {name!r} of {owner}: cannot convert to {np.dtype(dtype).name}: {exc}") \
+            from exc
+    if shape is None:
+        return array
+    target = [dim if isinstance(dim, int) and dim >= 0 else -1 for dim in shape]
+    if target.count(-1) > 1:
+        return array
+    try:
+        return array.reshape(target)
+    except ValueError as exc:
+        declared = [dim if isinstance(dim, int) else (dim or "?") for dim in shape]
+        raise ModelInputError(f"input {name!r} of {owner} has shape {declared}: {array.size} value(s) of "
+                              f"shape {list(array.shape)} do not fit it") from exc
 
 
 class TensorModel(Protocol):
@@ -85,6 +111,6 @@ class TensorModel(Protocol):
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
-    def format(self, outputs: dict[str, np.ndarray]) -> object: ...
+    def format(self, outputs: dict[str, np.ndarray], numpy: bool = False) -> object: ...
 
     def metadata(self) -> dict: ...

@@ -6,9 +6,9 @@ and models:
 resourceVersion (409 on a stale write), generation, the status subresource,
 server-side apply (leaf-level field ownership per manager), JSON merge patch,
 JSON patch, create/replace/delete, list with field/label selectors, and watch
-(streamed JSON lines). Optionally it plays KServe's controller for
-InferenceServices: each predictor change makes a new revision, and traffic
-follows spec.predictor.canaryTrafficPercent.
+(streamed JSON lines); core objects (pods, added with `add_pod`) under /api/v1.
+Optionally it plays KServe's controller for InferenceServices: each predictor
+change makes a new revision, and traffic follows spec.predictor.canaryTrafficPercent.
 
 Not modelled: admission/validation against the CRD schemas, defaulting,
 finalizers, RBAC (one bearer token), list chunking, bookmarks, 410 Gone,
@@ -113,6 +113,11 @@ class FakeKube:
             st["conditions"] = conds + [{"type": type_, "status": status, "reason": reason,
                                          "lastTransitionTime": "2026-11-22T00:00:00Z"}]
         self.set_status(name, change, namespace)
+
+    def add_pod(self, name: str, labels: dict[str, str], status: dict, namespace: str = "models") -> None:
+        """A pod as the kubelet reports it (core group: /api/v1/namespaces/NS/pods)."""
+        self.write(("", "v1", namespace, "pods", name),
+                   {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": labels}, "status": status})
 
     def before_next_write(self, fn: Callable[[], None]) -> None:
         """Run `fn` once just before the next write request is processed (a concurrent writer)."""
@@ -244,7 +249,7 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     raise ApiError(401, "Unauthorized", "missing or wrong bearer token")
                 parts = url.path.strip("/").split("/")
-                if parts[:1] == ["api"] and len(parts) >= 5:  # the core API group: /api/v1/namespaces/...
+                if parts[:1] == ["api"]:  # the core API group: /api/v1/namespaces/NS/{pods,secrets,...}
                     parts = ["apis", "", *parts[1:]]
                 if len(parts) < 6 or parts[0] != "apis" or parts[3] != "namespaces":
                     raise ApiError(404, "NotFound", f"no such path {url.path}")

@@ -96,5 +96,5 @@ def test_onnx_backend_matches_torch(tmp_path, trained, serve):
         assert r.json()["inputs"] == ["x"]
         assert np.allclose(http.post("/m", json={"named": x.tolist()}).json()["logits"], expected, atol=1e-5)
         bad = http.post("/m", json={"named": [[1.0, 2.0]]})
-        assert bad.status_code == 500 and "error" in bad.json()
+        assert bad.status_code == 400 and "has shape ['batch', 4]" in bad.json()["error"]  # Cortex: reshaped
         assert http.post("/m", json={"rows": x.tolist()}).status_code == 200

@@ -1,6 +1,7 @@
 """Max concurrency, a predictor that fails to load, project dependencies, and `kserve-bridge serve`."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -9,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from .conftest import REPO, make_project, start_server
+from .conftest import REPO, free_port, make_project, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -71,28 +72,37 @@ class PythonPredictor:
 
 @pytest.mark.parametrize("predictor, fragment, extra", [
     (("class PythonPredictor:\n    def __init__(self, config):\n        raise OSError('no GPU here')\n"
-      "    def predict(self, payload):\n        return 1\n"), "PythonPredictor.__init__ failed: OSError: no GPU here", ""),
+      "    def predict(self, payload):\n        return 1\n"),
+     "predictor.py:3: PredictorError: PythonPredictor.__init__ failed: OSError: no GPU here", ""),
+    # caught by the spec's static check before anything loads (exit 2, as `validate`)
     ("class PythonPredictor:\n    def predict(self, payload, foo):\n        return 1\n",
-     "PythonPredictor.predict(self, payload, foo): unknown argument(s) foo", ""),
+     "predictor.py:2: apis[0](m): PythonPredictor.predict: unknown argument(s) foo", ""),
     ("class ONNXPredictor:\n    def predict(self, payload):\n        return 1\n",
      "must define exactly one predictor class, PythonPredictor", ""),
-    ("import no_such_module_xyz\n", "ModuleNotFoundError", ""),
+    ("import no_such_module_xyz\nclass PythonPredictor:\n    def predict(self, payload):\n        return 1\n",
+     "predictor.py:1: PredictorError: importing predictor.py failed: "
+                                     "ModuleNotFoundError", ""),
+    ("class PythonPredictor:\n    def predict(self, payload)\n", "predictor.py:2: apis[0](m): syntax error", ""),
     # Models load before the API is ready: a bad one is reported at startup, not on the first request.
-    (CORRUPT_MODEL, "ValueError: corrupt model file model.bin", "    models:\n      path: model.bin"),
+    (CORRUPT_MODEL, "predictor.py:7: ValueError: corrupt model file model.bin", "    models:\n      path: model.bin"),
 ])
-def test_load_failure_keeps_server_alive_and_not_ready(tmp_path, serve, predictor, fragment, extra):
+def test_load_failure_exits_with_the_reason(tmp_path, predictor, fragment, extra):
+    """The server exits 1 with the predictor's file, line and exception, also in the termination message."""
     project = make_project(tmp_path / "broken", spec(extra), predictor, **{"model.bin": b"not a model"})
-    server = serve(project, wait_ready=False)
-    with server.client() as http:
-        assert http.get("/healthz").status_code == 200
-        ready = http.get("/readyz")
-        assert ready.status_code == 503 and fragment in ready.json()["error"], ready.text
-        assert http.get("/v1/models/m").status_code == 503
-        r = http.post("/m", json={})
-        assert r.status_code == 503 and fragment in r.json()["error"]
-        assert http.get("/predict").json()["model_metadata"]["error"]
-    assert server.process.poll() is None
-    assert fragment in server.log_text()
+    termination = tmp_path / "termination-log"
+    termination.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KSERVE_BRIDGE_")}
+    env.update(PYTHONPATH=str(REPO), KSERVE_BRIDGE_SKIP_DEPS="1", KSERVE_BRIDGE_TERMINATION_LOG=str(termination))
+    done = subprocess.run([sys.executable, "-m", "modelserver", "--model_dir", str(project), "--http_port",
+                           str(free_port()), "--host", "127.0.0.1"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert fragment in done.stderr, done.stderr
+    if "apis[0](m)" in fragment or "exactly one" in fragment:
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        return
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert termination.read_text().startswith("API m failed to load: ")
+    assert fragment in termination.read_text()
 
 
 def test_dependencies_installed_or_skipped(tmp_path, serve):
@@ -146,3 +156,16 @@ def test_cli_serve_runs_the_model_server(tmp_path):
         assert httpx.post(server.url + "/v1/models/m:predict", json={}).json() == {"ok": True}
     finally:
         server.stop()
+
+
+def test_cli_serve_stops_when_the_predictor_fails_to_load(tmp_path):
+    predictor = "import os\n\nclass PythonPredictor:\n    def __init__(self, config):\n" \
+                "        open(os.path.join('data', 'missing.csv'))\n\n    def predict(self, payload):\n        return 1\n"
+    project = make_project(tmp_path / "broken", spec(), predictor)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KSERVE_BRIDGE_")}
+    env.update(PYTHONPATH=str(REPO), KSERVE_BRIDGE_SKIP_DEPS="1")
+    done = subprocess.run(cli("serve", str(project), "--port", str(free_port())), capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "API m failed to load: predictor.py:5: PredictorError: PythonPredictor.__init__ failed: " \
+           "FileNotFoundError" in done.stderr

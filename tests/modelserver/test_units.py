@@ -57,7 +57,8 @@ def test_cli_flags_and_defaults():
 
 @pytest.mark.parametrize("source, message", [
     ("class PythonPredictor:\n    def __init__(self, config, client): ...\n    def predict(self, payload): ...",
-     "PythonPredictor.__init__(self, config, client): unknown argument(s) client; allowed: config, python_client"),
+     "PythonPredictor.__init__(self, config, client): unknown argument(s) client; allowed: config, job_spec, "
+     "python_client"),
     ("class PythonPredictor:\n    def predict(self, *args): ...", "*args is not supported"),
     ("class PythonPredictor:\n    def predict(self, payload): ...\n    def load_model(self): ...",
      "load_model(self): missing argument(s) model_path"),
@@ -322,3 +323,13 @@ def test_cpu_budget_follows_the_container_limit(tmp_path, files, expected):
         (tmp_path / name).write_text(text)
     cores = len(os.sched_getaffinity(0))
     assert cpu_budget(tmp_path) == (cores if expected is None else min(cores, expected))
+
+
+def test_single_model_ignores_model_name_as_cortex(tmp_path):
+    (tmp_path / "m" / "2").mkdir(parents=True)
+    settings = ServerSettings(api_name="x", predictor_type="python", predictor_path="p.py", endpoint="/x",
+                              models=[{"name": "x", "path": "m"}], single_model=True)
+    repo = ModelRepository(settings, tmp_path, lambda path, key: path.name)
+    assert repo.get("whatever") == repo.get() == "2"
+    with pytest.raises(ModelNotFoundError, match="no version '7'"):
+        repo.get("whatever", "7")

@@ -13,7 +13,8 @@ from kserve_bridge.contract import ServerSettings
 from kserve_bridge.errors import PredictorError
 from kserve_bridge.notebook import serialized
 from kserve_bridge.notebook.recover import Unrecoverable, free_names, literal_source, recover_module
-from modelserver.predictor import CLASS_FOR_TYPE, load_predictor_class
+from kserve_bridge.spec.predictor_check import CORTEX_CLASS as CLASS_FOR_TYPE
+from modelserver.predictor import load_predictor_class
 
 PREDICTOR_TYPES = typing.get_args(ServerSettings.model_fields["predictor_type"].annotation)
 

@@ -32,7 +32,8 @@ def merge(base: dict, overrides: dict) -> dict:
 def project(tmp_path: Path, text: str, files: tuple[str, ...] = ("predictor.py",)) -> Path:
     for name in files:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("class PythonPredictor:\n    pass\n")
+        (tmp_path / name).write_text("class Predictor:  # any type: the one class with predict\n"
+                                      "    def predict(self, payload):\n        return 1\n")
     (tmp_path / "cortex.yaml").write_text(text)
     return tmp_path
 

@@ -26,7 +26,7 @@ BAD_FIELDS = [  # (id, API overrides, expected path, message fragment)
     ("shm > mem", {"compute": {"mem": "1Gi"}, "predictor": {"shm_size": "2Gi"}}, P + "predictor.shm_size",
      "<= compute.mem"),
     # predictor.models
-    ("tf needs models", {"predictor": {"type": "tensorflow"}}, P + "predictor.models", "required"),
+    # tensorflow/onnx without models: decided from predictor.py (tests/spec/test_predictor_check.py)
     ("conflicting models", {"predictor": {"models": {"path": "a", "dir": "b"}}}, P + "predictor.models",
      "exactly one"),
     ("no models chosen", {"predictor": {"models": {"signature_key": "x"}}}, P + "predictor.models", "exactly one"),

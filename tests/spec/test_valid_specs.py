@@ -105,7 +105,7 @@ def test_mode_aliases():
 
 
 def test_project_files_checked(tmp_path):
-    (tmp_path / "predictor.py").write_text("class PythonPredictor: pass\n")
+    (tmp_path / "predictor.py").write_text("class PythonPredictor:\n    def predict(self, payload): ...\n")
     (tmp_path / "lib").mkdir()
     spec = load_spec([api(predictor={"python_path": "lib"})], project_dir=tmp_path)
     assert spec.project_dir == tmp_path

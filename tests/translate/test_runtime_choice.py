@@ -23,8 +23,10 @@ def runtime_of(spec) -> str:
 def make_project(tmp_path: Path, spec: list[dict], files: dict[str, str]) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "cortex.yaml").write_text(yaml.safe_dump(spec))
-    for name, text in {"predictor.py": "class PythonPredictor:\n    def predict(self, payload):\n"
-                                       "        return payload\n", **files}.items():
+    files = {"predictor.py": "", **files}
+    if "class PythonPredictor" not in files["predictor.py"]:
+        files["predictor.py"] += "\n\nclass PythonPredictor:\n    def predict(self, payload):\n        return payload\n"
+    for name, text in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -58,7 +60,7 @@ def test_a_gpu_variant_gets_the_gpu_runtime(tmp_path: Path, example: str, runtim
 def test_a_python_predictor_that_imports_torch_in_a_helper_module_gets_torch(tmp_path: Path) -> None:
     project = make_project(tmp_path, [api()], {
         "predictor.py": "from lib.net import build\n\nclass PythonPredictor:\n    def __init__(self, config):\n"
-                        "        self.net = build()\n",
+                        "        self.net = build()\n\n    def predict(self, payload):\n        return payload\n",
         "lib/__init__.py": "", "lib/net.py": "import json\n\ndef build():\n    import torch.nn as nn\n"
                                             "    return nn.Linear(2, 2)\n"})
     assert runtime_of(project) == "kserve-bridge-torch"

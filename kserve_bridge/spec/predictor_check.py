@@ -1,0 +1,216 @@
+"""Check predictor.py against the Cortex contract without importing it (Python's `ast`).
+
+What Cortex found only in the cluster, minutes after a deploy, reported with the
+predictor's file and line: a syntax error, no (or an ambiguous) predictor class,
+arguments Cortex would not pass, `config["key"]` reads for keys predictor.config
+lacks, a tensorflow/onnx client asked for without models. Files the spec or the
+config name that are not in the project are warnings (they may be created at start).
+The class-choice rule and the argument table are shared with the model server.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import PredictorError, Problem
+from .models import RealtimeAPI
+
+CORTEX_CLASS = {"python": "PythonPredictor", "pytorch": "PythonPredictor", "sklearn": "PythonPredictor",
+                "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
+CLIENT_ARG = {"python": "python_client", "pytorch": "python_client", "sklearn": "python_client",
+              "tensorflow": "tensorflow_client", "onnx": "onnx_client"}
+# method -> (arguments the model server passes when declared, arguments it must declare);
+# __init__ also gets the type's client (CLIENT_ARG); job_spec is None for a RealtimeAPI, as in Cortex.
+METHOD_ARGS = {
+    "__init__": ({"config", "job_spec"}, set()),
+    "predict": ({"payload", "query_params", "headers", "batch_id"}, set()),
+    "post_predict": ({"response", "payload", "query_params", "headers"}, set()),
+    "load_model": ({"model_path"}, {"model_path"}),
+}
+FILE_LIKE = re.compile(r"^(?!\w+://)[\w.\-]+(/[\w.\-]+)*\.[A-Za-z][A-Za-z0-9]{0,7}$")
+
+
+def allowed_args(method: str, predictor_type: str) -> tuple[set[str], set[str]]:
+    allowed, required = METHOD_ARGS[method]
+    return (allowed | {CLIENT_ARG[predictor_type]} if method == "__init__" else allowed), required
+
+
+def pick_class(classes: dict[str, bool], predictor_type: str) -> tuple[str, str | None]:
+    """The predictor class among `classes` (name -> has a predict method) and a note when it is not
+    the Cortex name: the Cortex class of the type; else the one class with a predict method."""
+    expected = CORTEX_CLASS[predictor_type]
+    cortex = [name for name in classes if name in set(CORTEX_CLASS.values())]
+    if cortex:
+        if cortex != [expected]:
+            raise PredictorError(f"must define exactly one predictor class, {expected} for type {predictor_type!r} "
+                                 f"(found: {', '.join(cortex)})")
+        return expected, None
+    candidates = [name for name, has_predict in classes.items() if has_predict]
+    if len(candidates) == 1:
+        return candidates[0], f"using class {candidates[0]} as the predictor (Cortex named it {expected})"
+    if not candidates:
+        raise PredictorError(f"no predictor class: define {expected} (for type {predictor_type!r}), or one class "
+                             f"with a predict method (found: none)")
+    raise PredictorError(f"several classes with a predict method ({', '.join(candidates)}): name the predictor "
+                         f"{expected}")
+
+
+def argument_problem(cls: str, method: str, names: list[str], star_args: bool, has_kwargs: bool,
+                     predictor_type: str) -> str | None:
+    """Why `cls.method(names...)` cannot be called the way the model server calls it, or None."""
+    allowed, required = allowed_args(method, predictor_type)
+    listed = ", ".join(sorted(allowed))
+    if star_args:
+        return f"{cls}.{method}: *args is not supported; declare arguments by name (allowed: {listed})"
+    unknown = [n for n in names if n not in allowed] if not has_kwargs else []
+    missing = sorted(required - set(names))
+    if unknown:
+        return f"{cls}.{method}: unknown argument(s) {', '.join(unknown)}; allowed: {listed}"
+    if missing:
+        return f"{cls}.{method}: missing argument(s) {', '.join(missing)}; allowed: {listed}"
+    return None
+
+
+LineOf = Callable[[tuple], "int | None"]
+
+
+def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_of: LineOf,
+                         label: str) -> list[Problem]:
+    """Problems of the API's predictor.py (errors, and `level` "warning"/"note" ones)."""
+    pred = api.predictor
+    file = project / pred.path
+    out: list[Problem] = []
+
+    def add(message: str, line: int | None, level: str = "error") -> None:
+        out.append(Problem(label, message, str(file), line, level=level))
+
+    out += _missing_files(api, project, spec_file, line_of, label)
+    if not pred.path.endswith(".py") or not file.is_file():
+        return out  # a missing file or a .pickle: reported elsewhere / not readable as source
+    try:
+        tree = ast.parse(file.read_bytes(), str(file))
+    except SyntaxError as exc:
+        add(f"syntax error: {exc.msg}", exc.lineno)
+        return out
+    except (OSError, ValueError) as exc:
+        add(f"cannot read: {exc}", None)
+        return out
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for node in tree.body:  # `PythonPredictor = Predictor` aliases (as the Python client writes them)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in classes:
+            classes.update({t.id: classes[node.value.id] for t in node.targets if isinstance(t, ast.Name)})
+    try:
+        name, note = pick_class({n: _has_predict(c, classes) for n, c in classes.items()}, pred.type)
+    except PredictorError as exc:
+        external = [n for n, c in classes.items() if any(not _in_file(b, classes) for b in c.bases)]
+        if not (str(exc).startswith("no predictor class") and external):  # else predict may be inherited
+            add(str(exc), None)
+        return out
+    cls = classes[name]
+    if note:
+        add(note, cls.lineno, "note")
+    name = cls.name  # an alias (`PythonPredictor = Doubler`) is reported by the class's own name
+    owned = _inherited_methods(cls, classes)
+    methods = {method: func for method, (_, func) in owned.items()}
+    if "predict" not in methods and not cls.bases:
+        add(f"{name} has no predict method", cls.lineno)
+    for method, (owner, func) in owned.items():
+        if method in METHOD_ARGS:
+            args = func.args
+            names = [a.arg for a in args.posonlyargs + args.args][1:] + [a.arg for a in args.kwonlyargs]
+            problem = argument_problem(owner, method, names, args.vararg is not None, args.kwarg is not None,
+                                       pred.type)
+            if problem:
+                add(problem, func.lineno)
+    init = methods.get("__init__")
+    init_args = {a.arg for a in init.args.args + init.args.kwonlyargs} if init else set()
+    client = CLIENT_ARG[pred.type]
+    if pred.models is None and pred.type in ("tensorflow", "onnx"):
+        if client in init_args:
+            add(f"{name}.__init__ asks for {client}, which needs predictor.models (path, paths or dir); "
+                f"set it, or load the model in the constructor yourself", init.lineno)
+        else:
+            add(f"no predictor.models: {name} loads its own model; it is served with {pred.type} available "
+                f"and no {client}", cls.lineno, "note")
+    _config_reads(owned, api, spec_file, line_of, add)
+    return out
+
+
+def _in_file(base: ast.expr, classes: dict[str, ast.ClassDef]) -> bool:
+    return isinstance(base, ast.Name) and base.id in classes
+
+
+def _has_predict(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], depth: int = 0) -> bool:
+    """Defines predict, or inherits it from a class of the same file."""
+    return "predict" in _methods(cls) or depth < 20 and any(
+        _has_predict(classes[b.id], classes, depth + 1) for b in cls.bases if _in_file(b, classes))
+
+
+def _methods(cls: ast.ClassDef) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    return {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _inherited_methods(cls: ast.ClassDef, classes: dict[str, ast.ClassDef],
+                       depth: int = 0) -> dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """method -> (defining class, definition), including what `cls` inherits from classes of the same file
+    (e.g. `class PythonPredictor(MyModel)`, as the Python client writes a notebook class)."""
+    out: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+    if depth < 20:
+        for base in reversed(cls.bases):
+            if _in_file(base, classes) and classes[base.id] is not cls:
+                out.update(_inherited_methods(classes[base.id], classes, depth + 1))
+    out.update({method: (cls.name, func) for method, func in _methods(cls).items()})
+    return out
+
+
+def _config_reads(owned: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]], api: RealtimeAPI,
+                  spec_file: str, line_of: LineOf, add: Callable[..., None]) -> None:
+    """`config["key"]` / `self.config["key"]` reads of keys predictor.config does not define."""
+    config = api.predictor.config
+    where = line_of(("predictor", "config")) if "config" in api.predictor.model_fields_set else None
+    for name, method in owned.values():
+        seen: set[str] = set()
+        for node in ast.walk(method):
+            if not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)):
+                continue
+            target, key = node.value, node.slice
+            is_config = (isinstance(target, ast.Name) and target.id == "config") or (
+                isinstance(target, ast.Attribute) and target.attr == "config"
+                and isinstance(target.value, ast.Name) and target.value.id == "self")
+            if not (is_config and isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                continue
+            if key.value in config or key.value in seen:
+                continue
+            seen.add(key.value)
+            defined = (f"predictor.config ({spec_file}:{where}) has no {key.value!r}" if where
+                       else f"predictor.config is not set in {spec_file}")
+            add(f"{name}.{method.name} reads config[{key.value!r}], but {defined}", node.lineno)
+
+
+def _missing_files(api: RealtimeAPI, project: Path, spec_file: str, line_of: LineOf, label: str) -> list[Problem]:
+    """Warnings for local model paths, and config values that look like file names, absent from the project."""
+    pred, found = api.predictor, []
+    named: list[tuple[tuple, str]] = []
+    if pred.models is not None:
+        named += [(("predictor", "models", "path"), pred.models.path),
+                  (("predictor", "models", "dir"), pred.models.dir)]
+        named += [(("predictor", "models", "paths", i, "path"), m.path) for i, m in enumerate(pred.models.paths or [])]
+    named += [(("predictor", "config", key), value) for key, value in pred.config.items()
+              if isinstance(value, str) and FILE_LIKE.match(value)]
+    root = project.resolve()
+    for loc, rel in named:
+        if not isinstance(rel, str) or re.match(r"^[a-z][a-z0-9+.-]*://", rel) or rel.startswith(("/", "~")):
+            continue
+        try:
+            target = (root / rel).resolve()
+            exists = target.exists()
+        except (OSError, ValueError, RuntimeError):
+            continue
+        if not exists and (target == root or root in target.parents):
+            path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+            found.append(Problem(f"{label}.{path}", f"{rel} is not in the project directory (fine if the "
+                                 f"predictor creates or downloads it at start)", spec_file, line_of(loc),
+                                 level="warning"))
+    return found
