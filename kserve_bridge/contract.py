@@ -52,6 +52,7 @@ class ServerSettings(BaseModel):
     processes_per_replica: int = 1
     threads_per_process: int = 1
     max_concurrency: int = Field(1024, description="In-flight requests per replica before 503")
+    request_timeout: float = 300.0
     log_level: str = "info"
     protocol: Literal["v1", "v2"] = "v1"
     deployment_id: Optional[str] = None

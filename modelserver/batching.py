@@ -21,6 +21,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from .errors import as_exception
+
 log = logging.getLogger("modelserver")
 
 
@@ -38,9 +40,13 @@ class Batcher:
         return future
 
     async def run(self, item: Any) -> Any:
+        return await self.enqueue(item)
+
+    def enqueue(self, item: Any) -> asyncio.Future:
+        """Queue `item` from a coroutine; await the returned future for its result."""
         future = asyncio.get_running_loop().create_future()
         self.pending.put((item, future))
-        return await future
+        return future
 
     def _collect(self) -> list[tuple[Any, Future]]:
         batch = [self.pending.get()]
@@ -76,7 +82,8 @@ class Batcher:
                 outcomes = [(future, result, None) for (_, future), result in zip(batch, results)]
             except BaseException as exc:  # noqa: BLE001 - every caller must hear about it
                 log.error("batch of %d failed: %s", len(items), exc)
-                outcomes = [(future, None, exc) for _, future in batch]
+                error = as_exception(exc)  # a SystemExit would stop the event loop that receives it
+                outcomes = [(future, None, error) for _, future in batch]
             by_loop: dict[asyncio.AbstractEventLoop, list] = {}
             for outcome in outcomes:
                 future = outcome[0]

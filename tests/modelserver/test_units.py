@@ -1,6 +1,7 @@
 """Fast in-process checks of the model server's parts (no HTTP)."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -250,20 +251,53 @@ def test_batcher_run_groups_coroutines_and_survives_cancellation():
     assert calls[0] == [1, 2, 3, 4] and sorted(calls[1], key=str) == [5, "bad"]
 
 
-def test_placement_probes_the_loop_when_thread_timings_are_inflated():
-    from modelserver.placement import INLINE_BUDGET_S, PROBE_EVERY, Placement
-    placement = Placement(allowed=True)
-    assert placement.choose() is False  # nothing measured yet: the thread
-    placement.observe(0.005, inline=False)  # a thread's timing under load (GIL waits included)
-    decisions = [placement.choose() for _ in range(PROBE_EVERY)]
-    assert decisions == [False] * (PROBE_EVERY - 1) + [True]  # one probe on the loop
-    placement.observe(0.0003, inline=True)  # the exact timing: the loop wins
-    assert placement.choose() and placement.recent < INLINE_BUDGET_S
-    placement.observe(0.05, inline=True)  # the predictor turned slow: back to the thread
-    assert placement.choose() is False
-    placement.observe(0.5, inline=False)  # far too slow to ever probe
-    assert not any(placement.choose() for _ in range(3 * PROBE_EVERY))
-    assert not Placement(allowed=False).choose()
+def test_each_error_class_carries_its_status_and_every_answer_is_json():
+    import orjson
+    from kserve.errors import InferenceError, InvalidInput
+    from starlette.exceptions import HTTPException
+
+    from modelserver import errors
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("boom")
+
+    cases = [(errors.BadRequest("bad"), 400), (errors.ModelNotFoundError("m"), 404), (errors.BodyTimeout("t"), 408),
+             (errors.PayloadTooLarge("big"), 413), (errors.UnsupportedMediaType("xml"), 415),
+             (errors.HeadersTooLarge("h"), 431), (errors.PredictorError("p"), 500), (errors.NotReady("n"), 503),
+             (errors.Overloaded("o"), 503), (errors.PredictTimeout("slow"), 504), (InvalidInput("x"), 400),
+             (InferenceError("y"), 500), (HTTPException(405, "Method Not Allowed"), 405), (Unprintable(), 500),
+             (errors.as_exception(SystemExit(3)), 500)]
+    for exc, status in cases:
+        response = errors.to_response(exc)
+        assert response.status_code == status, exc
+        assert set(orjson.loads(response.body)) == {"error"}
+    assert "Unprintable" in errors.describe(Unprintable())
+    assert "SystemExit: 3" in str(errors.as_exception(SystemExit(3)))
+
+
+def test_predict_threads_keep_user_code_off_the_loop_and_report_stuck_threads():
+    import asyncio
+
+    from modelserver.predict_threads import PredictThreads
+
+    release = threading.Event()
+    threads = PredictThreads(1, name="unit")
+
+    async def scenario() -> None:
+        loop_thread = threading.get_ident()
+        assert await threads.run(threading.get_ident) != loop_thread
+        with pytest.raises(Exception, match="SystemExit"):
+            await threads.run(sys.exit, 3)
+        blocked = threads.run(release.wait)
+        while threads.busy_since[0] is None:  # wait until the one thread is inside release.wait
+            await asyncio.sleep(0.01)
+        assert threads.stuck_for() >= 0.0
+        release.set()
+        assert await blocked is True
+        assert threads.stuck_for() == 0.0
+
+    asyncio.run(scenario())
 
 
 SERIAL_CHECKER = '''
