@@ -73,7 +73,11 @@ class BridgeMiddleware:
 
         try:
             if scope["method"] == "POST":
-                lane[0] = await self.post(scope, receive, send_with_headers)
+                self.model.arriving += 1
+                try:
+                    lane[0] = await self.post(scope, receive, send_with_headers)
+                finally:
+                    self.model.arriving -= 1
             elif VERSIONED.match(scope["path"]):
                 await self.unversioned(scope["path"], send_with_headers)
             else:

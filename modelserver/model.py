@@ -59,7 +59,8 @@ class PredictorModel(Model):
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.workers = PredictThreads(threads)  # user code never runs on the event loop
         self.threads = threads
-        self.in_flight = 0  # POST requests being served (kept by BridgeMiddleware); the batcher reads it
+        self.in_flight = 0  # POSTs holding a concurrency slot: body read (kept by BridgeMiddleware)
+        self.arriving = 0  # POSTs begun, body read or not: who may still join a batch (the batcher reads it)
 
     def load(self) -> bool:
         """Load the project, its predictor and its models. Never raises: a failure leaves ready False."""
@@ -86,7 +87,7 @@ class PredictorModel(Model):
         if s.predictor_type in ("onnx", "tensorflow"):
             # Only requests holding a predict thread can join a client batch.
             client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
-                                                in_flight=lambda: min(self.in_flight, self.threads))
+                                                in_flight=lambda: min(self.arriving, self.threads))
         else:
             client = PythonClient(self.repository)
         self.predictor = instantiate(cls, s.config, client)
@@ -97,7 +98,7 @@ class PredictorModel(Model):
             self.call_post_predict = bind(hook, "response", "payload", "query_params", "headers")
         if s.max_batch_size and s.predictor_type not in ("onnx", "tensorflow"):
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
-                                   in_flight=lambda: self.in_flight)
+                                   in_flight=lambda: self.arriving)
 
     def _model_loader(self, cls: type):
         kind = self.settings.predictor_type
