@@ -175,13 +175,26 @@ def content_length(data: bytes) -> int:
     return int(found.group(1)) if found else 0
 
 
-def test_slow_bodies_hold_no_slot_and_time_out_with_408(start):
-    server, _ = start(max_concurrency=1, request_timeout=2)
-    head = (b"POST /m HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n")
-    slow = [raw_request(server, head, b"{") for _ in range(3)]  # one body byte of 100, then nothing
+SLOW_HEAD = b"POST /m HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
+
+
+def test_slow_bodies_hold_no_concurrency_slot(start):
+    server, _ = start(max_concurrency=1)
+    slow = [raw_request(server, SLOW_HEAD, b"{") for _ in range(3)]  # one body byte of 100, then nothing
     try:
         with server.client() as client:
-            assert client.post("/m", json={}).json() == {"ok": True}  # not 503: the slow ones hold no slot
+            for _ in range(3):
+                assert client.post("/m", json={}).json() == {"ok": True}  # not 503
+            assert metric(server, "kserve_bridge_requests_in_flight") == 0
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_stalled_body_times_out_with_408(start):
+    server, _ = start(max_concurrency=1, request_timeout=2)
+    slow = [raw_request(server, SLOW_HEAD, b"{") for _ in range(3)]
+    try:
         for sock in slow:
             status, body = read_response(sock)
             assert status == 408 and "did not arrive within 2 s" in body["error"]
