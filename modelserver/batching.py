@@ -31,6 +31,7 @@ class Batcher:
                  in_flight: Callable[[], int] | None = None):
         self.handler, self.max_size, self.interval, self.in_flight = handler, max_size, interval, in_flight
         self.pending: queue.SimpleQueue[tuple[Any, Future]] = queue.SimpleQueue()
+        self.busy_since: float | None = None  # monotonic start of the running batch (liveness reads it)
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
 
@@ -73,6 +74,7 @@ class Batcher:
             batch = self._collect()
             items = [item for item, _ in batch]
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))
+            self.busy_since = time.monotonic()
             try:
                 results = self.handler(items)
                 if not isinstance(results, (list, tuple)) or len(results) != len(items):
@@ -84,6 +86,7 @@ class Batcher:
                 log.error("batch of %d failed: %s", len(items), exc)
                 error = as_exception(exc)  # a SystemExit would stop the event loop that receives it
                 outcomes = [(future, None, error) for _, future in batch]
+            self.busy_since = None
             by_loop: dict[asyncio.AbstractEventLoop, list] = {}
             for outcome in outcomes:
                 future = outcome[0]

@@ -144,10 +144,12 @@ class PredictorModel(Model):
         """Why the liveness probe should fail: every predict thread is inside a call that outlived the
         request timeout (a predictor stuck for good; only a restart frees the threads), else None."""
         seconds = self.workers.stuck_for()
+        if self.batcher is not None and self.batcher.busy_since is not None:  # one batch thread
+            seconds = max(seconds, time.monotonic() - self.batcher.busy_since)
         if seconds <= self.settings.request_timeout:
             return None
-        return (f"all {self.threads} predict thread(s) have been inside one predict for {seconds:.0f} s, longer "
-                f"than the request timeout of {self.settings.request_timeout:g} s")
+        return (f"every predict thread has been inside one predict for {seconds:.0f} s, longer than the "
+                f"request timeout of {self.settings.request_timeout:g} s")
 
     def post_predict(self, response: Any, payload: Any, query_params: dict, headers: dict) -> None:
         """Run the user's post_predict, if any, in the background; errors are only logged."""

@@ -242,6 +242,20 @@ def test_batcher_run_groups_coroutines_and_survives_cancellation():
     assert calls[0] == [1, 2, 3, 4] and sorted(calls[1], key=str) == [5, "bad"]
 
 
+def test_batcher_reports_a_running_batch_for_liveness():
+    release, seen = threading.Event(), []
+    batcher = Batcher(lambda items: [release.wait()] * len(items), max_size=1, interval=0.0)
+    future = batcher.submit("x")
+    while batcher.busy_since is None:  # wait until the handler runs
+        time.sleep(0.01)
+    seen.append(batcher.busy_since)
+    release.set()
+    assert future.result(60) is True
+    while batcher.busy_since is not None:
+        time.sleep(0.01)
+    assert seen[0] > 0
+
+
 def test_each_error_class_carries_its_status_and_every_answer_is_json():
     import orjson
     from kserve.errors import InferenceError, InvalidInput
