@@ -1,12 +1,15 @@
 # kserve-bridge model server: runs Cortex-style predictors as a KServe custom runtime.
-#   docker build -t ghcr.io/kserve-bridge/modelserver:0.1.0 .                      # sklearn backend
-#   docker build --build-arg EXTRAS=sklearn,onnx,torch -t ghcr.io/kserve-bridge/modelserver:0.1.0-full .
-# EXTRAS picks the framework backends (pyproject extras: sklearn, torch, onnx, tensorflow, all); torch
-# comes from PyTorch's CPU wheel index. The ClusterServingRuntime (manifests/) names this image.
+# One image per framework set and accelerator, all from this file (scripts/build_images.py builds them all):
+#   docker build -t ghcr.io/kserve-bridge/modelserver:0.1.0-sklearn .
+#   docker build --build-arg EXTRAS=sklearn,torch --build-arg ACCEL=gpu -t ghcr.io/kserve-bridge/modelserver:0.1.0-torch-gpu .
+# EXTRAS picks the framework backends (pyproject extras: sklearn, torch, onnx, onnx-gpu, tensorflow, tensorflow-gpu);
+# ACCEL=gpu takes torch from PyTorch's CUDA wheel index (cpu: its CPU index). CUDA comes as pip wheels, so every
+# image starts from the same slim Python base. The ClusterServingRuntimes (manifests/base) name these images.
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
 ARG EXTRAS=sklearn
+ARG ACCEL=cpu
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
 WORKDIR /src
@@ -14,7 +17,7 @@ COPY docker/install.sh docker/install.sh
 COPY pyproject.toml README.md ./
 COPY kserve_bridge kserve_bridge
 COPY modelserver modelserver
-RUN sh docker/install.sh "$EXTRAS" \
+RUN sh docker/install.sh "$EXTRAS" "$ACCEL" \
     && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE}

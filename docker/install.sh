@@ -2,14 +2,21 @@
 # Installs kserve-bridge with its model server and the chosen framework backends into the active
 # Python environment. The Dockerfile's builder stage runs it, and tests/test_dockerfile.py runs the
 # same script in a fresh virtualenv.
-# Usage: sh docker/install.sh [EXTRAS]   EXTRAS: comma-separated, from sklearn, torch, onnx, tensorflow
-#                                         (default sklearn); run from the folder holding pyproject.toml.
+# Usage: sh docker/install.sh [EXTRAS] [ACCEL]
+#   EXTRAS: comma-separated, from sklearn, torch, onnx, onnx-gpu, tensorflow, tensorflow-gpu (default sklearn)
+#   ACCEL:  cpu (default) or gpu: which torch build to take from PyTorch's index
+# Run from the folder holding pyproject.toml.
 set -eu
 extras="${1:-sklearn}"
+accel="${2:-cpu}"
+case "$accel" in
+  cpu) torch_index=https://download.pytorch.org/whl/cpu ;;  # the PyPI wheel pulls in ~2 GB of CUDA libraries
+  gpu) torch_index=https://download.pytorch.org/whl/cu128 ;;
+  *) echo "ACCEL must be cpu or gpu, not $accel" >&2; exit 2 ;;
+esac
 python -m pip install --upgrade "pip>=24"
 case ",$extras," in
   *,torch,*|*,all,*)
-    # The CPU build from PyTorch's own index: the PyPI wheel pulls in ~2 GB of CUDA libraries.
-    python -m pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" ;;
+    python -m pip install --index-url "$torch_index" "torch==2.13.0" ;;
 esac
 python -m pip install ".[server,$extras]"

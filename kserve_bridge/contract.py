@@ -20,6 +20,18 @@ SETTINGS_ENV = "KSERVE_BRIDGE_SETTINGS"
 DEPLOYMENT_ID_ENV = "KSERVE_BRIDGE_DEPLOYMENT_ID"
 DEPLOYMENT_ID_HEADER = "x-kserve-bridge-deployment-id"
 DEPLOYMENT_ID_LABEL = "kserve-bridge.io/deployment-id"
+# Shadow traffic (canary auto --shadow): a ConfigMap per API, mounted optional into every predictor.
+SHADOW_DIR = "/etc/kserve-bridge/shadow"
+SHADOW_FILE = "shadow.json"
+SHADOW_FILE_ENV = "KSERVE_BRIDGE_SHADOW_FILE"
+
+
+def shadow_config_map(api_name: str) -> str:
+    """The name of the ConfigMap that switches shadow traffic on for one API."""
+    return f"{api_name}-kserve-bridge-shadow"
+
+ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kserve_bridge_alert_threshold
+DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05}
 
 
 class ModelSource(BaseModel):
@@ -81,6 +93,7 @@ class ServerSettings(BaseModel):
             processes_per_replica=pred.processes_per_replica, threads_per_process=pred.threads_per_process,
             max_concurrency=api.autoscaling.max_replica_concurrency, log_level=pred.log_level,
             protocol=api.kserve.protocol, deployment_id=deployment_id,
+            request_timeout=float(api.kserve.request_timeout),
             dependencies={"pip": pred.dependencies.pip, "shell": pred.dependencies.shell},
         )
 
@@ -102,3 +115,8 @@ class ServerSettings(BaseModel):
         if not settings.deployment_id and environ.get(DEPLOYMENT_ID_ENV):
             settings.deployment_id = environ[DEPLOYMENT_ID_ENV]
         return settings
+
+
+def canonical_header(name: str) -> str:
+    """Go's net/http spelling of a header name (x-request-id -> X-Request-Id); KServe's logger matches it."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))

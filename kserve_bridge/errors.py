@@ -72,3 +72,7 @@ class NotFoundError(ClusterError):
 
 class PredictorError(BridgeError):
     """The user's predictor cannot be loaded or breaks the Cortex contract."""
+
+
+class StorageError(BridgeError):
+    """The project cannot be written to (or read from) its storage URI."""

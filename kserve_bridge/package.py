@@ -19,6 +19,7 @@ from .errors import BridgeError
 
 EXCLUDED_DIRS = {".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".hypothesis", "expected", ".ipynb_checkpoints"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+SECRET_FILES = {".env"}  # never bundled: the root one reaches the pod as a Kubernetes Secret (translator/secrets.py)
 DIGEST_CHARS = 12
 
 
@@ -30,16 +31,36 @@ def project_files(project_dir: str | Path) -> Iterator[tuple[str, Path]]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
-        for name in filenames:
+        for name in sorted(filenames):  # sorted: the same link is reported whatever the file system's order
             path = Path(dirpath) / name
-            if name.endswith(EXCLUDED_SUFFIXES):
+            if name.endswith(EXCLUDED_SUFFIXES) or name in SECRET_FILES:
                 continue
-            real = path.resolve()
+            try:
+                real = path.resolve()
+            except (RuntimeError, OSError) as exc:  # RuntimeError: "Symlink loop" (Python < 3.13)
+                raise BridgeError(f"{path.relative_to(root)} is a symbolic link that cannot be followed "
+                                  f"({_reason(exc)}); remove it or point it at a file in the project") from None
             if real != root and root not in real.parents:
                 raise BridgeError(f"{path.relative_to(root)} is a link that leaves the project directory")
             if real.is_file():
                 found.append((path.relative_to(root).as_posix(), real))
     return iter(sorted(found))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == 40:  # ELOOP
+        return "it loops back on itself"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def left_out_secrets(project_dir: str | Path) -> list[str]:
+    """Project-relative names of the secret files (`.env`) that bundles leave out."""
+    root = Path(project_dir).resolve()
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in EXCLUDED_DIRS]
+        found += [(Path(dirpath) / n).relative_to(root).as_posix() for n in filenames if n in SECRET_FILES]
+    return sorted(found)
 
 
 def project_digest(project_dir: str | Path) -> str:

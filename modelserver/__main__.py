@@ -29,7 +29,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     p.add_argument("--max_payload_bytes", type=int, default=DEFAULT_MAX_PAYLOAD,
                    help=f"largest request body accepted; larger gets 413 (default {DEFAULT_MAX_PAYLOAD})")
+    p.add_argument("--log_requests", default=None, metavar="URL_OR_FILE",
+                   help="payload logging: each request/response as a CloudEvent to an http(s) receiver, or as "
+                        "JSON lines appended to a file (KServe's logger record format)")
+    p.add_argument("--log_mode", choices=["all", "request", "response"], default="all")
+    p.add_argument("--log_metadata_headers", default="", help="comma-separated request headers copied onto "
+                                                              "each record")
+    p.add_argument("--log_queue_size", type=int, default=1000, help="records waiting for the sink before "
+                                                                   "new ones are dropped (default 1000)")
     return p.parse_args(argv)
+
+
+def payload_log(args: argparse.Namespace, settings: ServerSettings, name: str):
+    """The payload logger asked for by --log_requests, started; None without it."""
+    from kserve_bridge.contract import DEPLOYMENT_ID_LABEL
+
+    from .payload_log import PayloadLog, Source
+    host = "localhost" if args.host in ("0.0.0.0", "127.0.0.1", "::") else args.host
+    src = Source(api=name, source=f"http://{host}:{args.http_port}/",
+                 namespace=os.environ.get("POD_NAMESPACE", "default"),
+                 annotations={DEPLOYMENT_ID_LABEL: settings.deployment_id} if settings.deployment_id else {})
+    headers = [h.strip() for h in args.log_metadata_headers.split(",") if h.strip()]
+    return PayloadLog(args.log_requests, src, mode=args.log_mode, metadata_headers=headers,
+                      queue_size=args.log_queue_size).start()
 
 
 def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
@@ -68,9 +90,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         gc.enable()
         return 2
+    name = args.model_name or settings.api_name
+    try:
+        logs = payload_log(args, settings, name) if args.log_requests else None
+    except OSError as exc:
+        print(f"error: cannot write payload records to {args.log_requests}: {exc.strerror or exc}", file=sys.stderr)
+        gc.enable()
+        return 2
     from .server import serve
-    serve(settings, model_dir, name=args.model_name or settings.api_name, host=args.host, port=args.http_port,
-          max_payload_bytes=args.max_payload_bytes)
+    serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
+          max_payload_bytes=args.max_payload_bytes, payload_log=logs)
+    if logs is not None:
+        logs.close(timeout=10)
     return 0
 
 

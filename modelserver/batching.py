@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from . import metrics
 from .errors import as_exception
 
 log = logging.getLogger("modelserver")
@@ -28,8 +29,9 @@ log = logging.getLogger("modelserver")
 
 class Batcher:
     def __init__(self, handler: Callable[[list[Any]], list[Any]], max_size: int, interval: float, name: str = "",
-                 in_flight: Callable[[], int] | None = None):
+                 in_flight: Callable[[], int] | None = None, api: str | None = None, model: str = ""):
         self.handler, self.max_size, self.interval, self.in_flight = handler, max_size, interval, in_flight
+        self.sizes = metrics.BATCH_SIZE.labels(api or name, model)
         self.pending: queue.SimpleQueue[tuple[Any, Future]] = queue.SimpleQueue()
         self.busy_since: float | None = None  # monotonic start of the running batch (liveness reads it)
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
@@ -73,6 +75,7 @@ class Batcher:
         while True:
             batch = self._collect()
             items = [item for item, _ in batch]
+            self.sizes.observe(len(items))
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))
             self.busy_since = time.monotonic()
             try:

@@ -26,8 +26,9 @@ class TensorClient(PythonClient):
     """
 
     def __init__(self, repository: ModelRepository, max_batch_size: int | None = None,
-                 batch_interval: float | None = None, in_flight: Callable[[], int] | None = None):
+                 batch_interval: float | None = None, in_flight: Callable[[], int] | None = None, api: str = ""):
         super().__init__(repository)
+        self.api = api
         self.max_batch_size, self.batch_interval = max_batch_size, batch_interval or 0.0
         self.in_flight = in_flight
         self.batchers: dict[tuple[str | None, str], Batcher] = {}
@@ -47,5 +48,6 @@ class TensorClient(PythonClient):
             if key not in self.batchers:
                 run = lambda feeds: self.get_model(*key).run(feeds)
                 self.batchers[key] = Batcher(stacked(run), self.max_batch_size, self.batch_interval,
-                                             f"{model_name or 'default'}-{model_version}", self.in_flight)
+                                             f"{model_name or 'default'}-{model_version}", self.in_flight,
+                                             api=self.api, model=model_name or "")
             return self.batchers[key]

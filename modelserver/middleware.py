@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
-from . import metrics
+from . import metrics, shadow
 from .model import PredictorModel
 from .errors import (BadRequest, BodyTimeout, ModelNotFoundError, Overloaded, PayloadTooLarge, PredictorError,
                      ServerError, UnsupportedMediaType, error_response, status_and_message)
@@ -57,6 +57,7 @@ class BridgeMiddleware:
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
         self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
         self.series: dict[tuple, tuple] = {}
+        self.shadow = shadow.from_env()  # copies a share of predict requests to a candidate (canary --shadow)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -163,6 +164,8 @@ class BridgeMiddleware:
         """Answer a POST whose body is read, holding a concurrency slot."""
         path = scope["path"]
         route = self.lanes.get(path) if kind == "application/json" else None
+        if route is not None or KSERVE_INFER.match(path):
+            self.shadow.offer(path, body, kind, scope["headers"])
         if route == V1_ROUTE and await self.v1_predict(body, scope, send):
             return route
         if route is not None and route != V1_ROUTE:

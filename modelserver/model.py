@@ -23,6 +23,7 @@ from kserve.utils.utils import from_np_dtype
 
 from kserve_bridge.contract import ServerSettings
 
+from . import metrics
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
 from .errors import BadRequest, PredictTimeout, ServerError, describe
@@ -61,6 +62,7 @@ class PredictorModel(Model):
         self.threads = threads
         self.in_flight = 0  # POSTs holding a concurrency slot: body read (kept by BridgeMiddleware)
         self.arriving = 0  # POSTs begun, body read or not: who may still join a batch (the batcher reads it)
+        metrics.READY.labels(name).set(0)
 
     def load(self) -> bool:
         """Load the project, its predictor and its models. Never raises: a failure leaves ready False."""
@@ -76,6 +78,8 @@ class PredictorModel(Model):
         torch = sys.modules.get("torch")
         self.torch_threads = torch.get_num_threads() if torch is not None else None
         self.ready = True
+        metrics.MODEL_LOAD.labels(self.name).set(time.monotonic() - started)
+        metrics.READY.labels(self.name).set(1)
         log.info("API %s ready in %.2fs", self.name, time.monotonic() - started)
         return True
 
@@ -87,7 +91,7 @@ class PredictorModel(Model):
         if s.predictor_type in ("onnx", "tensorflow"):
             # Only requests holding a predict thread can join a client batch.
             client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
-                                                in_flight=lambda: min(self.arriving, self.threads))
+                                                in_flight=lambda: min(self.arriving, self.threads), api=self.name)
         else:
             client = PythonClient(self.repository)
         self.predictor = instantiate(cls, s.config, client)

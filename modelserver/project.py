@@ -6,6 +6,7 @@ install requirements.txt / run dependencies.sh unless already satisfied
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import subprocess
@@ -16,6 +17,7 @@ from kserve_bridge.contract import ServerSettings
 from kserve_bridge.errors import PredictorError
 
 SKIP_DEPS_ENV = "KSERVE_BRIDGE_SKIP_DEPS"
+PACKAGES_ENV = "KSERVE_BRIDGE_PACKAGES_DIR"  # set by the translator when the root filesystem is read-only
 log = logging.getLogger("modelserver")
 
 
@@ -27,6 +29,9 @@ def prepare_project(project_dir: Path, settings: ServerSettings) -> None:
         from dotenv import load_dotenv
         load_dotenv(dotenv, override=False)
     os.environ.update(settings.env)
+    packages = os.environ.get(PACKAGES_ENV)
+    if packages:  # before the project's folders, so that these come first on the path
+        use_packages_dir(Path(packages))
     for folder in (project_dir, project_dir / settings.python_path if settings.python_path else None):
         if folder is not None and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
@@ -34,8 +39,27 @@ def prepare_project(project_dir: Path, settings: ServerSettings) -> None:
         log.info("%s is set: not installing %s / running %s", SKIP_DEPS_ENV,
                  settings.dependencies.get("pip"), settings.dependencies.get("shell"))
         return
-    install_requirements(project_dir / settings.dependencies.get("pip", "requirements.txt"))
-    run_dependencies_script(project_dir / settings.dependencies.get("shell", "dependencies.sh"))
+    install_requirements(inside(project_dir, settings.dependencies.get("pip", "requirements.txt")))
+    run_dependencies_script(inside(project_dir, settings.dependencies.get("shell", "dependencies.sh")))
+
+
+def inside(project_dir: Path, rel: str) -> Path:
+    """`project_dir / rel`, refusing what resolves outside the project (validate reports it first)."""
+    target = (project_dir / rel).resolve()
+    if target != project_dir and project_dir not in target.parents:
+        raise PredictorError(f"{rel} escapes the project directory {project_dir}; dependency files must live "
+                             "inside the project")
+    return target
+
+
+def use_packages_dir(folder: Path) -> None:
+    """Put a writable folder first on the import path (this process and the workers it starts)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(folder) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(folder)] + paths)
 
 
 def unmet_requirements(requirements: Path) -> list[str]:
@@ -66,9 +90,13 @@ def install_requirements(requirements: Path) -> None:
         log.info("%s: every requirement already satisfied", requirements.name)
         return
     log.info("installing %s (unmet: %s)", requirements.name, ", ".join(unmet))
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", str(requirements)], check=False)
+    target = os.environ.get(PACKAGES_ENV)  # read-only root filesystem: install into the writable folder
+    where = ["--target", target, "--upgrade"] if target else []
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", *where, "-r", str(requirements)],
+                          check=False)
     if done.returncode:
         raise PredictorError(f"pip install -r {requirements.name} failed with exit code {done.returncode}")
+    importlib.invalidate_caches()  # the import system must see the packages just installed
 
 
 def run_dependencies_script(script: Path) -> None:

@@ -11,6 +11,7 @@ from kserve import model_server as kserve_model_server
 
 from kserve_bridge.contract import ServerSettings
 
+from . import metrics
 from .app import install
 from .http_protocol import CappedHttpToolsProtocol
 from .model import PredictorModel
@@ -39,17 +40,21 @@ class BridgeModelServer(ModelServer):
 
 
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-          max_payload_bytes: int) -> None:
+          max_payload_bytes: int, payload_log: Any = None) -> None:
     """Load the predictor (a failure keeps the server up, not ready) and serve until stopped."""
     log.setLevel(settings.log_level.upper())
     if settings.processes_per_replica > 1:
         log.info("processes_per_replica=%d runs as %d predict threads in one process",
                  settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
+    metrics.export_thresholds(name)
     model.load()
     asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
                        max_payload_bytes=max_payload_bytes)
+    if payload_log is not None:  # modelserver/payload_log.py: records every POST, outside the limits
+        from .payload_log import PayloadLogMiddleware
+        asgi_app = PayloadLogMiddleware(asgi_app, payload_log)
     server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1)
     server.register_model(model)
     # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).

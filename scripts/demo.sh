@@ -4,9 +4,9 @@
 # Usage: bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "==> installing into .venv (first run takes a few minutes)"
+echo "==> installing kserve-bridge with the scikit-learn backend into .venv"
 # shellcheck source=scripts/install.sh
-source scripts/install.sh
+KSERVE_BRIDGE_EXTRAS=sklearn source scripts/install.sh
 
 example=examples/iris-sklearn
 echo "==> training the example's model"

@@ -1,14 +1,25 @@
-# Sourced by scripts/test.sh and scripts/demo.sh: creates .venv and installs kserve-bridge with every extra.
-# torch is pinned to the CPU build; Prometheus (for canary promotion tests) comes from Debian when apt is there.
+# Sourced by scripts/test.sh and scripts/demo.sh: creates .venv and installs kserve-bridge into it.
+# KSERVE_BRIDGE_EXTRAS picks the extras (default all,dev: everything the tests need; the demo takes sklearn).
+# torch is pinned to the CPU build; Prometheus and promtool (canary promotion and monitoring tests) comes from Debian.
+extras="${KSERVE_BRIDGE_EXTRAS:-all,dev}"
 if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv
   # shellcheck disable=SC1091
   source .venv/bin/activate
 fi
 python -m pip install -q --upgrade pip >/dev/null
-python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[all,dev]"
-if ! command -v prometheus >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
-    || echo "note: prometheus not installed; the promotion tests will be skipped" >&2
-fi
+case ",$extras," in
+  *,all,*|*,torch,*|*,bench,*) python -m pip install -q "torch==2.13.0" ;;
+esac
+python -m pip install -q -e ".[$extras]"
+case ",$extras," in
+  *,dev,*)
+    if ! command -v prometheus >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
+        || echo "note: prometheus not installed; the promotion tests will be skipped" >&2
+    fi
+    # Azurite (Azure Storage emulator) for the Azure Blob upload tests; skipped when npm is missing.
+    if ! command -v azurite-blob >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+      npm install -g -s azurite@3 >/dev/null 2>&1 || echo "note: azurite not installed; the Azure upload tests will be skipped" >&2
+    fi ;;
+esac

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kserve_bridge.runtimes import RUNTIMES
+
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
 IMAGE = "ghcr.io/kserve-bridge/modelserver"
@@ -86,6 +88,7 @@ def test_entrypoint_port_healthcheck_and_extras() -> None:
     assert last["EXPOSE"] == "8080"
     assert "HEALTHCHECK" in last and "8080" in last["HEALTHCHECK"]
     assert arg_defaults(STAGES[0]).get("EXTRAS") == "sklearn"
+    assert arg_defaults(STAGES[0]).get("ACCEL") == "cpu"
     assert "install.sh" in " ".join(a for i, a in STAGES[0] if i == "RUN")
 
 
@@ -98,8 +101,10 @@ def test_image_matches_version_and_serving_runtime() -> None:
                   for c in doc["spec"]["containers"]]
     if not containers:
         pytest.skip("no ServingRuntime under manifests/")
+    tags = {rt.tag for rt in RUNTIMES}
     for container in containers:
-        assert container["image"] == f"{IMAGE}:{version}"
+        name, tag = container["image"].rsplit(":", 1)
+        assert name == IMAGE and tag.split("-", 1)[0] == version and tag.split("-", 1)[1] in tags
         assert "command" not in container, "the runtime must keep the image's ENTRYPOINT"
         assert container.get("securityContext", {}).get("runAsUser", 1000) == 1000
         assert 8080 in [p["containerPort"] for p in container.get("ports", [])]

@@ -1,12 +1,21 @@
-"""`kserve-bridge canary start|status|promote|rollback|auto API`: canary rollouts.
+"""`kserve-bridge canary start|status|promote|rollback|auto API`: canary rollouts, in
+KServe's Serverless mode (canaryTrafficPercent) and RawDeployment mode (spec.canary).
 
-`auto` exits 0 when the canary was promoted, 3 when it was rolled back and 4
-when the rollout was aborted (object missing, Prometheus unreachable, too
-little traffic): an abort leaves traffic as it was.
+`auto` exit codes: 0 promoted (or --dry-run); 3 rolled back, the canary was worse than
+stable or a limit, or failed --smoke; 4 aborted, traffic left where it was (undecided with
+--on-undecided hold, or nothing was changed: no canary, API or Prometheus unreachable);
+5 undecided and rolled back (too little traffic or no metrics for --max-holds intervals,
+canary replaced); 130 interrupted (Ctrl-C/SIGTERM), traffic left, re-run to resume;
+1 cluster error, 2 bad arguments.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from .cluster import add_cluster_args, kube_for
 
@@ -37,26 +46,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     canary = sub.add_parser("canary", help="canary rollouts: start, status, promote, rollback, auto",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = canary.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = actions.add_parser("start", help="the next revision takes N%% of traffic")
+    p = actions.add_parser("start", help="the canary (Serverless: the next revision) takes N%% of traffic")
     p.add_argument("api")
     p.add_argument("--percent", type=int, required=True)
-    helps = {"status": "revisions, traffic percents and tags", "promote": "send all traffic to the latest revision",
-             "rollback": "send all traffic back to the previous revision"}
+    helps = {"status": "revisions, traffic percents and tags", "promote": "send all traffic to the canary",
+             "rollback": "send all traffic back to the stable revision"}
     for name, text in helps.items():
         actions.add_parser(name, help=text).add_argument("api")
-    p = actions.add_parser("auto", help="promote step by step while Prometheus says the canary is healthy")
+    p = actions.add_parser("auto", help="promote step by step while the canary holds up against stable")
     p.add_argument("api")
     p.add_argument("--prometheus", required=True, help="Prometheus base URL, e.g. http://prometheus:9090")
     p.add_argument("--steps", type=_percent_list, default=[10, 25, 50, 100], help="default 10,25,50,100")
     p.add_argument("--interval", type=_duration, default=60.0, help="observation time per step (default 60s)")
     p.add_argument("--window", help="PromQL range of each query (default: the interval)")
-    p.add_argument("--max-error-rate", type=float, default=0.01, help="5xx share allowed (default 0.01)")
-    p.add_argument("--max-p99-latency", type=_ms, default=250.0, help="default 250ms")
-    p.add_argument("--min-requests", type=int, default=100, help="canary requests needed per window (default 100)")
-    p.add_argument("--max-holds", type=int, default=3, help="intervals to wait for enough traffic before aborting")
-    p.add_argument("--metrics", choices=["knative", "modelserver"], default="knative",
-                   help="knative: queue-proxy metrics (default); modelserver: the model server's own")
+    p.add_argument("--max-error-rate", type=float, default=0.01, help="5xx share never allowed (default 0.01)")
+    p.add_argument("--max-p99-latency", type=_ms, default=250.0, help="p99 never allowed (default 250ms)")
+    p.add_argument("--error-margin", type=float, default=0.005,
+                   help="canary error rate may exceed stable's by this much (default 0.005)")
+    p.add_argument("--p99-factor", type=float, default=1.5, help="canary p99 at most this x stable's (default 1.5)")
+    p.add_argument("--p99-floor", type=_ms, default=20.0,
+                   help="a canary p99 below this never fails the comparison (default 20ms)")
+    p.add_argument("--min-requests", type=int, default=100, help="requests needed per window on each side")
+    p.add_argument("--max-holds", type=int, default=3, help="undecided intervals in a row before ending")
+    p.add_argument("--on-undecided", choices=["rollback", "hold"], default="rollback",
+                   help="when undecided: roll back (default) or leave traffic where it is")
+    p.add_argument("--metrics", choices=["knative", "modelserver"],
+                   help="knative: queue-proxy metrics (Serverless default); modelserver: the model "
+                        "server's own (RawDeployment default)")
+    p.add_argument("--smoke", metavar="FILE", help="requests the canary must answer before traffic moves")
+    p.add_argument("--smoke-url", help="base URL of the canary for --smoke (default: from the status)")
+    p.add_argument("--shadow", type=float, metavar="PERCENT",
+                   help="first mirror PERCENT %% of live requests to the canary while it takes no traffic, "
+                        "and judge it (needs the canary at 0%%)")
+    p.add_argument("--shadow-interval", type=_duration, help="how long to mirror (default: --interval)")
+    p.add_argument("--shadow-max-in-flight", type=int, default=4,
+                   help="copies on the wire at once, per stable pod (default 4); more are dropped")
+    p.add_argument("--report", metavar="FILE", help="write every decision as JSON (rewritten at each step)")
     for action in actions.choices.values():
+        if action.prog.split()[-1] != "status":
+            action.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
         add_cluster_args(action)
     canary.set_defaults(run=run)
 
@@ -66,34 +94,82 @@ def run(args: argparse.Namespace) -> int:
 
     kube = kube_for(args)
     if args.action == "status":
-        s = canary.status(kube, args.api)
-        pct = "not set" if s.canary_percent is None else f"{s.canary_percent}%"
-        print(f"{s.name}: {s.state}, canaryTrafficPercent {pct}")
-        for t in s.traffic:
-            print(f"  {t.revision:<40} {t.percent:>3}%  {t.tag or '-':<7}{' latest' if t.latest else ''}")
-        if not s.traffic:
-            print("  (no traffic status yet)")
-        return 0
+        return show_status(kube, args.api)
     if args.action == "auto":
         return run_auto(args, kube)
-    operation = {"start": lambda: canary.start(kube, args.api, args.percent),
-                 "promote": lambda: canary.promote(kube, args.api),
-                 "rollback": lambda: canary.rollback(kube, args.api)}[args.action]
-    s, changed = operation()
-    pct = "removed" if s.canary_percent is None else f"{s.canary_percent}%"
-    print(f"{s.name}: canaryTrafficPercent {pct}{'' if changed else ' (unchanged)'}; "
+    operation = {"start": lambda: canary.start(kube, args.api, args.percent, dry_run=args.dry_run),
+                 "promote": lambda: canary.promote(kube, args.api, dry_run=args.dry_run),
+                 "rollback": lambda: canary.rollback(kube, args.api, dry_run=args.dry_run)}[args.action]
+    s, patch = operation()
+    if args.dry_run:
+        print(f"{s.name}: would send merge patch {json.dumps(patch)}" if patch else f"{s.name}: nothing to change")
+        return 0
+    now = canary.traffic(kube, args.api)
+    share = "removed" if now.share is None else f"{now.share}%"
+    field = "canaryTrafficPercent" if now.mode == "serverless" else "spec.canary trafficPercent"
+    print(f"{s.name}: {field} {share}{'' if patch else ' (unchanged)'}; "
           f"follow the traffic with: kserve-bridge canary status {s.name}")
     return 0
 
 
-def run_auto(args: argparse.Namespace, kube) -> int:
-    from ..cluster.canary import Thresholds, auto_rollout
+def show_status(kube, name: str) -> int:
+    from ..cluster import canary
+    t = canary.traffic(kube, name)
+    if t.mode == "raw":
+        print(f"{name}: RawDeployment, canary {t.canary or 'none'}, stable {t.stable}")
+        print(f"  {t.split}")
+        return 0
+    s = canary.status(kube, name)
+    pct = "not set" if s.canary_percent is None else f"{s.canary_percent}%"
+    print(f"{s.name}: {s.state}, canaryTrafficPercent {pct}")
+    for tt in s.traffic:
+        print(f"  {tt.revision:<40} {tt.percent:>3}%  {tt.tag or '-':<7}{' latest' if tt.latest else ''}")
+    if not s.traffic:
+        print("  (no traffic status yet)")
+    return 0
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a pipeline cancelling the job) ends the rollout like Ctrl-C does."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_auto(args: argparse.Namespace, kube, sleep=time.sleep, clock=time.time) -> int:
+    from ..cluster.canary import RolloutResult, ShadowOptions, Thresholds, auto_rollout, load_smoke
     from ..cluster.metrics import SOURCES, Prometheus
 
     limits = Thresholds(max_error_rate=args.max_error_rate, max_p99_ms=args.max_p99_latency,
-                        min_requests=args.min_requests, max_holds=args.max_holds)
-    result = auto_rollout(kube, args.api, Prometheus(args.prometheus), args.steps, args.interval, limits,
-                          window=args.window, source=SOURCES[args.metrics],
-                          report=lambda d: print(d.describe(), flush=True))
-    print(f"{args.api}: {result.outcome.replace('_', ' ')}")
+                        min_requests=args.min_requests, max_holds=args.max_holds,
+                        error_rate_margin=args.error_margin, p99_factor=args.p99_factor,
+                        p99_floor_ms=args.p99_floor)
+    smoke = load_smoke(args.smoke) if args.smoke else None
+    shadow = ShadowOptions(args.shadow, args.shadow_interval, args.shadow_max_in_flight) if args.shadow else None
+    decisions: list = []
+    partial = RolloutResult(args.api, kube.namespace, outcome="running", decisions=decisions)
+
+    def on_decision(decision) -> None:
+        print(decision.describe(), flush=True)
+        decisions.append(decision)
+        if args.report:
+            partial.write(args.report)
+
+    with sigterm_interrupts():
+        result = auto_rollout(kube, args.api, Prometheus(args.prometheus), args.steps, args.interval, limits,
+                              window=args.window, source=SOURCES.get(args.metrics), on_undecided=args.on_undecided,
+                              on_decision=on_decision, smoke=smoke, smoke_url=args.smoke_url, shadow=shadow,
+                              dry_run=args.dry_run, sleep=sleep, clock=clock)
+    if args.report:
+        result.write(args.report)
+    print(f"{args.api}: {result.outcome.replace('_', ' ')} (exit {result.exit_code})")
     return result.exit_code

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import BridgeError
+
 
 def add_cluster_args(p: argparse.ArgumentParser) -> None:
     """--namespace/--kubeconfig/--context, shared by every cluster command."""
@@ -23,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(field manager kserve-bridge). Re-running with the same inputs changes nothing.")
     p.add_argument("path", help="cortex.yaml or project directory")
     add_cluster_args(p)
-    p.add_argument("--storage-uri", help="where the packaged project lives (s3://, gs://, pvc://, https://...)")
+    p.add_argument("--storage-uri", help="where projects are uploaded: each deployment gets its own prefix "
+                   "<URI>/<deployment id> (s3://, gs://, https://ACCOUNT.blob.core.windows.net/...; default: "
+                   "kserve.storage_uri or $KSERVE_BRIDGE_STORAGE_URI)")
+    p.add_argument("--no-upload", action="store_true",
+                   help="apply without uploading: storageUri is --storage-uri as given (you fill it yourself)")
     p.add_argument("--image", help="model server image (default: the translator's)")
     p.add_argument("--wait", action="store_true", help="wait until every InferenceService is Ready")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
@@ -31,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("get", help="show APIs: status, URL, traffic split, deployment id")
     p.add_argument("api", nargs="?", help="one API's details (default: a table of all)")
+    p.add_argument("--code", action="store_true",
+                   help="print the predictor source and spec the API's current revision was deployed from")
     add_cluster_args(p)
     p.set_defaults(run=run_get)
 
@@ -42,12 +50,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_deploy(args: argparse.Namespace) -> int:
     from ..cluster.deploy import apply_all, is_isvc, objects_for, wait_ready
+    from ..cluster.secrets import apply_env_secrets
+    from ..translator.secrets import project_dotenv
 
     path = Path(args.path)
     project_dir = path if path.is_dir() else path.parent
     kube = kube_for(args)
     objects = objects_for(path, project_dir, namespace=kube.namespace, storage_uri=args.storage_uri,
-                          image=args.image)
+                          image=args.image, upload=not args.no_upload)
+    for name, verb, count in apply_env_secrets(kube, objects, project_dotenv(project_dir)):
+        print(f"Secret/{name} {verb} from .env ({count} variables; values not shown)")
+        if verb == "configured":
+            print("  running pods keep the old values until they restart (the next revision, or delete the pods)")
     for stored, verb in apply_all(kube, objects):
         meta = stored["metadata"]
         print(f"{stored['kind']}/{meta['name']} {verb} (namespace {meta.get('namespace', kube.namespace)})")
@@ -65,6 +79,10 @@ def run_get(args: argparse.Namespace) -> int:
     from ..cluster.status import logs_hint
 
     client = Client(namespace=args.namespace, kubeconfig=args.kubeconfig, context=args.context)
+    if args.code:
+        if not args.api:
+            raise BridgeError("get --code needs an API name")
+        return print_code(client.get_code(args.api))
     if args.api:
         s = client.get_api(args.api)
         rows = [("name", s.name), ("namespace", s.namespace), ("status", f"{s.state} {s.reason}".strip()),
@@ -87,6 +105,15 @@ def run_get(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def print_code(deployment) -> int:
+    """The spec then the predictor source of one deployment, as `get --code` shows them."""
+    import yaml
+    print(f"# deployment {deployment.deployment_id} of {deployment.api}, from {deployment.uri}")
+    print(f"# spec (resolved)\n{yaml.safe_dump(deployment.spec, sort_keys=False).rstrip()}")
+    print(f"\n# {deployment.predictor_path}\n{deployment.predictor_source.rstrip()}")
     return 0
 
 

@@ -33,10 +33,21 @@ def run(args: argparse.Namespace) -> int:
     objects = translate(args.path, **options)
     if not args.output_dir:
         sys.stdout.write(render(objects))
-        return 0
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for obj in objects:
-        (out / file_name(obj)).write_text(render([obj]))
-        print(out / file_name(obj))
+    else:
+        out = Path(args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for obj in objects:
+            (out / file_name(obj)).write_text(render([obj]))
+            print(out / file_name(obj))
+    _secret_hint(Path(args.path), objects, args.namespace)
     return 0
+
+
+def _secret_hint(path: Path, objects: list[dict], namespace: str | None) -> None:
+    """On stderr: how to create the Secrets holding the project's .env (names only, never values)."""
+    from ..translator.secrets import create_hint, project_dotenv, referenced_secrets
+
+    secrets = referenced_secrets(objects)
+    dotenv = project_dotenv(path if path.is_dir() else path.parent)
+    if secrets and dotenv is not None:
+        sys.stderr.write(create_hint(dotenv, secrets, namespace))

@@ -15,6 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--max-payload-bytes", type=int, default=None, help="largest request body (default 32 MiB)")
+    p.add_argument("--log-requests", metavar="URL_OR_FILE", default=None,
+                   help="log every request and response as KServe's logger does: CloudEvents POSTed to an "
+                        "http(s) URL, or JSON lines appended to a file (mode and metadata_headers from "
+                        "kserve.logger)")
     p.set_defaults(run=run)
 
 
@@ -37,11 +41,51 @@ def run(args: argparse.Namespace) -> int:
     if find_spec("kserve") is None:
         raise BridgeError("serving needs the KServe SDK: pip install 'kserve-bridge[server]' (plus the extra of "
                           "your framework, e.g. kserve-bridge[sklearn])")
+    _say_runtime(spec.by_name[api], spec.project_dir)
     command = [sys.executable, "-m", "modelserver", "--model_dir", str(spec.project_dir), "--model_name", api,
                "--http_port", str(args.port), "--host", args.host]
     if args.max_payload_bytes:
         command += ["--max_payload_bytes", str(args.max_payload_bytes)]
     env = {k: v for k, v in os.environ.items() if k != "KSERVE_BRIDGE_SETTINGS"}  # serve the spec given here
+    alerts = spec.by_name[api].kserve.alerts
+    if alerts is not None:
+        from ..contract import ALERTS_ENV
+        from ..translator.monitoring import alert_thresholds
+        env[ALERTS_ENV] = alert_thresholds(alerts)
+    if args.log_requests:
+        command += _log_arguments(spec, spec.by_name[api], args.log_requests, env)
     sys.stdout.flush()
     os.execve(sys.executable, command, env)
     return 0  # pragma: no cover - execve does not return
+
+
+def _say_runtime(api, project) -> None:
+    """Local parity: the runtime this API gets on the cluster, and imports this environment lacks."""
+    from importlib.util import find_spec
+
+    from ..translator.runtime import choose_runtime
+
+    choice = choose_runtime(api, project)
+    where = api.kserve.runtime or (f"image {api.predictor.image}" if api.predictor.image else choice.runtime.name)
+    print(f"on the cluster {api.name} runs on {where}"
+          + ("" if api.kserve.runtime or api.predictor.image else f" ({choice.because})"), file=sys.stderr)
+    for imp in choice.imports:
+        if find_spec(imp.module) is None:
+            print(f"warning: {imp.file}:{imp.line} imports {imp.module}, which this Python environment lacks; "
+                  f"the predictor will fail to load here (the {choice.runtime.name} image "
+                  f"{'has' if imp.module in choice.runtime.modules() else 'lacks'} it)", file=sys.stderr)
+
+
+def _log_arguments(spec, api, sink: str, env: dict) -> list[str]:
+    """Model server arguments for --log-requests; records carry the id `convert` would deploy."""
+    from ..package import deployment_id, project_digest
+    from ..spec import resolve_api
+
+    if not sink.startswith(("http://", "https://")):
+        sink = os.path.abspath(sink)
+    env["KSERVE_BRIDGE_DEPLOYMENT_ID"] = deployment_id(resolve_api(api), project_digest(spec.project_dir))
+    logger = api.kserve.logger
+    out = ["--log_requests", sink]
+    if logger is not None:
+        out += ["--log_mode", logger.mode, "--log_metadata_headers", ",".join(logger.metadata_headers)]
+    return out

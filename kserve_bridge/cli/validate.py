@@ -14,8 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from ..spec import load_spec
     from ..spec.models import RealtimeAPI
+    from ..translator.runtime import choose_runtime
 
     spec = load_spec(args.path)
     if args.show_resolved:
@@ -27,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
             auto = api.autoscaling
             print(f"ok  {api.name:<24} RealtimeAPI      {api.predictor.type:<10} {api.endpoint:<20} "
                   f"replicas {auto.min_replicas}..{auto.max_replicas}  {api.kserve.deployment_mode}")
+            if not (api.kserve.runtime or api.predictor.image):
+                for warning in choose_runtime(api, spec.project_dir).warnings:
+                    print(f"warning: {api.name}: {warning}", file=sys.stderr)
         else:
             split = ", ".join(f"{t.name} {t.weight}%{' (shadow)' if t.shadow else ''}" for t in api.apis)
             print(f"ok  {api.name:<24} TrafficSplitter  {api.endpoint:<31} {split}")

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import NotFoundError, SpecError, StorageError
+from ..storage.upload import Deployment, read_deployment
 from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
+from ..translator.secrets import project_dotenv
 from .project import write_project
+from .secrets import apply_env_secrets
 from .status import ApiStatus, summarize
 
 
@@ -20,10 +23,13 @@ class Client:
         self.storage_uri = storage_uri
 
     def create_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
-                   requirements: list[str] = (), wait: bool = False, timeout: float = 600) -> ApiStatus:
-        """Deploy one API. With `predictor`, its source is written to a deterministic temp
-        project (predictor.py, requirements.txt, cortex.yaml); otherwise `project_dir`
-        (default: the current directory) holds the files the spec names."""
+                   requirements: list[str] = (), wait: bool = False, timeout: float = 600,
+                   upload: bool = True) -> ApiStatus:
+        """Deploy one API. With `predictor`, its source (recovered from the notebook session
+        when it was defined there) is written to a deterministic temp project (predictor.py,
+        requirements.txt, cortex.yaml); otherwise `project_dir` (default: the current
+        directory) holds the files the spec names. The project is uploaded to
+        `<storage_uri>/<deployment id>` first (skipped when already there) unless `upload=False`."""
         if not isinstance(api_spec, dict) or not api_spec.get("name"):
             from ..errors import Problem
             raise SpecError([Problem("name", "api_spec must be a dict with a name", value=api_spec)])
@@ -33,20 +39,35 @@ class Client:
         else:
             project = Path(project_dir or ".").resolve()
             source = [api_spec]
-        objects = _deploy.objects_for(source, project, namespace=self.namespace, storage_uri=self.storage_uri)
+        objects = _deploy.objects_for(source, project, namespace=self.namespace, storage_uri=self.storage_uri,
+                                      upload=upload)
+        apply_env_secrets(self.kube, objects, project_dotenv(project))
         _deploy.apply_all(self.kube, objects)
         if wait:
             return _deploy.wait_ready(self.kube, api_spec["name"], timeout)
         return self.get_api(api_spec["name"])
 
     def patch_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
-                  requirements: list[str] = ()) -> ApiStatus:
+                  requirements: list[str] = (), upload: bool = True) -> ApiStatus:
         """Re-apply an existing API's spec (server-side apply: only what changed is written)."""
         self.get_api(str(api_spec.get("name", "")))  # NotFoundError when there is nothing to patch
-        return self.create_api(api_spec, predictor, project_dir, requirements)
+        return self.create_api(api_spec, predictor, project_dir, requirements, upload=upload)
 
     def get_api(self, name: str) -> ApiStatus:
         return summarize(self.kube.get(Ref.isvc(name, self.namespace)))
+
+    def get_code(self, name: str) -> Deployment:
+        """The predictor source and spec the API's current revision was deployed from,
+        read from its deployment's prefix in storage."""
+        isvc = self.kube.get(Ref.isvc(name, self.namespace))
+        uri = storage_uri_of(isvc)
+        if not uri:
+            raise NotFoundError(f"InferenceService {name} names no storageUri")
+        deployment = read_deployment(uri)
+        label = summarize(isvc).deployment_id
+        if label and deployment.deployment_id != label:
+            raise StorageError(f"{uri} holds deployment {deployment.deployment_id}, but {name} runs {label}")
+        return deployment
 
     def list_apis(self) -> list[ApiStatus]:
         items = self.kube.list(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, self.namespace)
@@ -54,6 +75,18 @@ class Client:
 
     def delete_api(self, name: str) -> None:
         self.kube.delete(Ref.isvc(name, self.namespace))
+
+
+def storage_uri_of(isvc: dict) -> str | None:
+    """Where an InferenceService's predictor reads its project from."""
+    predictor = (isvc.get("spec") or {}).get("predictor") or {}
+    if (predictor.get("model") or {}).get("storageUri"):
+        return predictor["model"]["storageUri"]
+    for container in predictor.get("containers") or []:
+        for env in container.get("env") or []:
+            if env.get("name") == "STORAGE_URI":
+                return env.get("value")
+    return None
 
 
 def client(namespace: str | None = None, kubeconfig: str | None = None, context: str | None = None,

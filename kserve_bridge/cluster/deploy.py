@@ -1,19 +1,26 @@
 """Deploy a spec: translate it, server-side apply the objects, wait for Ready."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
-from ..errors import BridgeError, ClusterError, NotFoundError
+from ..errors import BridgeError, ClusterError, NotFoundError, StorageError
 from .kube import ISVC_GROUP, Kube, Ref
 from .status import ApiStatus, logs_hint, summarize
 
+STORAGE_URI_ENV = "KSERVE_BRIDGE_STORAGE_URI"  # default storage URI for deploy and the client
+
 
 def objects_for(spec_source: Any, project_dir: Path, *, namespace: str, storage_uri: str | None = None,
-                image: str | None = None) -> list[dict]:
+                image: str | None = None, upload: bool = False, stream: IO[str] | None = None) -> list[dict]:
     """Kubernetes objects for a spec (a path or parsed data) whose files live in `project_dir`;
-    the translator derives each API's deployment id from the project's files and the API."""
+    the translator derives each API's deployment id from the project's files and the API.
+
+    With `upload`, each API's project is first uploaded to `<storage URI>/<deployment id>`
+    (skipped when already there) and its InferenceService reads from that prefix; a storage
+    error raises before anything is returned, so nothing is applied."""
     from ..spec import load_spec
     try:
         from ..translator import translate
@@ -21,7 +28,46 @@ def objects_for(spec_source: Any, project_dir: Path, *, namespace: str, storage_
         raise BridgeError(f"this install cannot translate specs ({exc}); reinstall kserve-bridge") from exc
 
     spec = load_spec(spec_source, project_dir=project_dir)
-    return translate(spec, namespace=namespace, image=image, storage_uri=storage_uri)
+    if not upload:
+        return translate(spec, namespace=namespace, image=image, storage_uri=storage_uri)
+    return _upload_and_translate(spec, namespace, image, storage_uri or os.environ.get(STORAGE_URI_ENV), stream)
+
+
+def _upload_and_translate(spec: Any, namespace: str, image: str | None, storage_uri: str | None,
+                          stream: IO[str] | None) -> list[dict]:
+    from ..package import DIGEST_CHARS, deployment_id, project_digest
+    from ..spec import Spec, resolve_api
+    from ..spec.models import RealtimeAPI
+    from ..storage import join, pvc_alternative
+    from ..storage.upload import upload_project
+    from ..translator import translate
+
+    digest = project_digest(spec.project_dir)
+    plans, objects = [], []
+    for api in spec.apis:
+        if not isinstance(api, RealtimeAPI):
+            objects += translate(Spec([api], spec.source, None), namespace=namespace)  # graphs ship no code
+            continue
+        base = api.kserve.storage_uri or storage_uri
+        if not base:
+            raise StorageError(f"{api.name}: no storage URI to upload the project to: pass --storage-uri "
+                               "s3://BUCKET/PREFIX (client: storage_uri=...), set kserve.storage_uri, or "
+                               f"{STORAGE_URI_ENV}; --no-upload (upload=False) applies without uploading")
+        resolved = resolve_api(api)
+        dep_id = deployment_id(resolved, digest)
+        prefix = join(base, dep_id)
+        if base.startswith("pvc://"):
+            bundle = f"{spec.project_dir.name}-{digest[:DIGEST_CHARS]}.tar.gz"  # what `package` names it
+            raise StorageError(pvc_alternative(base, namespace, str(spec.project_dir), bundle, prefix))
+        manifest = {"deployment_id": dep_id, "api": api.name, "predictor_path": api.predictor.path,
+                    "spec": resolved}
+        plans.append((prefix, manifest))
+        pinned = api.model_copy(update={"kserve": api.kserve.model_copy(update={"storage_uri": prefix})})
+        objects += translate(Spec([pinned], spec.source, spec.project_dir), namespace=namespace, image=image,
+                             deployment_id=dep_id)
+    for prefix, manifest in plans:
+        upload_project(spec.project_dir, prefix, manifest, stream)
+    return objects
 
 
 def apply_all(kube: Kube, objects: list[dict]) -> list[tuple[dict, str]]:

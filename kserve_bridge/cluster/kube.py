@@ -75,6 +75,7 @@ class Kube:
         self.host = api_client.configuration.host
         self.namespace = namespace or (active or {}).get("context", {}).get("namespace") or "default"
         self.api = client.CustomObjectsApi(api_client)
+        self.core = client.CoreV1Api(api_client)
 
     def _call(self, what: str, ref: Ref | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self._errors(what, ref):
@@ -111,6 +112,25 @@ class Kube:
         return self._call(f"apply {ref}", None, self.api.patch_namespaced_custom_object,
                           ref.group, ref.version, ref.namespace, ref.plural, ref.name, body,
                           field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH)
+
+    def apply_config_map(self, obj: dict) -> dict:
+        """Server-side apply of a ConfigMap (core API; field manager `kserve-bridge`)."""
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or self.namespace
+        with self._errors(f"apply ConfigMap {meta['name']} in namespace {namespace}", None):
+            return self.core.patch_namespaced_config_map(
+                meta["name"], namespace, dict(obj, metadata=dict(meta, namespace=namespace)),
+                field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH).to_dict()
+
+    def delete_config_map(self, name: str, namespace: str | None = None) -> bool:
+        """Delete a ConfigMap; False when it was already gone."""
+        namespace = namespace or self.namespace
+        try:
+            with self._errors(f"DELETE ConfigMap {name}", Ref("", "v1", "configmaps", namespace, name)):
+                self.core.delete_namespaced_config_map(name, namespace)
+        except NotFoundError:
+            return False
+        return True
 
     def delete(self, ref: Ref) -> None:
         self._call(f"DELETE {ref}", ref, self.api.delete_namespaced_custom_object,

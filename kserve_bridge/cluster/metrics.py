@@ -13,7 +13,7 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ClusterError
 
@@ -59,21 +59,34 @@ SOURCES = {s.name: s for s in (KNATIVE, MODELSERVER)}
 
 @dataclass(frozen=True)
 class RevisionHealth:
-    """Figures for one revision over the window."""
+    """Figures for one revision over the window; `requests` is None when Prometheus has
+    no series for the revision at all (as opposed to a series that counted 0)."""
 
     revision: str
-    requests: float
+    requests: float | None
     errors: float
     p99_ms: float | None
+    queries: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def has_data(self) -> bool:
+        return self.requests is not None
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.requests if self.requests else 0.0
 
     def describe(self) -> str:
+        if self.requests is None:
+            return f"{self.revision}: no metrics in the window"
         p99 = "n/a" if self.p99_ms is None else f"{self.p99_ms:.0f}ms"
         return (f"{self.revision}: {self.requests:.0f} req, {self.errors:.0f} errors "
                 f"({self.error_rate:.2%}), p99 {p99}")
+
+    def to_dict(self) -> dict:
+        return {"revision": self.revision, "requests": self.requests, "errors": self.errors,
+                "error_rate": None if self.requests is None else self.error_rate,
+                "p99_ms": self.p99_ms, "queries": dict(self.queries)}
 
 
 class Prometheus:
@@ -82,9 +95,11 @@ class Prometheus:
     def __init__(self, url: str, timeout: float = 10.0):
         self.url, self.timeout = url.rstrip("/"), timeout
 
-    def query(self, promql: str) -> float | None:
-        """The single value of an instant query, or None when it has no (finite) value."""
-        address = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    def query(self, promql: str, at: float | None = None) -> float | None:
+        """The single value of an instant query (evaluated at unix time `at`, default now),
+        or None when it has no (finite) value."""
+        params = {"query": promql} if at is None else {"query": promql, "time": f"{at:.3f}"}
+        address = f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}"
         try:
             with urllib.request.urlopen(address, timeout=self.timeout) as response:
                 body = json.load(response)
@@ -101,11 +116,12 @@ class Prometheus:
         value = float(result[0]["value"][1])
         return value if math.isfinite(value) else None
 
-    def health(self, source: MetricsSource, revision: str, namespace: str, window: str) -> RevisionHealth:
-        """Requests, errors and p99 latency of one revision over `window` (e.g. `60s`)."""
-        def q(template: str) -> float | None:
-            return self.query(source.render(template, revision, namespace, window))
-        p99 = q(source.p99_latency)
-        return RevisionHealth(revision=revision, requests=q(source.requests) or 0.0,
-                              errors=q(source.errors) or 0.0,
-                              p99_ms=None if p99 is None else p99 * source.latency_to_ms)
+    def health(self, source: MetricsSource, revision: str, namespace: str, window: str,
+               at: float | None = None) -> RevisionHealth:
+        """Requests, errors and p99 latency of one revision over `window` (e.g. `60s`) ending at `at`."""
+        queries = {what: source.render(template, revision, namespace, window) for what, template in
+                   (("requests", source.requests), ("errors", source.errors), ("p99", source.p99_latency))}
+        values = {what: self.query(promql, at) for what, promql in queries.items()}
+        p99 = values["p99"]
+        return RevisionHealth(revision=revision, requests=values["requests"], errors=values["errors"] or 0.0,
+                              p99_ms=None if p99 is None else p99 * source.latency_to_ms, queries=queries)

@@ -1,13 +1,19 @@
 """Turn an in-memory predictor class into a project directory (the notebook path).
 
-The directory is named after a hash of everything written to it, so the same
-class source, requirements and spec always give the same files (and so the
-same deployment id).
+A class from a file-backed module ships that module's source. A class defined in a
+notebook or script (`__main__`) ships a predictor.py rebuilt from the session: its
+source plus the imports, helpers and constants it uses. Only when that is impossible
+is the class serialised (predictor.pkl, loaded by a small predictor.py), with the
+recoverable source alongside for reading.
+
+The directory is named after a hash of everything written to it, so the same class
+source, requirements and spec always give the same files (and the same deployment id).
 """
 from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -15,30 +21,57 @@ from pathlib import Path
 import yaml
 
 from ..errors import PredictorError
+from ..notebook import serialized
+from ..notebook.recover import Unrecoverable, definition_source, recover_module
 
-# The class name Cortex looks up in predictor.py for each predictor type.
-_CLASS_NAMES = {"python": "PythonPredictor", "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
+# The class name the model server looks up in predictor.py for each predictor type.
+CLASS_NAMES = {"python": "PythonPredictor", "pytorch": "PythonPredictor", "sklearn": "PythonPredictor",
+               "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
 
 
 def predictor_source(predictor: type, predictor_type: str = "python") -> str:
-    """Source of the module defining `predictor` (so its imports come along), or of the
-    class alone when the module has no source (e.g. a notebook's __main__); plus an
-    alias when the class is not named as Cortex expects."""
+    """Readable source defining `predictor` under the class name the server expects
+    (raises `Unrecoverable` when it cannot be rebuilt from the session)."""
     module = sys.modules.get(predictor.__module__)
-    try:
-        source = inspect.getsource(module) if module is not None and module.__name__ != "__main__" else ""
-    except (OSError, TypeError):
-        source = ""
-    if predictor.__name__ not in source:
+    source = ""
+    if module is not None and module.__name__ != "__main__" and getattr(module, "__file__", None):
         try:
-            source = inspect.getsource(predictor)
-        except (OSError, TypeError) as exc:
-            raise PredictorError(f"cannot read the source of {predictor.__qualname__}: {exc}; "
-                                 "pass project_dir with a predictor.py instead") from exc
-    expected = _CLASS_NAMES.get(predictor_type)
-    if expected and expected != predictor.__name__:
-        source = f"{source.rstrip()}\n\n\n{expected} = {predictor.__name__}\n"
-    return source
+            source = inspect.getsource(module)
+        except (OSError, TypeError):
+            source = ""
+    if f"class {predictor.__name__}" not in source:
+        source = recover_module(predictor)
+    return source.rstrip() + "\n" + _alias(predictor, predictor_type)
+
+
+def _alias(predictor: type, predictor_type: str) -> str:
+    """A subclass under the name the server looks up (a plain alias would keep the old __name__)."""
+    expected = CLASS_NAMES.get(predictor_type)
+    if not expected or expected == predictor.__name__:
+        return ""
+    name = predictor.__name__
+    return f'\n\nclass {expected}({name}):\n    """{name}, under the name the model server loads."""\n'
+
+
+
+def predictor_files(predictor: type, predictor_type: str = "python") -> dict[str, str | bytes]:
+    """predictor.py from source, else the serialised class with whatever source exists."""
+    if not inspect.isclass(predictor):
+        raise PredictorError(f"predictor must be a class, got {type(predictor).__name__}")
+    try:
+        return {"predictor.py": predictor_source(predictor, predictor_type)}
+    except Unrecoverable as exc:
+        reason = str(exc)
+    data, versions = serialized.serialize(predictor)
+    expected = CLASS_NAMES.get(predictor_type, "PythonPredictor")
+    try:
+        readable = definition_source(predictor)
+    except Unrecoverable:
+        readable = f"# the source of {predictor.__qualname__} was not available in the session\n"
+    return {"predictor.py": serialized.loader_source(predictor, reason, expected),
+            "predictor_source.py": readable,
+            serialized.PICKLE_FILE: data,
+            serialized.VERSIONS_FILE: json.dumps(versions, indent=1, sort_keys=True) + "\n"}
 
 
 def write_project(api_spec: dict, predictor: type, requirements: list[str] = (),
@@ -49,16 +82,20 @@ def write_project(api_spec: dict, predictor: type, requirements: list[str] = (),
     pred.setdefault("type", "python")
     pred["path"] = "predictor.py"
     spec["predictor"] = pred
-    files = {
-        "predictor.py": predictor_source(predictor, pred["type"]),
+    files: dict[str, str | bytes] = {
+        **predictor_files(predictor, pred["type"]),
         "requirements.txt": "".join(f"{r.strip()}\n" for r in requirements),
         "cortex.yaml": yaml.safe_dump([spec], sort_keys=True, default_flow_style=False),
     }
     digest = hashlib.sha256()
     for name in sorted(files):
-        digest.update(f"{name}\0{files[name]}\0".encode())
+        content = files[name]
+        digest.update(f"{name}\0".encode() + (content.encode() if isinstance(content, str) else content) + b"\0")
     target = (root or Path(tempfile.gettempdir()) / "kserve-bridge-projects") / digest.hexdigest()[:16]
     target.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (target / name).write_text(text, encoding="utf-8")
+    for name, content in files.items():
+        if isinstance(content, str):
+            (target / name).write_text(content, encoding="utf-8")
+        else:
+            (target / name).write_bytes(content)
     return target

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import AliasChoices, Field, WithJsonSchema, model_validator
 
+from ..contract import DEFAULT_ALERTS
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
 PredictorType = Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
@@ -151,19 +152,65 @@ class Monitoring(SpecModel):
     key: Optional[str] = None
 
 
+class LoggerStorage(SpecModel):
+    """Object-store settings of a payload logger whose url is s3://, gs:// or abfs:// (KServe's LoggerStorageSpec)."""
+
+    path: Optional[str] = Field(None, min_length=1, max_length=1024,
+                                description="Sub-folder under <url>/<namespace>/<api>/predictor/")
+    format: Optional[Literal["json", "csv", "parquet"]] = Field(None, description="Record file format "
+                                                                                  "(KServe default json)")
+    parameters: StrMap = Field(default_factory=dict, description="Other KServe storage parameters")
+    key: Optional[str] = Field(None, max_length=253, description="Key in the storage secret (default credentials)")
+    service_account: Optional[str] = Field(None, max_length=253,
+                                           description="Service account holding the credentials (default logger-sa)")
+
+
+class PayloadLogger(SpecModel):
+    """KServe payload logging: every request and/or response as a CloudEvent to `url`."""
+
+    mode: Literal["all", "request", "response"] = Field("all", description="What is logged")
+    url: str = Field(min_length=1, max_length=2048, description="http(s):// CloudEvents receiver (a Knative "
+                     "broker, any collector) or an s3://, gs:// or abfs:// bucket path")
+    storage: Optional[LoggerStorage] = Field(None, description="Object-store settings (bucket urls only)")
+    metadata_headers: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=256)]] = \
+        Field(default_factory=list, description="Request headers copied onto every record")
+    metadata_annotations: list[Annotated[str, Field(min_length=1, max_length=317)]] = Field(
+        default_factory=list, description="InferenceService annotations copied onto every record")
+    batch_size: Optional[int] = Field(None, ge=1, le=100000, description="Records per stored object (bucket urls)")
+    batch_interval: Optional[Duration] = Field(None, description="Longest wait to fill a batch (bucket urls)")
+    marshaller_url: Optional[str] = Field(None, min_length=1, max_length=2048,
+                                          description="Service that turns record batches into files")
+
+
+class Alerts(SpecModel):
+    """Per-API paging thresholds; the model server exports them for manifests/monitoring's PrometheusRule."""
+
+    latency_p99: Duration = Field(DEFAULT_ALERTS["latency_p99_seconds"], description="Page when p99 latency "
+                                  "stays above this for 10 minutes, e.g. 250ms")
+    error_rate: float = Field(DEFAULT_ALERTS["error_ratio"], gt=0, le=1, description="Page when this share of "
+                              "requests fails (5xx) for 5 minutes, e.g. 0.01")
+
+
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
+
+    legacy_keys: ClassVar[tuple[str, ...]] = ("timeout",)
 
     deployment_mode: Annotated[Literal["Serverless", "RawDeployment"], WithJsonSchema(
         {"enum": ["Serverless", "RawDeployment", "serverless", "raw", "Raw", "knative", "Knative", "standard",
                   "Standard", "rawdeployment"]})] = Field(
         "Serverless", description="Serverless (Knative, scale to zero, canary) or RawDeployment (Deployment + HPA)")
     storage_uri: Optional[str] = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
-    runtime: str = Field("kserve-bridge", description="ClusterServingRuntime name")
+    runtime: Optional[str] = Field(None, max_length=253, description="ClusterServingRuntime name (default: chosen "
+                                   "from predictor.type, compute.gpu and the project's imports)")
     protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
     canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
-    timeout: Optional[int] = Field(None, ge=1, le=3600, description="Request timeout in seconds")
+    request_timeout: int = Field(300, ge=1, le=3600, validation_alias=AliasChoices("request_timeout", "timeout"),
+                                 description="Seconds a request may take before the model "
+                                 "server answers 504; also spec.predictor.timeout (older spelling: timeout)")
     service_account: Optional[str] = Field(None, max_length=253)
+    service_account_token: bool = Field(False, description="Mount the service account's API token in predictor "
+                                                          "pods (off: predictors rarely call the Kubernetes API)")
     autoscaler_class: Optional[Literal["kpa", "hpa", "keda", "external"]] = None
     scale_metric: Optional[Literal["concurrency", "rps", "cpu", "memory"]] = None
     scale_target: Optional[int] = Field(None, ge=1, le=INT32_MAX)
@@ -171,10 +218,16 @@ class KServeOptions(SpecModel):
     istio: bool = Field(True, description="Emit Istio objects (needed for shadow traffic)")
     annotations: StrMap = Field(default_factory=dict, description="Extra InferenceService annotations")
     labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")
+    logger: Optional[PayloadLogger] = Field(None, description="Payload logging (audit, drift): requests and "
+                                                              "responses as CloudEvents")
+    alerts: Optional[Alerts] = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors)")
 
     @model_validator(mode="before")
     @classmethod
     def _mode_aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "timeout" in data:  # the older spelling of request_timeout
+            if "request_timeout" in data:
+                raise ValueError("set request_timeout only (timeout is its older spelling)")
         if isinstance(data, dict) and isinstance(data.get("deployment_mode"), str):
             aliases = {"serverless": "Serverless", "knative": "Serverless", "raw": "RawDeployment",
                        "rawdeployment": "RawDeployment", "standard": "RawDeployment"}

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .models import RealtimeAPI, TrafficSplitter
+from . import kube_names
+from .models import KServeOptions, RealtimeAPI, TrafficSplitter
 from .units import parse_quantity
 
 Report = Callable[..., None]
@@ -29,7 +30,7 @@ def check_name(name: Any, report: Report) -> None:
         report(("name",), "a name is required", name)
     elif len(name) > 63:
         report(("name",), "must be at most 63 characters (a Kubernetes DNS-1035 label)", name)
-    elif not DNS_1035.match(name):
+    elif not DNS_1035.fullmatch(name):
         report(("name",), "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter",
                name)
 
@@ -37,9 +38,34 @@ def check_name(name: Any, report: Report) -> None:
 def check_endpoint(endpoint: str | None, report: Report) -> None:
     if endpoint is None:
         return
-    if not ENDPOINT.match(endpoint) or "//" in endpoint or endpoint.strip("/") == "":
+    if not ENDPOINT.fullmatch(endpoint) or "//" in endpoint or endpoint.strip("/") == "":
         report(("networking", "endpoint"), "must be a URL path of letters, digits, '_', '-', '.' and '/', "
                "not '/' alone and without '//'", endpoint)
+
+
+def check_kubernetes_values(opts: KServeOptions, report: Report, image: str | None = None) -> None:
+    """Names, labels and annotations by Kubernetes' own rules (kube_names), so kubectl never refuses them."""
+    for field, value, rule in (("runtime", opts.runtime, kube_names.dns_1123_subdomain),
+                               ("service_account", opts.service_account, kube_names.dns_1123_subdomain),
+                               ("storage_uri", opts.storage_uri, kube_names.no_whitespace)):
+        why = rule(value) if value is not None else None
+        if why:
+            report(("kserve", field), why, value)
+    for part, check_value in (("labels", kube_names.label_value), ("annotations", None)):
+        for key, value in getattr(opts, part).items():
+            why = kube_names.qualified_name(key)
+            if why:
+                report(("kserve", part, key), f"is not a valid {part[:-1]} key: {why}", key)
+            why = check_value(value) if check_value else None
+            if why:
+                report(("kserve", part, key), why, value)
+    why = kube_names.annotations_size(opts.annotations)
+    if why:
+        report(("kserve", "annotations"), why)
+    if image is not None:
+        why = kube_names.no_whitespace(image) if image else "must not be empty"
+        if why:
+            report(("predictor", "image"), why, image)
 
 
 def check_project_path(project: Path | None, rel: str, loc: tuple, report: Report, kind: str = "file") -> None:
@@ -90,11 +116,16 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report,
                    {"max_surge": surge, "max_unavailable": unavailable})
     if ok("kserve", "autoscaling"):
         _check_kserve(api, report)
+    if ok("kserve", "predictor"):
+        check_kubernetes_values(api.kserve, report, api.predictor.image)
 
 
 def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> None:
     pred = api.predictor
     check_project_path(project, pred.path, ("predictor", "path"), report)
+    for field in ("pip", "conda", "shell"):  # optional files, but never outside the project
+        check_project_path(project, getattr(pred.dependencies, field), ("predictor", "dependencies", field), report,
+                           kind="none")
     if not pred.path.endswith((".py", ".pickle")):
         report(("predictor", "path"), "must name a .py file (or a .pickle of a predictor class)", pred.path)
     if pred.python_path is not None:
@@ -104,7 +135,7 @@ def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> 
         else:
             check_project_path(project, pred.python_path, ("predictor", "python_path"), report, kind="dir")
     for key in pred.env:
-        if key.startswith(RESERVED_ENV_PREFIXES) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        if key.startswith(RESERVED_ENV_PREFIXES) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             report(("predictor", "env", key), "must be a valid variable name not starting with "
                    + " or ".join(RESERVED_ENV_PREFIXES), key)
     _check_models(api, project, report)
@@ -194,6 +225,9 @@ def _check_compute(api: RealtimeAPI, report: Report) -> None:
         report(("compute", "inf"), "cannot request both gpu and inf", compute.inf)
     if compute.inf > 1:
         report(("compute", "inf"), "at most 1 Inferentia chip per replica", compute.inf)
+    if compute.inf and not api.predictor.image:
+        report(("compute", "inf"), "no kserve-bridge runtime runs on AWS Inferentia (no Neuron image); use "
+               "compute.gpu, or predictor.image with a Neuron build of the model server", compute.inf)
 
 
 def _check_kserve(api: RealtimeAPI, report: Report) -> None:
@@ -216,6 +250,29 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
                metric)
     if metric in ("concurrency", "rps") and opts.autoscaler_class == "hpa":
         report(("kserve", "scale_metric"), "the hpa autoscaler scales on cpu or memory", metric)
+    if opts.logger is not None:
+        check_logger(opts.logger, report)
+
+
+LOG_SINK = re.compile(r"^(https?|s3|gs|abfs)://[^/\s]+(/\S*)?$")
+
+
+def check_logger(logger: Any, report: Report) -> None:
+    """KServe picks the logger's sink by the url's scheme; storage and batching apply to buckets only."""
+    loc = ("kserve", "logger")
+    if not LOG_SINK.match(logger.url):
+        report((*loc, "url"), "must be an http(s):// CloudEvents receiver or an s3://, gs:// or abfs:// bucket "
+               "path", logger.url)
+        return
+    bucket = not logger.url.startswith("http")
+    for field in ("storage", "batch_size", "batch_interval", "marshaller_url"):
+        value = getattr(logger, field)
+        if not bucket and value is not None:
+            report((*loc, field), "applies to a bucket url (s3://, gs://, abfs://); KServe sends each record "
+                   "to an http(s) url as it comes", *([] if field == "storage" else [value]))
+    if logger.batch_interval is not None and (logger.batch_size or 1) <= 1:
+        report((*loc, "batch_interval"), "needs batch_size > 1 (KServe flushes a partial batch after it)",
+               logger.batch_interval)
 
 
 def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report,
@@ -224,6 +281,11 @@ def check_splitter(split: TrafficSplitter, realtime: set[str], report: Report,
         check_name(split.name, report)
     if "networking" not in broken:
         check_endpoint(split.networking.endpoint, report)
+    if "kserve" not in broken:
+        check_kubernetes_values(split.kserve, report)
+    if "kserve" not in broken and split.kserve.logger is not None:
+        report(("kserve", "logger"), "payload logging is set per RealtimeAPI (KServe logs at each "
+               "InferenceService); move it to the APIs behind this splitter")
     if broken.intersection(("apis", "kserve")):
         return
     seen: set[str] = set()

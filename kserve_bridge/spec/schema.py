@@ -37,7 +37,11 @@ def _add_legacy_spellings(defs: dict[str, Any]) -> None:
                                               "description": "Cortex <= v0.24 spelling of path"}
     model_path["required"] = ["name"]
     model_path["oneOf"] = [{"required": ["path"]}, {"required": ["model_path"]}]
-    mode = defs["KServeOptions"]["properties"]["deployment_mode"]
+    opts = defs["KServeOptions"]
+    opts["properties"]["timeout"] = {**opts["properties"]["request_timeout"],
+                                     "description": "older spelling of request_timeout"}
+    opts["not"] = {"required": ["timeout", "request_timeout"]}
+    mode = opts["properties"]["deployment_mode"]
     mode["enum"] = [s for m in ("Serverless", "Knative", "RawDeployment", "Raw", "Standard")
                     for s in (m, m.lower())]
 

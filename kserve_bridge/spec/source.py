@@ -3,6 +3,8 @@
 ruamel's round-trip loader keeps positions; we convert its tree to plain
 Python while recording `path -> line`, bounding size and alias expansion so
 that hostile input (anchor bombs, deep nesting, huge ints) yields a Problem.
+Aliases are counted as if expanded (values and text), because everything
+downstream (validation, the settings JSON in the pod's env) expands them.
 """
 from __future__ import annotations
 
@@ -14,13 +16,40 @@ from ..errors import Problem, SpecError
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # characters of text after expanding aliases
 Loc = tuple[Any, ...]
-_TOO_BIG = (f"spec is too large or too deeply nested (more than {MAX_NODES} values after expanding aliases, "
-            f"or nested deeper than {MAX_DEPTH} levels, or cyclic)")
+_TOO_BIG = (f"spec is too large or too deeply nested (more than {MAX_NODES} values or {MAX_EXPANDED_CHARS // 2**20} "
+            f"MiB of text after expanding aliases, or nested deeper than {MAX_DEPTH} levels, or cyclic)")
+_TOO_MUCH_TEXT = (f"spec holds more than {MAX_EXPANDED_CHARS // 2**20} MiB of text once its aliases (*name) are "
+                  "expanded; refer to a large value fewer times, or ship it as a file in the project")
 
 
 class _TooBig(Exception):
-    pass
+    """Raised with the path of the node where a limit was crossed, and which limit."""
+
+    def __init__(self, loc: Loc = (), why: str = _TOO_BIG):
+        super().__init__(why)
+        self.loc, self.why = loc, why
+
+
+class _Budget:
+    """What is left of the node and expanded-text allowances."""
+
+    def __init__(self) -> None:
+        self.nodes, self.chars = MAX_NODES, MAX_EXPANDED_CHARS
+
+    def spend(self, node: Any, loc: Loc, depth: int) -> None:
+        self.nodes -= 1
+        if self.nodes < 0 or depth > MAX_DEPTH:
+            raise _TooBig(loc)
+        if isinstance(node, str):
+            self.spend_key(node, loc)
+
+    def spend_key(self, key: Any, loc: Loc) -> None:
+        if isinstance(key, str):
+            self.chars -= len(key)
+            if self.chars < 0:
+                raise _TooBig(loc, _TOO_MUCH_TEXT)
 
 
 class SourceMap:
@@ -38,16 +67,15 @@ class SourceMap:
         return None
 
 
-def _plain(node: Any, loc: Loc, smap: SourceMap, budget: list[int], depth: int) -> Any:
+def _plain(node: Any, loc: Loc, smap: SourceMap, budget: _Budget, depth: int) -> Any:
     """Copy a ruamel node to plain dict/list/scalars, recording lines as we go."""
-    budget[0] -= 1
-    if budget[0] < 0 or depth > MAX_DEPTH:
-        raise _TooBig
+    budget.spend(node, loc, depth)
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 key = str(key)
+            budget.spend_key(key, loc)
             try:
                 smap.lines[loc + (key,)] = node.lc.key(key)[0] + 1
             except (AttributeError, KeyError, TypeError):
@@ -112,27 +140,38 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     except (YAMLError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise SpecError([Problem("", f"invalid YAML: {type(exc).__name__}: {str(exc)[:200]}", file)]) from None
     try:
-        data = _plain(tree, (), smap, [MAX_NODES], 0)
-    except (_TooBig, RecursionError):
+        data = _plain(tree, (), smap, _Budget(), 0)
+    except _TooBig as exc:
+        raise SpecError([Problem(_path(exc.loc), exc.why, file, smap.line(exc.loc))]) from None
+    except RecursionError:
         raise SpecError([Problem("", _TOO_BIG, file)]) from None
     return data, smap
 
 
+def _path(loc: Loc) -> str:
+    """`[0].predictor.config` for a location, shortened for very deep ones."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[:8]).lstrip(".")
+    return text[:200] + ("..." if len(loc) > 8 or len(text) > 200 else "")
+
+
 def check_bounds(data: Any, file: str) -> None:
     """Hold plain data (the Python API) to the size and depth limits of files; this also stops cycles."""
-    budget = [MAX_NODES]
+    budget = _Budget()
 
     def walk(node: Any, depth: int) -> None:
-        budget[0] -= 1
-        if budget[0] < 0 or depth > MAX_DEPTH:
-            raise _TooBig
+        budget.spend(node, (), depth)
+        if isinstance(node, dict):
+            for key in node:
+                budget.spend_key(key, ())
         children = node.values() if isinstance(node, dict) else node if isinstance(node, (list, tuple)) else ()
         for child in children:
             walk(child, depth + 1)
 
     try:
         walk(data, 0)
-    except (_TooBig, RecursionError):
+    except _TooBig as exc:
+        raise SpecError([Problem("", exc.why, file)]) from None
+    except RecursionError:
         raise SpecError([Problem("", _TOO_BIG, file)]) from None
 
 

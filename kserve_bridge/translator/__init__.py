@@ -4,25 +4,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..errors import TranslationError, describe_value
 from ..package import deployment_id, project_digest
+from ..spec.kube_names import dns_1123_label, no_whitespace
 from ..spec import Spec, load_spec, resolve_api
 from ..spec.models import RealtimeAPI
 from .inference_service import inference_service
 from .record import Record
+from .secrets import env_secret_name, project_dotenv
 from .traffic import inference_graph
 
 
 def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, image: str | None,
              storage_uri: str | None, deployment_id_override: str | None) -> list[tuple[Record, list[dict]]]:
+    if namespace is not None and (why := dns_1123_label(namespace)):
+        raise TranslationError(f"namespace {describe_value(namespace)}: {why}")
+    if image is not None and (why := no_whitespace(image) if image else "must not be empty"):
+        raise TranslationError(f"image {describe_value(image)}: {why}")
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     digest = project_digest(spec.project_dir) if spec.project_dir and deployment_id_override is None else None
+    has_dotenv = project_dotenv(spec.project_dir) is not None
     out = []
     for api in spec.apis:
         rec = Record(api.name)
         if isinstance(api, RealtimeAPI):
             dep_id = deployment_id_override or deployment_id(resolve_api(api), digest)
             objects = [inference_service(api, rec, namespace=namespace, storage_uri=storage_uri,
-                                         deployment_id=dep_id, image=image)]
+                                         deployment_id=dep_id, image=image, project=spec.project_dir,
+                                         env_secret=env_secret_name(api.name) if has_dotenv else None)]
         else:
             objects = inference_graph(api, rec, namespace)
         out.append((rec, objects))

@@ -1,16 +1,25 @@
 """RealtimeAPI -> InferenceService (serving.kserve.io/v1beta1)."""
 from __future__ import annotations
 
-from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings
+from pathlib import Path
+
+from ..contract import ALERTS_ENV, DEPLOYMENT_ID_LABEL, ServerSettings
+from ..runtimes import MODEL_FORMAT
 from ..spec.models import RealtimeAPI
 from ..spec.rules import is_remote
+from . import pod
 from .autoscaling import autoscaling
+from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, logger_field
 from .record import Record
+from .runtime import choose_runtime
+from .secrets import env_from
 from .security import container_security_context, pod_security_context
+from .shadow import mount_shadow_config
 
-MODEL_FORMAT = "kserve-bridge"
+__all__ = ["MODEL_FORMAT", "inference_service", "default_storage_uri"]
 MODEL_DIR = "/mnt/models"
-HTTP_PORT = 8080
+HTTP_PORT = pod.HTTP_PORT
+KNATIVE_MAX_TIMEOUT = 600  # Knative's default max-revision-timeout-seconds (config-defaults)
 
 
 def default_storage_uri(name: str) -> str:
@@ -18,13 +27,16 @@ def default_storage_uri(name: str) -> str:
 
 
 def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, storage_uri: str | None,
-                      deployment_id: str, image: str | None = None) -> dict:
+                      deployment_id: str, image: str | None = None, env_secret: str | None = None,
+                      project: Path | None = None) -> dict:
+    """`env_secret`: the Secret with the project's .env variables (see secrets.py), when it has one;
+    `project`: the project folder, read for the runtime choice."""
     opts, pred = api.kserve, api.predictor
     uri = opts.storage_uri or storage_uri or default_storage_uri(api.name)
     rec.map("(packaged project)", f"storageUri {uri}" + ("" if opts.storage_uri or storage_uri else
             " (placeholder: pass --storage-uri or set kserve.storage_uri)"))
     scaling, scale_annotations = autoscaling(api, rec)
-    container = _container(api, rec, deployment_id)
+    container = _container(api, rec, deployment_id, env_secret)
     image = pred.image or image
     predictor: dict = {**scaling}
     if image:
@@ -36,8 +48,17 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
                                     **container,
                                     "env": [{"name": "STORAGE_URI", "value": uri}] + container["env"]}]
     else:
-        rec.map("predictor.type", f"spec.predictor.model: modelFormat {MODEL_FORMAT}, runtime {opts.runtime}")
-        predictor["model"] = {"modelFormat": {"name": MODEL_FORMAT}, "runtime": opts.runtime, "storageUri": uri,
+        runtime = opts.runtime
+        if runtime:
+            rec.map("kserve.runtime", f"spec.predictor.model.runtime = {runtime} (modelFormat {MODEL_FORMAT})")
+        else:
+            choice = choose_runtime(api, project)
+            runtime = choice.runtime.name
+            rec.map("predictor.type", f"spec.predictor.model: modelFormat {MODEL_FORMAT}, runtime {runtime} "
+                    f"(image {choice.runtime.image()}), because {choice.because}")
+            for warning in choice.warnings:
+                rec.warn(warning)
+        predictor["model"] = {"modelFormat": {"name": MODEL_FORMAT}, "runtime": runtime, "storageUri": uri,
                               "protocolVersion": opts.protocol, **container}
     if not opts.restricted_security:
         rec.drop("(pod security)", "kserve.restricted_security is false: no restricted securityContext")
@@ -45,12 +66,22 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
         predictor["securityContext"] = pod_security_context()
         rec.map("(pod security)", "restricted Pod Security Standard (non-root, no escalation, drop ALL, "
                 "RuntimeDefault seccomp)")
+    volumes = [pod.scratch_volume()] if opts.restricted_security else []
     if pred.shm_size:
-        predictor["volumes"] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": pred.shm_size}}]
+        volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": pred.shm_size}})
         rec.map("predictor.shm_size", f"emptyDir (Memory, {pred.shm_size}) mounted at /dev/shm")
-    if opts.timeout is not None:
-        predictor["timeout"] = opts.timeout
-        rec.map("kserve.timeout", f"spec.predictor.timeout = {opts.timeout}s")
+    if volumes:
+        predictor["volumes"] = volumes
+    predictor["timeout"] = opts.request_timeout
+    rec.map("kserve.request_timeout", f"spec.predictor.timeout = {opts.request_timeout}s (Knative's request "
+            f"timeout) and the model server's: 504 after {opts.request_timeout}s" + (
+                " (above Knative's default max-revision-timeout-seconds, 600: raise it in config-defaults)"
+                if opts.request_timeout > KNATIVE_MAX_TIMEOUT and opts.deployment_mode == "Serverless" else ""))
+    if not opts.service_account_token:
+        predictor["automountServiceAccountToken"] = False
+        rec.map("(service account token)", "automountServiceAccountToken = false (set "
+                "kserve.service_account_token: true if the predictor calls the Kubernetes API)")
+    mount_shadow_config(predictor, api.name, rec)
     if opts.canary_traffic_percent is not None:
         predictor["canaryTrafficPercent"] = opts.canary_traffic_percent
         rec.map("kserve.canary_traffic_percent", f"spec.predictor.canaryTrafficPercent = "
@@ -63,6 +94,9 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     labels = {"app.kubernetes.io/name": api.name, "app.kubernetes.io/managed-by": "kserve-bridge",
               DEPLOYMENT_ID_LABEL: deployment_id, **opts.labels}
     rec.map("kserve.deployment_mode", f"annotation serving.kserve.io/deploymentMode = {opts.deployment_mode}")
+    if opts.logger is not None:
+        predictor["logger"] = logger_field(opts.logger, rec)
+        annotations[DEPLOYMENT_ID_ANNOTATION] = deployment_id
     metadata: dict = {"name": api.name, "annotations": annotations, "labels": labels}
     if namespace:
         metadata["namespace"] = namespace
@@ -71,11 +105,16 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
             "spec": {"predictor": predictor}}
 
 
-def _container(api: RealtimeAPI, rec: Record, deployment_id: str) -> dict:
+def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: str | None) -> dict:
     """Container-level fields shared by the runtime model and a custom container."""
     pred, compute = api.predictor, api.compute
     settings = ServerSettings.from_api(api, deployment_id)
-    env = {**pred.env, **settings.to_env()}
+    read_only = api.kserve.restricted_security
+    env = {**(pod.scratch_env() if read_only else {}), **pred.env, **settings.to_env()}
+    if api.kserve.alerts is not None:
+        env[ALERTS_ENV] = alert_thresholds(api.kserve.alerts)
+        rec.map("kserve.alerts", f"env {ALERTS_ENV} (exported as kserve_bridge_alert_threshold; "
+                "manifests/monitoring alerts compare against it)")
     rec.map("predictor.config/env/python_path/server_side_batching/processes/threads/models",
             "env KSERVE_BRIDGE_SETTINGS (read by the model server)")
     if pred.env:
@@ -95,10 +134,21 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str) -> dict:
         rec.map("compute.inf", f"resources.limits aws.amazon.com/neuron = {compute.inf}")
     out: dict = {"env": [{"name": k, "value": v} for k, v in sorted(env.items())],
                  "resources": {k: v for k, v in (("requests", requests), ("limits", limits)) if v}}
-    if api.kserve.restricted_security:
-        out["securityContext"] = container_security_context()
+    if env_secret:
+        out["envFrom"] = env_from(env_secret)
+        rec.map(".env", f"envFrom Secret {env_secret} (the file is not bundled; deploy creates the Secret)")
+    out.update(pod.probes())
+    rec.map("(health)", "startupProbe + livenessProbe GET /healthz, readinessProbe GET /readyz on port "
+            f"{HTTP_PORT}")
+    mounts = [pod.scratch_mount()] if read_only else []
+    if read_only:
+        out["securityContext"] = {**container_security_context(), "readOnlyRootFilesystem": True}
+        rec.map("(root filesystem)", f"read-only; writable emptyDir at {pod.SCRATCH_DIR} (HOME, pip installs "
+                f"at start in {pod.PACKAGES_DIR})")
     if pred.shm_size:
-        out["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
+        mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+    if mounts:
+        out["volumeMounts"] = mounts
     return out
 
 
@@ -118,6 +168,8 @@ def _record_dropped(api: RealtimeAPI, rec: Record) -> None:
     if api.networking.api_gateway or api.networking.local_port:
         rec.drop("networking.api_gateway/local_port", "Cortex v0.25 and earlier; KServe exposes every API")
     if api.monitoring:
-        rec.drop("monitoring", "Cortex v0.25 monitoring; use the model server's /metrics in Prometheus")
+        rec.drop("monitoring", "Cortex <= v0.25 charted the predicted value (key, model_type) in CloudWatch; "
+                 "KServe has no such chart: log responses (kserve.logger, mode response) and chart them from "
+                 "the records; latency/requests/errors: manifests/monitoring")
     rec.map("networking.endpoint", f"model server route {api.endpoint} (and /predict, "
             f"/v1/models/{api.name}:predict)")

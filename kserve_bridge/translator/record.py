@@ -11,6 +11,7 @@ class Record:
     api: str
     mapped: list[tuple[str, str]] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def map(self, source: str, target: str) -> None:
         self.mapped.append((source, target))
@@ -18,10 +19,16 @@ class Record:
     def drop(self, source: str, why: str) -> None:
         self.dropped.append((source, why))
 
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
     def text(self) -> str:
         lines = [f"{self.api}:"]
         lines += [f"  {src:<48} -> {dst}" for src, dst in self.mapped]
         if self.dropped:
             lines.append("  not carried over:")
             lines += [f"    {src:<46} {why}" for src, why in self.dropped]
+        if self.warnings:
+            lines.append("  warnings:")
+            lines += [f"    {text}" for text in self.warnings]
         return "\n".join(lines)

@@ -1,7 +1,8 @@
 """An in-process stand-in for the Kubernetes API server, over real HTTP.
 
 The real `kubernetes` client talks to it through a generated kubeconfig. It
-stores custom objects per group/version/namespace/plural/name and models:
+stores custom objects (and core ones such as Secrets, group "") per group/version/namespace/plural/name
+and models:
 resourceVersion (409 on a stale write), generation, the status subresource,
 server-side apply (leaf-level field ownership per manager), JSON merge patch,
 JSON patch, create/replace/delete, list with field/label selectors, and watch
@@ -48,6 +49,7 @@ class FakeKube:
         self.requests: list[tuple[str, str, str]] = []  # method, path+query, content type
         self.simulate_kserve = simulate_kserve
         self.auto_ready = True
+        self.raw_canary_ready = True
         self._rv = itertools.count(1)
         self._changed = threading.Condition()
         self._before_write: list[Callable[[], None]] = []
@@ -161,6 +163,8 @@ class FakeKube:
     def _reconcile_isvc(self, key: Key) -> None:
         """KServe's part, in short: revisions, traffic by canaryTrafficPercent, Ready."""
         obj = copy.deepcopy(self.objects[key])
+        if _raw_mode(obj):
+            return self._reconcile_raw(key, obj)
         predictor = dict((obj.get("spec") or {}).get("predictor") or {})
         canary = predictor.pop("canaryTrafficPercent", None)
         digest = hashlib.sha256(json.dumps(predictor, sort_keys=True).encode()).hexdigest()
@@ -171,7 +175,8 @@ class FakeKube:
         if len(revs) == 1 or canary is None or canary == 100:
             traffic = [{"revisionName": latest, "percent": 100, "latestRevision": True}]
         else:
-            traffic = [{"revisionName": latest, "percent": canary, "latestRevision": True, "tag": "latest"},
+            traffic = [{"revisionName": latest, "percent": canary, "latestRevision": True, "tag": "latest",
+                        "url": f"http://latest-{key[4]}-predictor.{key[2]}.example.com"},
                        {"revisionName": revs[-2][0], "percent": 100 - canary, "latestRevision": False,
                         "tag": "prev"}]
         status = obj.setdefault("status", {})
@@ -186,6 +191,30 @@ class FakeKube:
                                      "transitionStatus": "UpToDate", "states": {"activeModelState": "Loaded"}}
         if status != self.objects[key].get("status"):
             self._store(key, obj, "MODIFIED")
+
+
+    def _reconcile_raw(self, key: Key, obj: dict) -> None:
+        """RawDeployment: each spec.canary entry is a Deployment `{isvc}-{name}-predictor`, ready at once
+        unless `raw_canary_ready` is False; status.canaryStatuses follows the spec (KServe's shape)."""
+        status = obj.setdefault("status", {})
+        status["deploymentMode"] = "RawDeployment"
+        status["canaryStatuses"] = [{"name": c["predictor"].get("name", ""), "ready": self.raw_canary_ready,
+                                     "trafficPercent": c.get("trafficPercent", 0)}
+                                    for c in (obj.get("spec") or {}).get("canary") or []]
+        if not status["canaryStatuses"]:
+            del status["canaryStatuses"]
+        status["components"] = {"predictor": {"url": f"http://{key[4]}-predictor.{key[2]}.svc.cluster.local"}}
+        if self.auto_ready:
+            status["url"] = f"http://{key[4]}.{key[2]}.example.com"
+            status["conditions"] = [{"type": t, "status": "True", "lastTransitionTime": "2026-11-22T00:00:00Z"}
+                                    for t in ("IngressReady", "PredictorReady", "Ready")]
+        if status != self.objects[key].get("status"):
+            self._store(key, obj, "MODIFIED")
+
+
+def _raw_mode(obj: dict) -> bool:
+    mode = ((obj.get("metadata") or {}).get("annotations") or {}).get("serving.kserve.io/deploymentMode")
+    return mode in ("RawDeployment", "Standard")
 
 
 def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
@@ -215,6 +244,8 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     raise ApiError(401, "Unauthorized", "missing or wrong bearer token")
                 parts = url.path.strip("/").split("/")
+                if parts[:1] == ["api"] and len(parts) >= 5:  # the core API group: /api/v1/namespaces/...
+                    parts = ["apis", "", *parts[1:]]
                 if len(parts) < 6 or parts[0] != "apis" or parts[3] != "namespaces":
                     raise ApiError(404, "NotFound", f"no such path {url.path}")
                 group, version, ns, plural = parts[1], parts[2], parts[4], parts[5]

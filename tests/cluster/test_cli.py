@@ -25,13 +25,13 @@ def rv(fake, name: str = "iris") -> str:
 
 
 def test_deploy_applies_server_side_and_is_idempotent(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     assert "InferenceService/iris created (namespace models)" in capsys.readouterr().out
     method, path, ctype = next(r for r in fake.requests if r[0] == "PATCH")
     assert ctype == "application/apply-patch+yaml"
     assert "fieldManager=kserve-bridge" in path and "force=true" in path
     before = rv(fake)
-    assert cli(kubeconfig, "deploy", str(project / "cortex.yaml")) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project / "cortex.yaml")) == 0
     assert "InferenceService/iris unchanged" in capsys.readouterr().out
     assert rv(fake) == before
     obj = fake.isvc("iris")
@@ -40,11 +40,11 @@ def test_deploy_applies_server_side_and_is_idempotent(fake, kubeconfig, project,
 
 
 def test_deploy_changed_project_reconfigures(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project), "--image", "registry.example/bridge:7") == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project), "--image", "registry.example/bridge:7") == 0
     assert "registry.example/bridge:7" in str(fake.isvc("iris")["spec"])
     first = fake.isvc("iris")["metadata"]["labels"]["kserve-bridge.io/deployment-id"]
     (project / "predictor.py").write_text((project / "predictor.py").read_text() + "\n# v2\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     assert "InferenceService/iris configured" in capsys.readouterr().out
     assert fake.isvc("iris")["metadata"]["labels"]["kserve-bridge.io/deployment-id"] != first
 
@@ -60,7 +60,7 @@ def test_deploy_wait_shows_progress_until_ready(fake, kubeconfig, project, capsy
     timer = threading.Timer(0.5, become_ready)
     timer.start()
     try:
-        assert cli(kubeconfig, "deploy", str(project), "--wait", "--timeout", "20") == 0
+        assert cli(kubeconfig, "deploy", "--no-upload", str(project), "--wait", "--timeout", "20") == 0
     finally:
         timer.cancel()
     out = capsys.readouterr().out
@@ -70,7 +70,7 @@ def test_deploy_wait_shows_progress_until_ready(fake, kubeconfig, project, capsy
 
 def test_deploy_wait_times_out_with_logs_hint(fake, kubeconfig, project, capsys):
     fake.auto_ready = False
-    assert cli(kubeconfig, "deploy", str(project), "--wait", "--timeout", "1") == 1
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project), "--wait", "--timeout", "1") == 1
     err = capsys.readouterr().err
     assert "not Ready after 1s" in err
     assert "kubectl logs -n models -l serving.kserve.io/inferenceservice=iris -c kserve-container" in err
@@ -78,12 +78,12 @@ def test_deploy_wait_times_out_with_logs_hint(fake, kubeconfig, project, capsys)
 
 def test_deploy_bad_spec_exits_2_and_writes_nothing(fake, kubeconfig, project, capsys):
     (project / "cortex.yaml").write_text("- name: Not A Name\n  kind: RealtimeAPI\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 2
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 2
     assert not [r for r in fake.requests if r[0] != "GET"]
 
 
 def test_get_table_and_details(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     fake.write(ISVC_KEY + ("other",), isvc("other"))
     capsys.readouterr()
     assert cli(kubeconfig, "get") == 0
@@ -106,7 +106,7 @@ def test_get_missing_and_other_context(fake, kubeconfig, capsys):
 
 
 def test_delete(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     assert cli(kubeconfig, "delete", "iris") == 0
     assert fake.isvc("iris") is None
     assert cli(kubeconfig, "delete", "iris") == 1
@@ -120,7 +120,7 @@ def test_unreachable_api_server(fake, kubeconfig, capsys):
 
 
 def test_canary_start_status_promote_rollback(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     assert cli(kubeconfig, "canary", "start", "iris", "--percent", "20") == 0
     assert fake.isvc("iris")["spec"]["predictor"]["canaryTrafficPercent"] == 20
     before = rv(fake)
@@ -129,7 +129,7 @@ def test_canary_start_status_promote_rollback(fake, kubeconfig, project, capsys)
     assert rv(fake) == before
     # a new revision: deploy again with a changed predictor; canaryTrafficPercent survives the apply
     (project / "predictor.py").write_text((project / "predictor.py").read_text() + "\n# v2\n")
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     assert cli(kubeconfig, "canary", "status", "iris") == 0
     out = capsys.readouterr().out
     assert "canaryTrafficPercent 20%" in out
@@ -149,7 +149,7 @@ def test_canary_start_status_promote_rollback(fake, kubeconfig, project, capsys)
 
 
 def test_canary_retries_on_conflict(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     fake.before_next_write(lambda: fake.touch(ISVC_KEY + ("iris",), "concurrent"))
     assert cli(kubeconfig, "canary", "start", "iris", "--percent", "30") == 0
     obj = fake.isvc("iris")
@@ -160,7 +160,7 @@ def test_canary_retries_on_conflict(fake, kubeconfig, project, capsys):
 
 
 def test_canary_gives_up_after_repeated_conflicts(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     for i in range(5):
         fake.before_next_write(lambda i=i: fake.touch(ISVC_KEY + ("iris",), f"w{i}"))
     assert cli(kubeconfig, "canary", "start", "iris", "--percent", "30") == 1
@@ -176,7 +176,7 @@ def test_canary_missing_api_aborts_without_writing(fake, kubeconfig, capsys):
 
 
 def test_canary_bad_percent(fake, kubeconfig, project, capsys):
-    assert cli(kubeconfig, "deploy", str(project)) == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project)) == 0
     assert cli(kubeconfig, "canary", "start", "iris", "--percent", "120") == 1
     assert "between 0 and 100" in capsys.readouterr().err
 
@@ -186,7 +186,7 @@ def test_deploy_traffic_splitter_applies_graph_after_services(fake, kubeconfig, 
         "- {name: iris-a, kind: RealtimeAPI, predictor: {type: python, path: predictor.py}}\n"
         "- {name: iris-b, kind: RealtimeAPI, predictor: {type: python, path: predictor.py}}\n"
         "- name: iris\n  kind: TrafficSplitter\n  apis: [{name: iris-a, weight: 80}, {name: iris-b, weight: 20}]\n")
-    assert cli(kubeconfig, "deploy", str(project), "--wait", "--timeout", "10") == 0
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project), "--wait", "--timeout", "10") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:3] == ["InferenceService/iris-a created (namespace models)",
                        "InferenceService/iris-b created (namespace models)",

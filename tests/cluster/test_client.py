@@ -43,12 +43,13 @@ def test_bad_kubeconfig_is_a_cluster_error(tmp_path, kubeconfig):
 
 
 def test_create_api_with_predictor_class_is_deterministic(api, fake, tmp_path):
-    status = api.create_api(SPEC, predictor=Doubler, requirements=["numpy>=1.26"], wait=True, timeout=10)
+    status = api.create_api(SPEC, predictor=Doubler, requirements=["numpy>=1.26"], wait=True, timeout=10,
+                            upload=False)
     assert status.ready and status.name == "doubler"
     first = fake.isvc("doubler")
     deployment_id = first["metadata"]["labels"]["kserve-bridge.io/deployment-id"]
     assert status.deployment_id == deployment_id
-    again = api.create_api(SPEC, predictor=Doubler, requirements=["numpy>=1.26"])
+    again = api.create_api(SPEC, predictor=Doubler, requirements=["numpy>=1.26"], upload=False)
     assert again.deployment_id == deployment_id
     assert fake.isvc("doubler")["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
 
@@ -59,7 +60,7 @@ def test_written_project_holds_module_source_requirements_and_spec(tmp_path):
     assert root != write_project(SPEC, Doubler, ["numpy>=2"], root=tmp_path)
     source = (root / "predictor.py").read_text()
     assert "class Doubler:" in source and "import pytest" in source  # the whole module
-    assert source.rstrip().endswith("PythonPredictor = Doubler")
+    assert "\nclass PythonPredictor(Doubler):\n" in source
     assert (root / "requirements.txt").read_text() == "numpy>=1.26\n"
     from kserve_bridge.spec import load_spec
     spec = load_spec(root / "cortex.yaml")
@@ -72,23 +73,23 @@ def test_written_project_holds_module_source_requirements_and_spec(tmp_path):
 
 def test_create_api_from_project_dir(api, fake, project):
     spec = {"name": "iris", "kind": "RealtimeAPI", "predictor": {"type": "python", "path": "predictor.py"}}
-    status = api.create_api(spec, project_dir=project)
+    status = api.create_api(spec, project_dir=project, upload=False)
     assert status.name == "iris" and fake.isvc("iris") is not None
 
 
 def test_get_list_patch_delete(api, fake, project):
     spec = {"name": "iris", "kind": "RealtimeAPI", "predictor": {"type": "python", "path": "predictor.py"}}
     with pytest.raises(NotFoundError):
-        api.patch_api(spec, project_dir=project)
+        api.patch_api(spec, project_dir=project, upload=False)
     assert fake.isvc("iris") is None
-    api.create_api(spec, project_dir=project)
-    api.create_api(dict(spec, name="iris2"), project_dir=project)
+    api.create_api(spec, project_dir=project, upload=False)
+    api.create_api(dict(spec, name="iris2"), project_dir=project, upload=False)
     assert [s.name for s in api.list_apis()] == ["iris", "iris2"]
     status = api.get_api("iris")
     assert status.ready and status.url == "http://iris.models.example.com"
     assert [t.revision for t in status.traffic] == ["iris-predictor-00001"]
     (project / "predictor.py").write_text((project / "predictor.py").read_text() + "# v2\n")
-    patched = api.patch_api(spec, project_dir=project)
+    patched = api.patch_api(spec, project_dir=project, upload=False)
     assert patched.deployment_id != status.deployment_id
     api.delete_api("iris")
     assert [s.name for s in api.list_apis()] == ["iris2"]
@@ -100,17 +101,18 @@ def test_get_list_patch_delete(api, fake, project):
 
 def test_invalid_api_spec_raises_spec_error_and_writes_nothing(api, fake):
     with pytest.raises(SpecError):
-        api.create_api({"kind": "RealtimeAPI"}, predictor=Doubler)
+        api.create_api({"kind": "RealtimeAPI"}, predictor=Doubler, upload=False)
     with pytest.raises(SpecError):
-        api.create_api({"name": "x", "kind": "RealtimeAPI", "predictor": {"type": "nope"}}, predictor=Doubler)
+        api.create_api({"name": "x", "kind": "RealtimeAPI", "predictor": {"type": "nope"}}, predictor=Doubler,
+                       upload=False)
     assert not [r for r in fake.requests if r[0] != "GET"]
 
 
 def test_conflict_on_status_update_is_not_lost(api, fake, project):
     """A write by someone else between our GET and apply does not break create_api (apply has no RV)."""
     spec = {"name": "iris", "kind": "RealtimeAPI", "predictor": {"type": "python", "path": "predictor.py"}}
-    api.create_api(spec, project_dir=project)
+    api.create_api(spec, project_dir=project, upload=False)
     fake.before_next_write(lambda: fake.touch(ISVC_KEY + ("iris",), "concurrent"))
     (project / "predictor.py").write_text((project / "predictor.py").read_text() + "# v3\n")
-    api.patch_api(spec, project_dir=project)
+    api.patch_api(spec, project_dir=project, upload=False)
     assert fake.isvc("iris")["metadata"]["labels"]["other-writer"] == "concurrent"

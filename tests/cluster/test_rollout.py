@@ -206,7 +206,7 @@ def test_failing_canary_is_rolled_back_at_once(fake, kubeconfig, prometheus, rev
         code = main(["canary", "auto", "bad", "--prometheus", prometheus, *FAST, "--kubeconfig", str(kubeconfig)])
     out = capsys.readouterr().out
     assert code == 3, out
-    assert "[ 10%] rollback: error rate" in out and "> 1.00%" in out
+    assert "[ 10%] rollback: canary worse: error rate" in out and "> limit 1.00%" in out
     assert "advance" not in out
     assert fake.isvc("bad")["spec"]["predictor"]["canaryTrafficPercent"] == 0
     traffic_now = {t["revisionName"]: t["percent"] for t in fake.isvc("bad")["status"]["components"]["predictor"]["traffic"]}
@@ -258,7 +258,7 @@ def test_real_model_server_failing_canary_rolled_back_with_modelserver_metrics(
                      *FAST, "--min-requests", "10", "--kubeconfig", str(kubeconfig)])
     out = capsys.readouterr().out
     assert code == 3, out
-    assert "[ 10%] rollback: error rate" in out
+    assert "[ 10%] rollback: canary worse: error rate" in out
     assert "stable calc-predictor-00001:" in out and ", 0 errors (0.00%)" in out
     assert fake.isvc("calc")["spec"]["predictor"]["canaryTrafficPercent"] == 0
 
@@ -267,7 +267,8 @@ def test_too_little_traffic_aborts_and_leaves_traffic(fake, kubeconfig, promethe
     start_canary(fake, "good")
     with traffic(fake, "good", revision_ports, rate=50):
         code = main(["canary", "auto", "good", "--prometheus", prometheus, "--interval", "1s", "--window", "3s",
-                     "--min-requests", "100000", "--max-holds", "1", "--kubeconfig", str(kubeconfig)])
+                     "--min-requests", "100000", "--max-holds", "1", "--on-undecided", "hold",
+                     "--kubeconfig", str(kubeconfig)])
     out = capsys.readouterr().out
     assert code == 4, out
     assert "[ 10%] hold: only" in out and "[ 10%] abort:" in out and "traffic left at 10%" in out

@@ -42,13 +42,13 @@ def _ready(base: str) -> bool:
 
 
 @contextmanager
-def serving(project: Path, api: str, ready_timeout: float = 120) -> Iterator[str]:
+def serving(project: Path, api: str, ready_timeout: float = 120, extra: tuple[str, ...] = ()) -> Iterator[str]:
     """Serve `api` of `project` locally; yields the base URL once the model answers ready."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen([sys.executable, "-m", "kserve_bridge", "serve", str(project), "--api", api,
-                                 "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                 "--port", str(port), *extra], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **QUIET_ENV}, start_new_session=True)
 
         def output() -> str:

@@ -144,7 +144,25 @@ def check_scale_to_zero(serve: Serve, example: Path) -> None:
         assert post(base, "/sentiment", "boring and awful, a waste of time").json()["sentiment"] == "negative"
 
 
+def check_payload_logging(serve: Serve, example: Path) -> None:
+    """Records go to a file; read_records.py pairs them back (the example's README)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        records = Path(tmp) / "records.jsonl"
+        with serving(example, "audited-iris", extra=("--log-requests", str(records))) as base:
+            answer = post(base, "/audited-iris", SETOSA, headers={"x-request-id": "r-1", "x-caller": "alice"})
+            assert answer.json()["species"] == "setosa"
+            assert post(base, "/audited-iris", {"sepal_length": 1}).status_code == 500
+        # the server flushed its queue on SIGTERM: four records, the failed call without a response
+        shown = subprocess.run([sys.executable, "read_records.py", str(records)], cwd=example, text=True,
+                               capture_output=True, timeout=60, check=True).stdout
+    assert "caller alice  request id r-1" in shown and '"species": "setosa"' in shown
+    assert shown.count("(none: not 200, or mode request)") == 1
+
+
 CHECKS = {
+    "payload-logging": check_payload_logging,
     "iris-sklearn": check_iris_sklearn, "movie-recommendation": check_movie_recommendation,
     "text-summarizer": check_text_summarizer, "onnx-classifier": check_onnx_classifier,
     "pytorch-mlp": check_pytorch_mlp, "multi-model": check_multi_model,

@@ -22,7 +22,7 @@ def env_of(container: dict) -> dict[str, str]:
 def test_default_model_uses_runtime_and_carries_settings():
     isvc = one([api(predictor={"env": {"FOO": "bar"}})], storage_uri="s3://b/p", namespace="ml")
     model = isvc["spec"]["predictor"]["model"]
-    assert model["modelFormat"] == {"name": "kserve-bridge"} and model["runtime"] == "kserve-bridge"
+    assert model["modelFormat"] == {"name": "kserve-bridge"} and model["runtime"] == "kserve-bridge-sklearn"
     assert model["storageUri"] == "s3://b/p" and model["protocolVersion"] == "v1"
     env = env_of(model)
     assert env["FOO"] == "bar"
@@ -42,15 +42,16 @@ def test_custom_image_runs_model_server_args():
 
 
 def test_compute_and_shm():
-    inf = one([api(compute={"inf": 1})])["spec"]["predictor"]["model"]["resources"]
+    inf = one([api(compute={"inf": 1}, predictor={"image": "me/neuron:1"})])["spec"]["predictor"]["containers"][0][
+        "resources"]
     assert inf["limits"]["aws.amazon.com/neuron"] == "1"
     isvc = one([api(compute={"cpu": "500m", "mem": "2Gi", "gpu": 1}, predictor={"shm_size": "1Gi"})])
     pred = isvc["spec"]["predictor"]
     res = pred["model"]["resources"]
     assert res["requests"]["cpu"] == "500m" and res["limits"]["memory"] == "2Gi"
     assert res["limits"]["nvidia.com/gpu"] == "1"
-    assert pred["volumes"][0]["emptyDir"]["medium"] == "Memory"
-    assert pred["model"]["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+    assert {v["name"]: v for v in pred["volumes"]}["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in pred["model"]["volumeMounts"]
 
 
 def test_serverless_autoscaling_annotations():

@@ -1,4 +1,5 @@
-"""Every translated object, and the cluster manifests, pass the strict (kube-apiserver-like) validator."""
+"""Every translated object, and the cluster manifests, pass strict validation: in any clone through the
+packaged schemas (tests/strict.py), and through ../shared's kube-apiserver-like validator when present."""
 from __future__ import annotations
 
 import shutil
@@ -10,6 +11,7 @@ import yaml
 
 from kserve_bridge.manifest import render
 from kserve_bridge.translator import translate
+from tests.strict import UNCHECKED, assert_strict, problems
 from tests.translate.specs import SPECS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,6 +27,30 @@ def kustomize_build() -> str:
         pytest.skip("kubectl is not installed")
     return subprocess.run(["kubectl", "kustomize", str(REPO / "manifests" / "base")], check=True, text=True,
                           capture_output=True, timeout=60).stdout
+
+
+def test_all_specs_pass_packaged_strict_validation() -> None:
+    objects = [o for spec in SPECS.values() for o in translate(spec, namespace="team-a", storage_uri="s3://b/p")]
+    assert assert_strict(objects) == len([o for o in objects if o["kind"] not in UNCHECKED]) > len(SPECS)
+
+
+def test_packaged_validation_catches_broken_objects() -> None:
+    """Guards the test above: unknown fields and wrong types are refused, for KServe and core kinds."""
+    isvc = translate(SPECS["defaults"])[0]
+    isvc["spec"]["predictor"]["minReplica"] = 1
+    assert "minReplica" in " ".join(problems(isvc))
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "lables": {}}}
+    assert "lables" in " ".join(problems(namespace))
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r"},
+            "rules": [{"verbs": "get", "apiGroups": [""], "resources": ["pods"]}]}
+    assert problems(role)
+
+
+def test_manifests_pass_packaged_strict_validation() -> None:
+    objects = list(yaml.safe_load_all(kustomize_build()))
+    kinds = {o["kind"] for o in objects}
+    assert {"Namespace", "ClusterServingRuntime", "Role", "RoleBinding", "ServiceAccount"} <= kinds
+    assert assert_strict(objects) >= 5
 
 
 def test_all_specs_pass_strict_validation(shared_dir: Path) -> None:
@@ -51,7 +77,7 @@ def test_kustomize_builds_the_cluster_setup() -> None:
     objects = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(kustomize_build())}
     runtime = objects[("ClusterServingRuntime", "kserve-bridge")]
     assert "namespace" not in runtime["metadata"]
-    assert runtime["spec"]["supportedModelFormats"] == [{"name": "kserve-bridge", "version": "1", "autoSelect": True}]
+    assert {"name": "kserve-bridge", "version": "1", "autoSelect": True} in runtime["spec"]["supportedModelFormats"]
     container = runtime["spec"]["containers"][0]
     assert container["args"][:4] == ["--model_dir", "/mnt/models", "--model_name", "{{.Name}}"]
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]

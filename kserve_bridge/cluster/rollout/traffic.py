@@ -1,0 +1,130 @@
+"""Who takes traffic, and how to move it, in both of KServe's deployment modes.
+
+Serverless (Knative): `spec.predictor.canaryTrafficPercent` splits traffic between the
+latest revision (tag `latest`) and the last rolled-out one (tag `prev`); absent promotes,
+0 rolls back. RawDeployment: `spec.canary` is a list of `{predictor, trafficPercent}`;
+each canary runs as Deployment `{isvc}-{predictor.name}-predictor`; promotion copies the
+canary's predictor into `spec.predictor` and removes the entry (KServe's documented way),
+rollback sets its `trafficPercent` to 0 (the Deployment stays, dark).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+
+from ...errors import BridgeError, ClusterError
+from ..kube import Kube, Ref
+from ..status import summarize
+
+SERVERLESS, RAW = "serverless", "raw"
+PROMOTE = None  # the share that means "the canary takes everything"
+_RAW_MODES = {"RawDeployment", "Standard"}
+_CANARY_ONLY = ("minReplicas", "maxReplicas")  # scaling stays the stable predictor's on promotion
+
+
+@dataclass(frozen=True)
+class TrafficState:
+    """The canary and stable revisions of one InferenceService and the canary's share."""
+
+    name: str
+    namespace: str
+    mode: str
+    share: int | None  # the spec's canary percent; None: not set
+    canary: str | None  # revision (Serverless) or Deployment (Raw) on trial
+    stable: str | None
+    canary_url: str | None
+    fingerprint: str | None  # changes when the canary is replaced by another one
+    split: str
+
+    @property
+    def in_progress(self) -> bool:
+        return self.canary is not None and self.stable is not None
+
+
+def mode_of(isvc: dict) -> str:
+    meta_mode = ((isvc.get("metadata") or {}).get("annotations") or {}).get("serving.kserve.io/deploymentMode")
+    status_mode = (isvc.get("status") or {}).get("deploymentMode")
+    raw = meta_mode in _RAW_MODES or status_mode in _RAW_MODES or bool((isvc.get("spec") or {}).get("canary"))
+    return RAW if raw else SERVERLESS
+
+
+def read_state(isvc: dict) -> TrafficState:
+    meta = isvc.get("metadata") or {}
+    name, namespace = meta.get("name", "?"), meta.get("namespace", "")
+    if mode_of(isvc) == RAW:
+        return _raw_state(isvc, name, namespace)
+    s = summarize(isvc)
+    canary, stable = s.canary, s.stable
+    predictor = (isvc.get("status") or {}).get("components", {}).get("predictor") or {}
+    url = next((t.get("url") for t in predictor.get("traffic") or [] if t.get("tag") == "latest"), None)
+    return TrafficState(name, namespace, SERVERLESS, s.canary_percent, canary and canary.revision,
+                        stable and stable.revision, url, canary and canary.revision, s.split())
+
+
+def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
+    spec = isvc.get("spec") or {}
+    canaries = spec.get("canary") or []
+    if len(canaries) > 1:
+        raise BridgeError(f"{name} has {len(canaries)} canaries in spec.canary; rollouts drive exactly one")
+    stable_name = (spec.get("predictor") or {}).get("name")
+    stable = f"{name}-{stable_name}-predictor" if stable_name else f"{name}-predictor"
+    if not canaries:
+        return TrafficState(name, namespace, RAW, None, None, stable, None, None, f"{stable} 100%")
+    entry = canaries[0]
+    cname = (entry.get("predictor") or {}).get("name", "?")
+    deployment, share = f"{name}-{cname}-predictor", int(entry.get("trafficPercent") or 0)
+    ready = {c.get("name"): c.get("ready") for c in (isvc.get("status") or {}).get("canaryStatuses") or []}
+    routed = share if ready.get(cname) else 0
+    digest = hashlib.sha256(json.dumps(entry.get("predictor"), sort_keys=True).encode()).hexdigest()[:12]
+    return TrafficState(name, namespace, RAW, share, deployment, stable,
+                        f"http://{deployment}.{namespace}.svc.cluster.local", f"{deployment}@{digest}",
+                        f"{deployment} {routed}%{'' if ready.get(cname) else ' (not ready)'}, "
+                        f"{stable} {100 - routed}%")
+
+
+def share_patch(isvc: dict, percent: int | None) -> dict | None:
+    """The merge patch that gives the canary `percent` % (PROMOTE: all of it); None if already so."""
+    if percent is not None and not 0 <= percent <= 100:
+        raise BridgeError(f"canary percent must be between 0 and 100 (got {percent})")
+    spec = isvc.get("spec") or {}
+    if mode_of(isvc) == SERVERLESS:
+        current = (spec.get("predictor") or {}).get("canaryTrafficPercent")
+        return None if current == percent else {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
+    canaries = copy.deepcopy(spec.get("canary") or [])
+    name = (isvc.get("metadata") or {}).get("name", "?")
+    if len(canaries) != 1:
+        raise BridgeError(f"{name} runs in RawDeployment mode: add exactly one entry to spec.canary "
+                          f"(found {len(canaries)}) before moving traffic")
+    if percent is None:
+        promoted = {k: v for k, v in canaries[0]["predictor"].items() if k not in _CANARY_ONLY}
+        return {"spec": {"predictor": promoted, "canary": None}}
+    if canaries[0].get("trafficPercent") == percent:
+        return None
+    canaries[0]["trafficPercent"] = percent
+    return {"spec": {"canary": canaries}}  # listType=atomic: the list is replaced whole
+
+
+def set_share(kube: Kube, name: str, percent: int | None, namespace: str | None = None,
+              dry_run: bool = False) -> tuple[dict, dict | None]:
+    """Move traffic; returns (the object as stored, the patch written or, with `dry_run`, that would be)."""
+    ref = Ref.isvc(name, namespace or kube.namespace)
+    if dry_run:
+        current = kube.get(ref)
+        return current, share_patch(current, percent)
+    written: list[dict | None] = [None]
+
+    def change(isvc: dict) -> dict | None:
+        written[0] = share_patch(isvc, percent)
+        return copy.deepcopy(written[0])
+
+    obj, changed = kube.update(ref, change)
+    return obj, written[0] if changed else None
+
+
+def state(kube: Kube, name: str, namespace: str | None = None) -> TrafficState:
+    try:
+        return read_state(kube.get(Ref.isvc(name, namespace or kube.namespace)))
+    except KeyError as exc:  # an object without the fields KServe always writes
+        raise ClusterError(f"{name}: unexpected InferenceService shape ({exc})") from exc

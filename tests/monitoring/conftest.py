@@ -1,0 +1,51 @@
+"""Shared pieces of the monitoring tests: the manifests, promtool, and the dashboard's queries."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+MONITORING = REPO / "manifests" / "monitoring"
+ALERTS_TEST = Path(__file__).with_name("alerts_test.yaml")
+
+
+def rule_groups() -> dict:
+    """The PrometheusRule's `spec`: a plain Prometheus rules file."""
+    return yaml.safe_load((MONITORING / "prometheus-rule.yaml").read_text())["spec"]
+
+
+def alerts() -> dict[str, str]:
+    return {r["alert"]: r["expr"] for g in rule_groups()["groups"] for r in g["rules"]}
+
+
+def dashboard() -> dict:
+    return json.loads((MONITORING / "dashboard.json").read_text())
+
+
+def panel_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every dashboard target."""
+    return [(p["title"], t["expr"]) for p in dashboard()["panels"] for t in p["targets"]]
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module (scripts/ is not a package)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    return binary

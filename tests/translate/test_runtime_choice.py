@@ -1,0 +1,128 @@
+"""Every API lands on a runtime whose image has its framework (and its GPU build when it asks for a GPU)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kserve_bridge.cli import main
+from kserve_bridge.runtimes import BY_NAME
+from kserve_bridge.translator import explain, translate
+from tests.translate.specs import api
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def runtime_of(spec) -> str:
+    return translate(spec)[0]["spec"]["predictor"]["model"]["runtime"]
+
+
+def make_project(tmp_path: Path, spec: list[dict], files: dict[str, str]) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cortex.yaml").write_text(yaml.safe_dump(spec))
+    for name, text in {"predictor.py": "class PythonPredictor:\n    def predict(self, payload):\n"
+                                       "        return payload\n", **files}.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("example", "runtime"), [
+    ("iris-sklearn", "kserve-bridge-sklearn"), ("pytorch-mlp", "kserve-bridge-torch"),
+    ("onnx-classifier", "kserve-bridge-onnx"), ("text-summarizer", "kserve-bridge-tensorflow"),
+])
+def test_each_example_gets_the_runtime_with_its_framework(example: str, runtime: str) -> None:
+    assert runtime_of(REPO / "examples" / example) == runtime
+
+
+@pytest.mark.parametrize(("example", "runtime"), [
+    ("pytorch-mlp", "kserve-bridge-torch-gpu"), ("onnx-classifier", "kserve-bridge-onnx-gpu"),
+    ("text-summarizer", "kserve-bridge-tensorflow-gpu"),
+])
+def test_a_gpu_variant_gets_the_gpu_runtime(tmp_path: Path, example: str, runtime: str) -> None:
+    source = REPO / "examples" / example
+    subprocess.run(["cp", "-r", f"{source}/.", str(tmp_path)], check=True)
+    spec = yaml.safe_load((tmp_path / "cortex.yaml").read_text())
+    spec[0].setdefault("compute", {})["gpu"] = 1
+    (tmp_path / "cortex.yaml").write_text(yaml.safe_dump(spec))
+    isvc = translate(tmp_path)[0]
+    assert isvc["spec"]["predictor"]["model"]["runtime"] == runtime
+    assert isvc["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert BY_NAME[runtime].accelerator == "gpu"
+
+
+def test_a_python_predictor_that_imports_torch_in_a_helper_module_gets_torch(tmp_path: Path) -> None:
+    project = make_project(tmp_path, [api()], {
+        "predictor.py": "from lib.net import build\n\nclass PythonPredictor:\n    def __init__(self, config):\n"
+                        "        self.net = build()\n",
+        "lib/__init__.py": "", "lib/net.py": "import json\n\ndef build():\n    import torch.nn as nn\n"
+                                            "    return nn.Linear(2, 2)\n"})
+    assert runtime_of(project) == "kserve-bridge-torch"
+    assert "lib/net.py:4 imports torch" in explain(project)
+
+
+def test_requirements_name_a_framework(tmp_path: Path) -> None:
+    project = make_project(tmp_path, [api()], {"requirements.txt": "# serving\ntensorflow-cpu==2.18.0 ; python_version>'3'\n"})
+    assert runtime_of(project) == "kserve-bridge-tensorflow"
+    assert "requirements.txt lists tensorflow" in explain(project)
+
+
+def test_two_cpu_frameworks_get_the_full_image_and_no_framework_the_smallest(tmp_path: Path) -> None:
+    both = make_project(tmp_path / "both", [api()], {"predictor.py": "import torch\nimport onnxruntime\n"})
+    assert runtime_of(both) == "kserve-bridge"
+    assert set(BY_NAME["kserve-bridge"].frameworks) >= {"torch", "onnx"}
+    plain = make_project(tmp_path / "plain", [api()], {})
+    assert runtime_of(plain) == "kserve-bridge-sklearn"
+    assert "no framework imported" in explain(plain)
+
+
+def test_gpu_without_a_gpu_framework_warns(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "a", [api(compute={"gpu": 1})], {"predictor.py": "import sklearn\n"})
+    assert runtime_of(project) == "kserve-bridge-sklearn"
+    assert "has no GPU build" in explain(project)
+    mixed = make_project(tmp_path / "b", [api(compute={"gpu": 1})], {"predictor.py": "import torch, tensorflow\n"})
+    assert runtime_of(mixed) == "kserve-bridge-torch-gpu"
+    assert "no GPU image holds tensorflow, torch together" in explain(mixed)
+
+
+def test_overrides_win(tmp_path: Path) -> None:
+    project = make_project(tmp_path, [api(kserve={"runtime": "my-runtime"})], {"predictor.py": "import torch\n"})
+    assert runtime_of(project) == "my-runtime"
+    image = make_project(tmp_path / "img", [api(predictor={"image": "me/server:1"})], {"predictor.py": "import torch\n"})
+    predictor = translate(image)[0]["spec"]["predictor"]
+    assert "model" not in predictor and predictor["containers"][0]["image"] == "me/server:1"
+
+
+def test_an_import_no_image_has_warns_in_validate_and_explain(tmp_path: Path, capsys) -> None:
+    project = make_project(tmp_path, [api()], {"predictor.py": "import os\nimport numpy\nimport xgboost\n"})
+    assert main(["validate", str(project)]) == 0
+    err = capsys.readouterr().err
+    assert "predictor.py:3: imports xgboost" in err and "add xgboost to it" in err
+    assert "numpy" not in err and " os" not in err
+    assert "predictor.py:3: imports xgboost" in explain(project)
+    (project / "requirements.txt").write_text("xgboost>=2\n")
+    assert main(["validate", str(project)]) == 0
+    assert "xgboost" not in capsys.readouterr().err
+
+
+def test_inferentia_is_refused_without_a_custom_image(tmp_path: Path, capsys) -> None:
+    project = make_project(tmp_path, [api(compute={"inf": 1})], {})
+    assert main(["validate", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "compute.inf" in err and "Inferentia" in err and "Traceback" not in err
+    custom = make_project(tmp_path / "c", [api(compute={"inf": 1}, predictor={"image": "me/neuron:1"})], {})
+    assert main(["validate", str(custom)]) == 0
+
+
+def test_serve_names_the_cluster_runtime_and_missing_local_frameworks(tmp_path: Path) -> None:
+    project = make_project(tmp_path, [api()], {"predictor.py": "import torch\nimport not_installed_anywhere_xyz\n"})
+    code = ("import sys; from kserve_bridge.cli.serve import _say_runtime; from kserve_bridge.spec import load_spec;"
+            f"s = load_spec({str(project)!r}); _say_runtime(s.apis[0], s.project_dir)")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stderr
+    assert "runs on kserve-bridge-torch (predictor.py:1 imports torch)" in err
+    assert "predictor.py:2 imports not_installed_anywhere_xyz, which this Python environment lacks" in err
+    assert "imports torch, which this Python environment lacks" not in err  # torch is installed here
