@@ -358,3 +358,11 @@ def test_cpu_budget_follows_the_container_limit(tmp_path, files, expected):
         (tmp_path / name).write_text(text)
     cores = len(os.sched_getaffinity(0))
     assert cpu_budget(tmp_path) == (cores if expected is None else min(cores, expected))
+
+
+def test_local_serve_takes_the_request_timeout_from_cortex_yaml(tmp_path):
+    spec = ("- name: m\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n"
+            "  kserve:\n    request_timeout: 7\n")
+    project = make_project(tmp_path / "p", spec, "class PythonPredictor:\n    def predict(self, payload):\n"
+                                                 "        return 1\n")
+    assert resolve_settings(project, "m").request_timeout == 7.0
