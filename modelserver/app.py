@@ -47,7 +47,7 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             return to_response(exc)
         except Exception as exc:
             log.exception("predict failed for API %s", model.name)
-            return error_response(500, errors.describe(exc))
+            return to_response(exc)
         if getattr(model.predictor, "post_predict", None) is not None:  # after the predictor's own task, if any
             tasks = [response.background] if response.background is not None else []
             response.background = BackgroundTasks([*tasks, BackgroundTask(model.post_predict, result, payload,

@@ -10,7 +10,9 @@ one comparison per received chunk and a sum over the headers per request.
 from __future__ import annotations
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from .errors import HeadersTooLarge
 
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -49,9 +51,10 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
     def reject(self) -> None:
         self.rejected = True
         self.logger.warning("request head over %d bytes: 431", MAX_HEADER_BYTES)
-        body = orjson.dumps({"error": f"request line and headers larger than {MAX_HEADER_BYTES} bytes"})
-        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-                             b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+        error = HeadersTooLarge(f"request line and headers larger than {MAX_HEADER_BYTES} bytes")
+        body = orjson.dumps({"error": str(error)})
+        self.transport.write(STATUS_LINE[error.status] + b"content-type: application/json\r\ncontent-length: "
+                             + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
         self.transport.close()
 
 
