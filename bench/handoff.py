@@ -44,6 +44,7 @@ async def measure(mode: str, calls: int, concurrency: int, loop_work: int, predi
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     pool.shutdown()
+    threads.close()
     return (time.process_time() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6
 
 

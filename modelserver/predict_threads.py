@@ -30,8 +30,10 @@ class PredictThreads:
     def __init__(self, count: int, name: str = "predict"):
         self.jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self.busy_since: list[float | None] = [None] * count  # monotonic start of each thread's current call
-        for index in range(count):
-            threading.Thread(target=self._work, args=(index,), name=f"{name}-{index}", daemon=True).start()
+        self.threads = [threading.Thread(target=self._work, args=(index,), name=f"{name}-{index}", daemon=True)
+                        for index in range(count)]
+        for thread in self.threads:
+            thread.start()
 
     def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """`fn(*args)` in a predict thread; await the returned future for its result."""
@@ -44,6 +46,13 @@ class PredictThreads:
         """`fn(*args)` in a predict thread, after the calls queued before it; nobody waits for it."""
         self.jobs.put((fn, args, None, None))
 
+    def close(self, timeout: float | None = None) -> None:
+        """Let each thread finish the calls queued so far, then end; waits up to `timeout` for them."""
+        for _ in self.threads:
+            self.jobs.put((_stop, (), None, None))
+        for thread in self.threads:
+            thread.join(timeout)
+
     def stuck_for(self) -> float:
         """Seconds every thread has been inside its current call (0 when one is free)."""
         starts = self.busy_since
@@ -54,6 +63,8 @@ class PredictThreads:
     def _work(self, index: int) -> None:
         while True:
             fn, args, future, loop = self.jobs.get()
+            if fn is _stop:
+                return
             self.busy_since[index] = time.monotonic()
             result: Any = None
             error: Exception | None = None
@@ -67,6 +78,10 @@ class PredictThreads:
                     loop.call_soon_threadsafe(_settle, future, result, error)
                 except RuntimeError:  # the loop is closed: the server is stopping
                     pass
+
+
+def _stop() -> None:
+    """The job that ends a predict thread (`close`)."""
 
 
 def _settle(future: asyncio.Future, result: Any, error: Exception | None) -> None:

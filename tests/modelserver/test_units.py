@@ -303,6 +303,8 @@ def test_predict_threads_keep_user_code_off_the_loop_and_report_stuck_threads():
         assert threads.stuck_for() == 0.0
 
     asyncio.run(scenario())
+    threads.close()
+    assert not any(thread.is_alive() for thread in threads.threads)
 
 
 SERIAL_CHECKER = '''
