@@ -216,6 +216,7 @@ def test_predicts_never_run_on_the_event_loop(tmp_path, threads, sleeps):
     async def run() -> set[str]:
         return {(await model.infer({"sleep": s}, {}, {})).rstrip("-_0123456789") for s in sleeps}
     assert asyncio.run(run()) == {"predict"}
+    model.workers.close()
 
 
 def test_batcher_run_groups_coroutines_and_survives_cancellation():
@@ -342,6 +343,7 @@ def test_one_predict_thread_means_one_predict_at_a_time(tmp_path):
             return await model.infer({"sleep": s}, {}, {})
         return await asyncio.gather(*(one(i, s) for i, s in enumerate(sleeps)))
     assert max(asyncio.run(run())) == 1
+    model.workers.close()
 
 
 @pytest.mark.parametrize("files, expected", [
