@@ -2,7 +2,8 @@
 
 Layers: `project` prepares the unpacked project, `predictor` loads the user's
 class, `repository` + `backends` load models, `clients` are what the predictor
-sees, `model` is the kserve.Model (`placement` picks the event loop or a predict
-thread for each predict, `batching` groups requests), `app` adds Cortex routes and middleware to
-KServe's own FastAPI app, `__main__` starts `kserve.ModelServer`.
+sees, `model` is the kserve.Model (`predict_threads` run user code off the event
+loop, `batching` groups requests), `app` adds Cortex routes and middleware to
+KServe's own FastAPI app, `errors` maps every error to its status and JSON body,
+`http_protocol` caps request heads, `__main__` starts `kserve.ModelServer`.
 """

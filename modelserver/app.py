@@ -2,7 +2,9 @@
 
 KServe keeps its v1/v2 routes, /metrics and exception handlers (added when
 `ModelServer.start` builds the app); we add, before that:
-POST/GET <endpoint>, <endpoint>/predict (the guides' URL) and /predict, /healthz (liveness), /readyz (readiness).
+POST/GET <endpoint>, <endpoint>/predict (the guides' URL) and /predict, /healthz (liveness), /readyz
+(readiness), and the exception handlers that give every route's errors as `{"error": ...}` JSON
+(modelserver/errors.py).
 `install` returns `BridgeMiddleware` around the app (modelserver/middleware.py):
 limits, the deployment-id header, metrics and the predict lane.
 """
@@ -13,15 +15,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.responses import JSONResponse, Response
 
 from kserve_bridge.errors import ModelInputError
 
+from . import errors
+from .errors import NotReady, PredictorError, error_response, to_response
 from .middleware import BridgeMiddleware
 from .model import PredictorModel
-from .payload import PayloadError, error_response, make_response, read_payload
-from .repository import ModelNotFoundError
+from .payload import make_response, read_payload
 
 log = logging.getLogger("modelserver")
 
@@ -30,26 +35,21 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
             max_concurrency: int, max_payload_bytes: int) -> BridgeMiddleware:
     """Add the Cortex routes and health routes to `app`; returns the ASGI app to serve."""
     async def answer(read: Callable[[], Awaitable[Any]], query: dict, headers: dict) -> Response:
-        """The Cortex endpoint; `read` returns the payload or raises PayloadError."""
-        if not model.ready:
-            return error_response(503, f"API {model.name} is not ready: {model.load_error or 'loading'}")
+        """The Cortex endpoint; `read` returns the payload or raises BadRequest."""
         try:
+            if not model.ready:
+                raise NotReady(f"API {model.name} is not ready: {model.load_error or 'loading'}")
             payload = await read()
-        except PayloadError as exc:
-            return error_response(400, str(exc))
-        try:
             result = await model.infer(payload, query, headers)
-        except ModelNotFoundError as exc:
-            return error_response(404, exc.args[0])
-        except ModelInputError as exc:
-            return error_response(400, str(exc))
+            try:
+                response = make_response(result)
+            except TypeError as exc:
+                raise PredictorError(f"cannot encode the predictor's result: {exc}") from exc
+        except (errors.ServerError, ModelInputError) as exc:
+            return to_response(exc)
         except Exception as exc:
             log.exception("predict failed for API %s", model.name)
-            return error_response(500, f"{type(exc).__name__}: {exc}")
-        try:
-            response = make_response(result)
-        except TypeError as exc:
-            return error_response(500, f"cannot encode the predictor's result: {exc}")
+            return to_response(exc)
         if getattr(model.predictor, "post_predict", None) is not None:  # after the predictor's own task, if any
             tasks = [response.background] if response.background is not None else []
             response.background = BackgroundTasks([*tasks, BackgroundTask(model.post_predict, result, payload,
@@ -65,6 +65,10 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
                             status_code=200)
 
     async def live(request: Request) -> JSONResponse:
+        """Liveness: answered by the event loop itself; fails only when every predict thread is stuck."""
+        stuck = model.stuck()
+        if stuck is not None:
+            return error_response(503, f"{stuck}; restart needed")
         return JSONResponse({"status": "alive"})
 
     async def ready(request: Request) -> JSONResponse:
@@ -77,7 +81,8 @@ def install(app: FastAPI, model: PredictorModel, endpoint: str, deployment_id: s
         app.add_api_route(path, describe, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", live, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", ready, methods=["GET"], include_in_schema=False)
-    app.add_exception_handler(ModelNotFoundError, lambda _, exc: error_response(404, exc.args[0]))
+    for kind in (errors.ServerError, HTTPException, RequestValidationError):  # KServe adds its own at start
+        app.add_exception_handler(kind, errors.handle)
     return BridgeMiddleware(app, model, endpoint, answer, deployment_id=deployment_id,
                             max_concurrency=max_concurrency, max_payload_bytes=max_payload_bytes)
 

@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from . import metrics
+from .errors import as_exception
 
 log = logging.getLogger("modelserver")
 
@@ -32,6 +33,7 @@ class Batcher:
         self.handler, self.max_size, self.interval, self.in_flight = handler, max_size, interval, in_flight
         self.sizes = metrics.BATCH_SIZE.labels(api or name, model)
         self.pending: queue.SimpleQueue[tuple[Any, Future]] = queue.SimpleQueue()
+        self.busy_since: float | None = None  # monotonic start of the running batch (liveness reads it)
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
 
@@ -41,9 +43,13 @@ class Batcher:
         return future
 
     async def run(self, item: Any) -> Any:
+        return await self.enqueue(item)
+
+    def enqueue(self, item: Any) -> asyncio.Future:
+        """Queue `item` from a coroutine; await the returned future for its result."""
         future = asyncio.get_running_loop().create_future()
         self.pending.put((item, future))
-        return await future
+        return future
 
     def _collect(self) -> list[tuple[Any, Future]]:
         batch = [self.pending.get()]
@@ -71,6 +77,7 @@ class Batcher:
             items = [item for item, _ in batch]
             self.sizes.observe(len(items))
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))
+            self.busy_since = time.monotonic()
             try:
                 results = self.handler(items)
                 if not isinstance(results, (list, tuple)) or len(results) != len(items):
@@ -80,7 +87,9 @@ class Batcher:
                 outcomes = [(future, result, None) for (_, future), result in zip(batch, results)]
             except BaseException as exc:  # noqa: BLE001 - every caller must hear about it
                 log.error("batch of %d failed: %s", len(items), exc)
-                outcomes = [(future, None, exc) for _, future in batch]
+                error = as_exception(exc)  # a SystemExit would stop the event loop that receives it
+                outcomes = [(future, None, error) for _, future in batch]
+            self.busy_since = None
             by_loop: dict[asyncio.AbstractEventLoop, list] = {}
             for outcome in outcomes:
                 future = outcome[0]

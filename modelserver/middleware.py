@@ -1,7 +1,10 @@
 """`BridgeMiddleware`: the outermost ASGI app, in front of KServe's FastAPI app.
 
 Around every HTTP request: the payload limit (413), content types of the KServe
-routes (415), max concurrency (503), the deployment-id header and request metrics.
+routes (415), a body that does not arrive in time (408), max concurrency (503,
+counted once a POST's body is read, so slow uploads hold no slot), the
+deployment-id header and request metrics. Every error answer comes from
+modelserver/errors.py.
 It also answers the hot path itself (the "predict lane"): POST
 `/v1/models/<name>:predict`, the Cortex endpoint and `/predict` with an
 `application/json` body go straight to the same `kserve.Model` that KServe
@@ -12,6 +15,7 @@ is replayed to KServe's app unchanged.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -20,15 +24,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from kserve.errors import InferenceError, InvalidInput
 from starlette.responses import Response
 
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
 from . import metrics, shadow
 from .model import PredictorModel
-from .payload import PayloadError, dump_json, error_response
-from .repository import ModelNotFoundError
+from .errors import (BadRequest, BodyTimeout, ModelNotFoundError, Overloaded, PayloadTooLarge, PredictorError,
+                     ServerError, UnsupportedMediaType, error_response, status_and_message)
+from .payload import dump_json
 
 log = logging.getLogger("modelserver")
 KSERVE_INFER = re.compile(r"^/v[12]/models/[^/]+(/versions/[^/]+)?(:predict|:explain|/infer)$")
@@ -36,6 +40,8 @@ KSERVE_INFER = re.compile(r"^/v[12]/models/[^/]+(/versions/[^/]+)?(:predict|:exp
 JSON_TYPES = ("application/json", "application/cloudevents+json", "application/octet-stream",
               "application/x-www-form-urlencoded")
 V1_ROUTE = "/v1/models/{model_name}:predict"  # KServe's route path, the metrics' route label
+VERSIONED = re.compile(r"^/v2/models/([^/]+)/versions/([^/]+)")
+BODY_TIMEOUT_S = 60.0  # the most a request body may take to arrive (capped by the API's request_timeout)
 CortexPredict = Callable[[Callable[[], Awaitable[Any]], dict, dict], Awaitable[Response]]
 
 
@@ -45,6 +51,7 @@ class BridgeMiddleware:
     def __init__(self, app: Any, model: PredictorModel, endpoint: str, cortex_predict: CortexPredict,
                  deployment_id: str | None, max_concurrency: int, max_payload_bytes: int):
         self.app, self.model, self.cortex_predict = app, model, cortex_predict
+        self.body_timeout = min(BODY_TIMEOUT_S, model.settings.request_timeout)
         self.max_concurrency, self.max_payload_bytes = max_concurrency, max_payload_bytes
         self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, endpoint: endpoint, "/predict": "/predict"}
         self.lanes.setdefault(endpoint.rstrip("/") + "/predict", endpoint.rstrip("/") + "/predict")
@@ -67,18 +74,14 @@ class BridgeMiddleware:
                 ended[0] = time.perf_counter()  # latency ends here, not after post_predict's background task
 
         try:
-            limited = scope["method"] == "POST"
-            if limited and self.model.in_flight >= self.max_concurrency:
-                await self.reply(send_with_headers, 503, f"too many requests in flight (max_concurrency "
-                                                         f"{self.max_concurrency}); retry later")
-            elif limited:
-                self.model.in_flight += 1
-                self.in_flight_gauge.inc()
+            if scope["method"] == "POST":
+                self.model.arriving += 1
                 try:
-                    lane[0] = await self.limited(scope, receive, send_with_headers)
+                    lane[0] = await self.post(scope, receive, send_with_headers)
                 finally:
-                    self.model.in_flight -= 1
-                    self.in_flight_gauge.dec()
+                    self.model.arriving -= 1
+            elif VERSIONED.match(scope["path"]):
+                await self.unversioned(scope["path"], send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
@@ -98,7 +101,7 @@ class BridgeMiddleware:
         if series[2] is not None:
             series[2].inc()
 
-    async def limited(self, scope: dict, receive: Any, send: Any) -> str | None:
+    async def post(self, scope: dict, receive: Any, send: Any) -> str | None:
         """Answer a POST; returns the lane's route label when the lane answered it."""
         kind, declared = "", ""
         for key, value in scope["headers"]:
@@ -107,22 +110,60 @@ class BridgeMiddleware:
             elif key == b"content-length":
                 declared = value.decode("latin-1")
         path = scope["path"]
-        if kind and kind not in JSON_TYPES and KSERVE_INFER.match(path):
-            return await self.reply(send, 415, f"unsupported content type {kind!r} for {path}; "
-                                               f"send application/json")
-        if declared.isdigit() and int(declared) > self.max_payload_bytes:
-            return await self.too_large(send)
-        parts, size, more = [], 0, True  # a chunked or large body comes in parts: join them once
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        try:
+            if kind and kind not in JSON_TYPES and KSERVE_INFER.match(path):
+                raise UnsupportedMediaType(f"unsupported content type {kind!r} for {path}; send application/json")
+            if VERSIONED.match(path):
+                return await self.unversioned(path, send)
+            if declared.isdigit() and int(declared) > self.max_payload_bytes:
+                raise self.too_large()
+            body = await self.read_body(receive)
+            if body is None:  # the client went away
                 return None
-            parts.append(message.get("body", b""))
-            size += len(parts[-1])
-            more = message.get("more_body", False)
-            if size > self.max_payload_bytes:
-                return await self.too_large(send)
-        body = b"".join(parts)  # one part: the same bytes object, no copy
+            if self.model.in_flight >= self.max_concurrency:
+                raise Overloaded(f"too many requests in flight (max_concurrency {self.max_concurrency}); "
+                                 f"retry later")
+        except ServerError as exc:
+            return await self.reply(send, exc.status, str(exc))
+        self.model.in_flight += 1
+        self.in_flight_gauge.inc()
+        try:
+            return await self.limited(body, kind, scope, receive, send)
+        finally:
+            self.model.in_flight -= 1
+            self.in_flight_gauge.dec()
+
+    async def read_body(self, receive: Any) -> bytes | None:
+        """The whole body (None if the client left); BodyTimeout when it takes longer than body_timeout."""
+        parts, size, more = [], 0, True  # a chunked or large body comes in parts: join them once
+        task, expired = asyncio.current_task(), []
+
+        def expire() -> None:
+            expired.append(True)
+            task.cancel()  # type: ignore[union-attr]
+        timer = asyncio.get_running_loop().call_later(self.body_timeout, expire)
+        try:
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                parts.append(message.get("body", b""))
+                size += len(parts[-1])
+                more = message.get("more_body", False)
+                if size > self.max_payload_bytes:
+                    raise self.too_large()
+        except asyncio.CancelledError:
+            if not expired:
+                raise
+            task.uncancel()  # type: ignore[union-attr]
+            raise BodyTimeout(f"the request body did not arrive within {self.body_timeout:g} s") from None
+        finally:
+            timer.cancel()
+        return b"".join(parts)  # one part: the same bytes object, no copy
+
+    async def limited(self, body: bytes, kind: str, scope: dict, receive: Any, send: Any) -> str | None:
+        """Answer a POST whose body is read, holding a concurrency slot."""
+        path = scope["path"]
         route = self.lanes.get(path) if kind == "application/json" else None
         if route is not None or KSERVE_INFER.match(path):
             self.shadow.offer(path, body, kind, scope["headers"])
@@ -154,13 +195,12 @@ class BridgeMiddleware:
             return False
         try:
             result = await self.model.predict(self.model.validate(payload), request_headers(scope))
-            out = dump_json(result)
-        except ModelNotFoundError as exc:
-            await self.reply(send, 404, exc.args[0])
-        except InvalidInput as exc:
-            await self.reply(send, 400, str(exc))
-        except (InferenceError, TypeError) as exc:
-            await self.reply(send, 500, str(exc))
+            try:
+                out = dump_json(result)
+            except TypeError as exc:
+                raise PredictorError(f"cannot encode the predictor's result: {exc}") from exc
+        except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
+            await self.reply(send, *status_and_message(exc))
         else:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),
@@ -174,13 +214,20 @@ class BridgeMiddleware:
             try:
                 return orjson.loads(body)
             except orjson.JSONDecodeError as exc:
-                raise PayloadError(f"malformed JSON body: {exc}") from exc
+                raise BadRequest(f"malformed JSON body: {exc}") from exc
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         response = await self.cortex_predict(read, query, request_headers(scope))
         await response(scope, receive, send)
 
-    async def too_large(self, send: Any) -> None:
-        await self.reply(send, 413, f"payload larger than the limit of {self.max_payload_bytes} bytes")
+    def too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"payload larger than the limit of {self.max_payload_bytes} bytes")
+
+    async def unversioned(self, path: str, send: Any) -> None:
+        """KServe answers 501 for any v2 model version; this server has unversioned models only: 404."""
+        name, version = VERSIONED.match(path).groups()  # type: ignore[union-attr]
+        error = ModelNotFoundError(f"model {name!r} has no version {version!r}: this server serves "
+                                   f"unversioned models (use /v2/models/{name}/...)")
+        await self.reply(send, error.status, str(error))
 
     @staticmethod
     async def reply(send: Any, status: int, message: str) -> None:

@@ -13,7 +13,6 @@ import logging
 import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,12 @@ from kserve_bridge.errors import ModelInputError, PredictorError
 
 from . import metrics
 from .batching import Batcher
-from .placement import Placement
 from .clients import PythonClient, TensorClient
+from .errors import BadRequest, PredictTimeout, ServerError, describe
+from .predict_threads import PredictThreads, expire
 from .predictor import asks_for_client, bind, instantiate, load_predictor_class
 from .project import prepare_project
-from .repository import ModelNotFoundError, ModelRepository
+from .repository import ModelRepository
 
 log = logging.getLogger("modelserver")
 _predict_thread = threading.local()
@@ -59,11 +59,10 @@ class PredictorModel(Model):
         threads = settings.threads_per_process * settings.processes_per_replica
         if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+        self.workers = PredictThreads(threads)  # user code never runs on the event loop
         self.threads = threads
-        self.placement = Placement(allowed=threads == 1 and not settings.max_batch_size)
-        self.last_job: Future | None = None  # the newest predict handed to the (FIFO) predict thread
-        self.in_flight = 0  # POST requests being served (kept by BridgeMiddleware); the batcher reads it
+        self.in_flight = 0  # POSTs holding a concurrency slot: body read (kept by BridgeMiddleware)
+        self.arriving = 0  # POSTs begun, body read or not: who may still join a batch (the batcher reads it)
         metrics.READY.labels(name).set(0)
 
     def load(self) -> bool:
@@ -94,7 +93,7 @@ class PredictorModel(Model):
         if s.predictor_type in ("onnx", "tensorflow"):
             # Only requests holding a predict thread can join a client batch.
             client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
-                                                in_flight=lambda: min(self.in_flight, self.threads), api=self.name)
+                                                in_flight=lambda: min(self.arriving, self.threads), api=self.name)
         else:
             client = PythonClient(self.repository)
         if s.predictor_type in ("onnx", "tensorflow") and not self.repository.sources \
@@ -109,7 +108,7 @@ class PredictorModel(Model):
             self.call_post_predict = bind(hook, "response", "payload", "query_params", "headers")
         if s.max_batch_size and s.predictor_type not in ("onnx", "tensorflow"):
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
-                                   in_flight=lambda: self.in_flight)
+                                   in_flight=lambda: self.arriving)
 
     def _model_loader(self, cls: type):
         kind = self.settings.predictor_type
@@ -127,25 +126,40 @@ class PredictorModel(Model):
         payloads, queries, headers = (list(column) for column in zip(*items))
         return self.call_predict(payload=payloads, query_params=queries, headers=headers)
 
-    def _run_predict(self, payload: Any, query_params: dict, headers: dict, inline: bool) -> Any:
+    def _run_predict(self, payload: Any, query_params: dict, headers: dict) -> Any:
         _follow_torch_threads(self.torch_threads)
-        started = time.perf_counter()
-        try:
-            return self.call_predict(payload=payload, query_params=query_params, headers=headers)
-        finally:
-            self.placement.observe(time.perf_counter() - started, inline)
+        return self.call_predict(payload=payload, query_params=query_params, headers=headers)
 
     async def infer(self, payload: Any, query_params: dict, headers: dict) -> Any:
-        """Run the user's predict: batched when configured, else on the event loop or in a
-        predict thread (modelserver/placement.py); predicts stay serial with one thread."""
+        """Run the user's predict in a predict thread (batched when configured); after the API's
+        request_timeout the caller gets PredictTimeout (504) and the thread's result is dropped."""
         if self.batcher is not None:
-            return await self.batcher.run((payload, query_params, headers))
-        while self.placement.choose():
-            if self.last_job is None or self.last_job.done():
-                return self._run_predict(payload, query_params, headers, True)
-            await asyncio.get_running_loop().run_in_executor(self.executor, _nothing)  # queued after it
-        job = self.last_job = self.executor.submit(self._run_predict, payload, query_params, headers, False)
-        return await asyncio.wrap_future(job)
+            future = self.batcher.enqueue((payload, query_params, headers))
+        else:
+            future = self.workers.run(self._run_predict, payload, query_params, headers)
+        timer = future.get_loop().call_later(self.settings.request_timeout, self._expire, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    def _expire(self, future: asyncio.Future) -> None:
+        if not future.done():
+            log.warning("API %s: a predict outlived the request timeout (%g s); answering 504", self.name,
+                        self.settings.request_timeout)
+        expire(future, PredictTimeout(f"API {self.name}: predict did not finish within the request timeout of "
+                                      f"{self.settings.request_timeout:g} s"))
+
+    def stuck(self) -> str | None:
+        """Why the liveness probe should fail: every predict thread is inside a call that outlived the
+        request timeout (a predictor stuck for good; only a restart frees the threads), else None."""
+        seconds = self.workers.stuck_for()
+        if self.batcher is not None and self.batcher.busy_since is not None:  # one batch thread
+            seconds = max(seconds, time.monotonic() - self.batcher.busy_since)
+        if seconds <= self.settings.request_timeout:
+            return None
+        return (f"every predict thread has been inside one predict for {seconds:.0f} s, longer than the "
+                f"request timeout of {self.settings.request_timeout:g} s")
 
     def post_predict(self, response: Any, payload: Any, query_params: dict, headers: dict) -> None:
         """Run the user's post_predict, if any, in the background; errors are only logged."""
@@ -158,14 +172,15 @@ class PredictorModel(Model):
                 hook(response=response, payload=payload, query_params=query_params, headers=headers)
             except Exception:
                 log.exception("post_predict failed")
-        self.executor.submit(run)
+        self.workers.submit(run)
 
     async def predict(self, payload: dict | InferRequest, headers: dict | None = None,
                       response_headers: dict | None = None) -> dict | InferResponse:
-        """KServe's v1/v2 entry point; a predictor failure becomes KServe's InferenceError (500)."""
+        """KServe's v1/v2 entry point; our errors keep their status (modelserver/errors.py), any
+        other predictor failure becomes KServe's InferenceError (500)."""
         try:
             return await self._predict(payload, dict(headers or {}))
-        except (ModelNotFoundError, InferenceError):
+        except (ServerError, InferenceError):
             raise
         except ModelInputError as exc:
             raise InvalidInput(str(exc)) from exc
@@ -173,11 +188,11 @@ class PredictorModel(Model):
             # An unhandled exception would be re-raised by Starlette's outermost middleware after the
             # 500 and drop the keep-alive connection; KServe's InferenceError handler answers cleanly.
             log.exception("predict failed for API %s", self.name)
-            raise InferenceError(f"{type(exc).__name__}: {exc}") from exc
+            raise InferenceError(describe(exc)) from exc
 
     async def _predict(self, payload: dict | InferRequest, headers: dict) -> dict | InferResponse:
         if isinstance(payload, InferRequest):
-            inputs = {i.name: i.as_numpy() for i in payload.inputs}
+            inputs = {i.name: tensor(i) for i in payload.inputs}
             result = await self.infer(inputs, {}, headers)
             self.post_predict(result, inputs, {}, headers)
             return to_infer_response(result, payload, self.name)
@@ -217,8 +232,13 @@ def failure_location(exc: BaseException, project_dir: Path) -> str | None:
     return None
 
 
-def _nothing() -> None:
-    """Queued in the FIFO predict thread: done once everything submitted before it is."""
+def tensor(item: Any) -> np.ndarray:
+    """A v2 input as an array; shape, datatype and data that do not agree are the client's error (400)."""
+    try:
+        return item.as_numpy()
+    except Exception as exc:
+        raise BadRequest(f"input {item.name!r} (shape {item.shape}, datatype {item.datatype}): "
+                         f"{describe(exc)}") from exc
 
 
 def to_infer_response(result: Any, request: InferRequest, model_name: str) -> InferResponse:

@@ -12,11 +12,9 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-
-class PayloadError(ValueError):
-    """The request body does not match its content type (HTTP 400)."""
+from .errors import BadRequest
 
 
 def media_type(content_type: str) -> tuple[str, dict[str, str]]:
@@ -31,18 +29,18 @@ async def read_payload(request: Request) -> Any:
         try:
             return await request.form()
         except Exception as exc:
-            raise PayloadError(f"malformed form body: {exc}") from exc
+            raise BadRequest(f"malformed form body: {exc}") from exc
     body = await request.body()
     if kind == "application/json" or kind.endswith("+json"):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise PayloadError(f"malformed JSON body: {exc}") from exc
+            raise BadRequest(f"malformed JSON body: {exc}") from exc
     if kind == "text/plain":
         try:
             return body.decode(options.get("charset", "utf-8"))
         except (LookupError, UnicodeDecodeError) as exc:
-            raise PayloadError(f"text body is not valid {options.get('charset', 'utf-8')}: {exc}") from exc
+            raise BadRequest(f"text body is not valid {options.get('charset', 'utf-8')}: {exc}") from exc
     return body
 
 
@@ -65,7 +63,3 @@ def make_response(result: Any) -> Response:
     if isinstance(result, (bytes, bytearray)):
         return Response(bytes(result), media_type="application/octet-stream")
     return Response(dump_json(result), media_type="application/json")
-
-
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)

@@ -17,12 +17,10 @@ from typing import Any
 
 from kserve_bridge.contract import ServerSettings
 
+from .errors import ModelNotFoundError
+
 log = logging.getLogger("modelserver")
 REMOTE_PREFIXES = ("s3://", "gs://", "https://", "http://", "hf://", "pvc://")
-
-
-class ModelNotFoundError(LookupError):
-    """An unknown model name or version was asked for (HTTP 404)."""
 
 
 class ModelRepository:

@@ -14,6 +14,7 @@ from kserve_bridge.contract import ServerSettings
 
 from . import metrics
 from .app import install
+from .http_protocol import CappedHttpToolsProtocol
 from .model import PredictorModel
 
 log = logging.getLogger("modelserver")
@@ -36,6 +37,7 @@ class BridgeModelServer(ModelServer):
             # uvicorn serves BridgeMiddleware (limits, metrics, the predict lane) around KServe's app;
             # KServe still builds that app (routes, exception handlers) when its server starts.
             self._rest_server.config.app = self.asgi_app
+            self._rest_server.config.http = CappedHttpToolsProtocol  # 431 above 64 KiB of headers
         await super()._serve()
 
 

@@ -134,3 +134,12 @@ def test_batch_bound_row_for_iris(tmp_path):
     assert cells[0] == "iris" and cells[1] == "1"
     alone, shared, unshared = (float(c) for c in cells[2:5])
     assert alone > 0 and shared >= 0 and unshared >= 0 and cells[5].endswith("x")
+
+
+def test_handoff_measures_every_mode():
+    import asyncio
+
+    from bench.handoff import MODES, measure
+    for mode in MODES:
+        cpu, wall = asyncio.run(measure(mode, calls=16, concurrency=8, loop_work=10, predict_work=10))
+        assert cpu >= 0 and wall > 0

@@ -1,6 +1,7 @@
 """Fast in-process checks of the model server's parts (no HTTP)."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -201,17 +202,9 @@ class PythonPredictor:
 '''
 
 
-@pytest.mark.parametrize("threads, sleeps, expected", [
-    # Fast and serial: the first predict is timed in the predict thread, the rest run on the loop.
-    (1, [0, 0, 0], ["predict", "MainThread", "MainThread"]),
-    # A predict that turns slow (over INLINE_BUDGET_S) sends the following ones back to the thread.
-    (1, [0, 0, 0.05, 0, 0], ["predict", "MainThread", "MainThread", "predict", "predict"]),
-    # Slow from the start: never on the loop.
-    (1, [0.01, 0.01, 0.01], ["predict", "predict", "predict"]),
-    # Several predict threads: predicts may overlap, so they always use the threads.
-    (2, [0, 0, 0], ["predict", "predict", "predict"]),
-])
-def test_fast_serial_predicts_run_inline(tmp_path, threads, sleeps, expected):
+@pytest.mark.parametrize("threads, sleeps", [(1, [0] * 200 + [0.05, 0]), (2, [0, 0, 0])])
+def test_predicts_never_run_on_the_event_loop(tmp_path, threads, sleeps):
+    """However fast and serial predicts are, the loop only waits for them (issue 13, item 1)."""
     import asyncio
 
     from modelserver.model import PredictorModel
@@ -221,10 +214,10 @@ def test_fast_serial_predicts_run_inline(tmp_path, threads, sleeps, expected):
     model = PredictorModel("m", resolve_settings(project, "m"), project)
     assert model.load()
 
-    async def run() -> list[str]:
-        return [(await model.infer({"sleep": s}, {}, {})).rstrip("_0123456789") for s in sleeps]
-    assert asyncio.run(run()) == expected
-    model.executor.shutdown()
+    async def run() -> set[str]:
+        return {(await model.infer({"sleep": s}, {}, {})).rstrip("-_0123456789") for s in sleeps}
+    assert asyncio.run(run()) == {"predict"}
+    model.workers.close()
 
 
 def test_batcher_run_groups_coroutines_and_survives_cancellation():
@@ -251,20 +244,69 @@ def test_batcher_run_groups_coroutines_and_survives_cancellation():
     assert calls[0] == [1, 2, 3, 4] and sorted(calls[1], key=str) == [5, "bad"]
 
 
-def test_placement_probes_the_loop_when_thread_timings_are_inflated():
-    from modelserver.placement import INLINE_BUDGET_S, PROBE_EVERY, Placement
-    placement = Placement(allowed=True)
-    assert placement.choose() is False  # nothing measured yet: the thread
-    placement.observe(0.005, inline=False)  # a thread's timing under load (GIL waits included)
-    decisions = [placement.choose() for _ in range(PROBE_EVERY)]
-    assert decisions == [False] * (PROBE_EVERY - 1) + [True]  # one probe on the loop
-    placement.observe(0.0003, inline=True)  # the exact timing: the loop wins
-    assert placement.choose() and placement.recent < INLINE_BUDGET_S
-    placement.observe(0.05, inline=True)  # the predictor turned slow: back to the thread
-    assert placement.choose() is False
-    placement.observe(0.5, inline=False)  # far too slow to ever probe
-    assert not any(placement.choose() for _ in range(3 * PROBE_EVERY))
-    assert not Placement(allowed=False).choose()
+def test_batcher_reports_a_running_batch_for_liveness():
+    release, seen = threading.Event(), []
+    batcher = Batcher(lambda items: [release.wait()] * len(items), max_size=1, interval=0.0)
+    future = batcher.submit("x")
+    while batcher.busy_since is None:  # wait until the handler runs
+        time.sleep(0.01)
+    seen.append(batcher.busy_since)
+    release.set()
+    assert future.result(60) is True
+    while batcher.busy_since is not None:
+        time.sleep(0.01)
+    assert seen[0] > 0
+
+
+def test_each_error_class_carries_its_status_and_every_answer_is_json():
+    import orjson
+    from kserve.errors import InferenceError, InvalidInput
+    from starlette.exceptions import HTTPException
+
+    from modelserver import errors
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("boom")
+
+    cases = [(errors.BadRequest("bad"), 400), (errors.ModelNotFoundError("m"), 404), (errors.BodyTimeout("t"), 408),
+             (errors.PayloadTooLarge("big"), 413), (errors.UnsupportedMediaType("xml"), 415),
+             (errors.HeadersTooLarge("h"), 431), (errors.PredictorError("p"), 500), (errors.NotReady("n"), 503),
+             (errors.Overloaded("o"), 503), (errors.PredictTimeout("slow"), 504), (InvalidInput("x"), 400),
+             (InferenceError("y"), 500), (HTTPException(405, "Method Not Allowed"), 405), (Unprintable(), 500),
+             (errors.as_exception(SystemExit(3)), 500)]
+    for exc, status in cases:
+        response = errors.to_response(exc)
+        assert response.status_code == status, exc
+        assert set(orjson.loads(response.body)) == {"error"}
+    assert "Unprintable" in errors.describe(Unprintable())
+    assert "SystemExit: 3" in str(errors.as_exception(SystemExit(3)))
+
+
+def test_predict_threads_keep_user_code_off_the_loop_and_report_stuck_threads():
+    import asyncio
+
+    from modelserver.predict_threads import PredictThreads
+
+    release = threading.Event()
+    threads = PredictThreads(1, name="unit")
+
+    async def scenario() -> None:
+        loop_thread = threading.get_ident()
+        assert await threads.run(threading.get_ident) != loop_thread
+        with pytest.raises(Exception, match="SystemExit"):
+            await threads.run(sys.exit, 3)
+        blocked = threads.run(release.wait)
+        while threads.busy_since[0] is None:  # wait until the one thread is inside release.wait
+            await asyncio.sleep(0.01)
+        assert threads.stuck_for() >= 0.0
+        release.set()
+        assert await blocked is True
+        assert threads.stuck_for() == 0.0
+
+    asyncio.run(scenario())
+    threads.close()
+    assert not any(thread.is_alive() for thread in threads.threads)
 
 
 SERIAL_CHECKER = '''
@@ -285,13 +327,11 @@ class PythonPredictor:
 '''
 
 
-def test_one_predict_thread_means_one_predict_at_a_time(tmp_path, monkeypatch):
-    """Fast and slow predicts interleaved and the mode switching often: never two predicts at once."""
+def test_one_predict_thread_means_one_predict_at_a_time(tmp_path):
+    """Fast and slow predicts interleaved: never two predicts at once."""
     import asyncio
 
-    from modelserver import placement
     from modelserver.model import PredictorModel
-    monkeypatch.setattr(placement, "PROBE_EVERY", 3)
     spec = "- name: m\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n"
     project = make_project(tmp_path / "p", spec, SERIAL_CHECKER)
     model = PredictorModel("m", resolve_settings(project, "m"), project)
@@ -304,7 +344,7 @@ def test_one_predict_thread_means_one_predict_at_a_time(tmp_path, monkeypatch):
             return await model.infer({"sleep": s}, {}, {})
         return await asyncio.gather(*(one(i, s) for i, s in enumerate(sleeps)))
     assert max(asyncio.run(run())) == 1
-    model.executor.shutdown()
+    model.workers.close()
 
 
 @pytest.mark.parametrize("files, expected", [
@@ -333,3 +373,11 @@ def test_single_model_ignores_model_name_as_cortex(tmp_path):
     assert repo.get("whatever") == repo.get() == "2"
     with pytest.raises(ModelNotFoundError, match="no version '7'"):
         repo.get("whatever", "7")
+
+
+def test_local_serve_takes_the_request_timeout_from_cortex_yaml(tmp_path):
+    spec = ("- name: m\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n"
+            "  kserve:\n    request_timeout: 7\n")
+    project = make_project(tmp_path / "p", spec, "class PythonPredictor:\n    def predict(self, payload):\n"
+                                                 "        return 1\n")
+    assert resolve_settings(project, "m").request_timeout == 7.0
