@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         gc.enable()
         return 2
+    if settings.processes_per_replica > 1:
+        gc.enable()
+        from .supervisor import supervise
+        return supervise(settings, model_dir, name=args.model_name or settings.api_name, host=args.host,
+                         port=args.http_port, max_payload_bytes=args.max_payload_bytes)
     from .server import serve
     serve(settings, model_dir, name=args.model_name or settings.api_name, host=args.host, port=args.http_port,
           max_payload_bytes=args.max_payload_bytes)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import Any
+from socket import socket
+from typing import TYPE_CHECKING, Any
 
 from kserve import ModelServer
 from kserve import model_server as kserve_model_server
@@ -14,15 +15,18 @@ from kserve_bridge.contract import ServerSettings
 from .app import install
 from .model import PredictorModel
 
+if TYPE_CHECKING:
+    from .worker import Worker
+
 log = logging.getLogger("modelserver")
 
 
 class BridgeModelServer(ModelServer):
     """KServe's ModelServer, bound to a chosen host (KServe always binds 0.0.0.0)."""
 
-    def __init__(self, host: str, asgi_app: Any, **kwargs):
+    def __init__(self, host: str, asgi_app: Any, sockets: list[socket] | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.host, self.asgi_app = host, asgi_app
+        self.host, self.asgi_app, self.sockets = host, asgi_app, sockets
 
     async def _serve(self) -> None:
         if self._rest_server is not None:
@@ -33,22 +37,33 @@ class BridgeModelServer(ModelServer):
             # uvicorn serves BridgeMiddleware (limits, metrics, the predict lane) around KServe's app;
             # KServe still builds that app (routes, exception handlers) when its server starts.
             self._rest_server.config.app = self.asgi_app
+            if self.sockets is not None:  # a worker of a multi-process replica: the supervisor's socket
+                self.servers[0].close()  # RESTServer.start(), which would bind its own
+                self.servers[0] = self._serve_on(self.sockets)
         await super()._serve()
+
+    async def _serve_on(self, sockets: list[socket]) -> None:
+        self._rest_server.create_application()
+        await self._rest_server._server.serve(sockets=sockets)
 
 
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-          max_payload_bytes: int) -> None:
-    """Load the predictor (a failure keeps the server up, not ready) and serve until stopped."""
+          max_payload_bytes: int, worker: Worker | None = None) -> None:
+    """Load the predictor (a failure keeps the server up, not ready) and serve until stopped.
+    `worker`: this process is one of a replica's processes (modelserver/worker.py)."""
     log.setLevel(settings.log_level.upper())
-    if settings.processes_per_replica > 1:
-        log.info("processes_per_replica=%d runs as %d predict threads in one process",
-                 settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
     model.load()
+    if worker is not None:
+        worker.add_routes(kserve_model_server.app, model)
     asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
                        max_payload_bytes=max_payload_bytes)
-    server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1)
+    if worker is not None:
+        asgi_app = worker.wrap(asgi_app)
+        worker.loaded(model.ready)
+    server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1,
+                               sockets=worker.sockets if worker is not None else None)
     server.register_model(model)
     # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
     # uvicorn formats an access line's arguments whenever its logger has handlers, whatever the level.

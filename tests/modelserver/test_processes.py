@@ -1,0 +1,218 @@
+"""`processes_per_replica: 2`: real worker processes behind one port (modelserver/supervisor.py).
+
+Every test runs `python -m modelserver` over real HTTP on loopback. The predictor answers with
+its pid; a payload {"block": PATH} holds the predict (after writing PATH.entered with its pid)
+until the test creates PATH, so the test decides when a request in flight finishes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import make_project
+
+SPEC = """\
+- name: pid
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    processes_per_replica: 2
+    threads_per_process: 2
+    config:
+      load_gate: {gate}
+  autoscaling:
+    max_replica_concurrency: {limit}
+"""
+PREDICTOR = """\
+import os
+import time
+from pathlib import Path
+
+
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.005)
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        gate = config.get("load_gate")
+        if gate:  # the first process loads at once, the others when the test creates the gate
+            try:
+                os.close(os.open(gate + ".first", os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                wait_for(gate)
+
+    def predict(self, payload):
+        block = payload.get("block") if isinstance(payload, dict) else None
+        if block:
+            Path(block + ".entered").write_text(str(os.getpid()))
+            wait_for(block)
+        return {"pid": os.getpid()}
+"""
+TIMEOUT_S = 120
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT_S):
+    """Poll `condition` until it returns something truthy (returned); fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def project(tmp_path: Path, limit: int = 1024, gate: str = "") -> Path:
+    return make_project(tmp_path / "pid", SPEC.format(limit=limit, gate=f'"{gate}"'), PREDICTOR)
+
+
+def predict(url: str, payload: dict | None = None, timeout: float = 60) -> httpx.Response:
+    """One POST on a fresh connection (so the kernel hands it to whichever worker accepts first)."""
+    return httpx.post(url + "/predict", json=payload or {}, timeout=timeout)
+
+
+def readiness(url: str) -> tuple[int, dict]:
+    try:
+        response = httpx.get(url + "/readyz", timeout=10)
+    except httpx.HTTPError:
+        return 0, {}
+    return response.status_code, response.json()
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """A sample's value from /metrics (0 when absent)."""
+    text = httpx.get(url + "/metrics", timeout=10).text
+    for line in text.splitlines():
+        match = re.match(rf"^{name}{{(.*)}} (\S+)$", line)
+        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
+            return float(match.group(2))
+    return 0.0
+
+
+class InFlight:
+    """A blocked POST running in a thread; `release()` lets the predictor return."""
+
+    def __init__(self, url: str, folder: Path, name: str):
+        self.gate = folder / name
+        self.response: httpx.Response | Exception | None = None
+        self.thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        self.thread.start()
+        entered = self.gate.with_name(name + ".entered")
+        self.pid = int(wait_for(lambda: entered.exists() and entered.read_text(), f"{name} in the predictor"))
+
+    def _run(self, url: str) -> None:
+        try:
+            self.response = predict(url, {"block": str(self.gate)})
+        except Exception as exc:  # noqa: BLE001 - asserted by the test
+            self.response = exc
+
+    def release(self) -> httpx.Response | Exception | None:
+        self.gate.touch()
+        self.thread.join(TIMEOUT_S)
+        return self.response
+
+
+def test_one_port_both_processes_answer_and_metrics_cover_the_replica(tmp_path, serve):
+    server = serve(project(tmp_path))
+    status, ready = readiness(server.url)
+    assert status == 200 and ready["ready"] is True
+    pids = {p["pid"] for p in ready["processes"]}
+    assert len(pids) == 2 and server.process.pid not in pids and all(p["ready"] for p in ready["processes"])
+    seen, sent = set(), 0
+    while seen != pids and sent < 400:
+        response = predict(server.url)
+        assert response.status_code == 200
+        seen.add(response.json()["pid"])
+        sent += 1
+    assert seen == pids, f"only {seen} of {pids} answered in {sent} requests"
+    # whichever process answers /metrics, it reports every request the replica served (a request is
+    # counted just after its response is sent, hence the wait for the last one)
+    count = lambda: metric(server.url, "kserve_bridge_requests_total", route="/predict", code="200")  # noqa: E731
+    wait_for(lambda: count() == sent, f"{sent} requests in /metrics")
+    assert [count() for _ in range(4)] == [sent] * 4
+
+
+def test_max_replica_concurrency_holds_across_processes(tmp_path, serve):
+    server = serve(project(tmp_path, limit=2))
+    blocked = [InFlight(server.url, tmp_path, f"hold{i}") for i in range(2)]
+    assert metric(server.url, "kserve_bridge_requests_in_flight", api="pid") == 2  # both processes' gauges
+    # every further POST is refused, whichever process accepts the connection
+    for _ in range(8):
+        response = predict(server.url)
+        assert response.status_code == 503, response.text
+        assert "max_concurrency 2 across the replica's 2 processes" in response.json()["error"]
+    assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200  # probes are never limited
+    for request in blocked:
+        response = request.release()
+        assert isinstance(response, httpx.Response) and response.status_code == 200
+    assert predict(server.url).status_code == 200
+    wait_for(lambda: metric(server.url, "kserve_bridge_requests_in_flight", api="pid") == 0, "no request in flight")
+    assert metric(server.url, "kserve_bridge_requests_total", route="unmatched", code="503") == 8
+
+
+def test_ready_only_when_every_process_loaded(tmp_path, serve):
+    gate = tmp_path / "load-gate"
+    server = serve(project(tmp_path, gate=str(gate)), wait_ready=False)
+    status, body = wait_for(lambda: (lambda r: r if r[1].get("processes") else None)(readiness(server.url)),
+                            "the first process to answer /readyz")
+    assert status == 503 and body["error"] == "1 of 2 processes loaded"
+    first = next(p["pid"] for p in body["processes"] if p["ready"])
+    assert predict(server.url).json() == {"pid": first}  # the loaded process serves meanwhile
+    gate.touch()
+    status, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(readiness(server.url)), "readiness")
+    assert all(p["ready"] for p in body["processes"])
+
+
+def test_killed_worker_is_restarted_and_its_permits_come_back(tmp_path, serve):
+    server = serve(project(tmp_path, limit=1))
+    _, before = readiness(server.url)
+    doomed = InFlight(server.url, tmp_path, "doomed")
+    assert predict(server.url).status_code == 503  # the one permit is held
+    os.kill(doomed.pid, signal.SIGKILL)
+    assert isinstance(doomed.release(), Exception)  # its connection died with it
+
+    def restarted():
+        status, body = readiness(server.url)
+        pids = {p["pid"] for p in body.get("processes", [])}
+        return status == 200 and doomed.pid not in pids and None not in pids and len(pids) == 2 and pids
+    pids = wait_for(restarted, "the replacement worker to load")
+    assert pids - {p["pid"] for p in before["processes"]}, "a new pid"
+    assert predict(server.url).status_code == 200  # the dead worker's permit was returned
+    assert server.process.poll() is None
+    assert re.search(rf"worker \d \[{doomed.pid}\] exited with -9", server.log_text())
+
+
+def test_sigterm_drains_every_process(tmp_path, serve):
+    server = serve(project(tmp_path))
+    _, ready = readiness(server.url)
+    workers = [p["pid"] for p in ready["processes"]]
+    busy = InFlight(server.url, tmp_path, "busy")
+    server.process.send_signal(signal.SIGTERM)
+    port = int(server.url.rsplit(":", 1)[1])
+
+    def refused() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+    wait_for(refused, "the port to stop accepting")  # every process stopped accepting...
+    assert server.process.poll() is None  # ...while the busy one still finishes its request
+    response = busy.release()
+    assert isinstance(response, httpx.Response) and response.status_code == 200
+    assert response.json() == {"pid": busy.pid}
+    assert server.process.wait(TIMEOUT_S) == 0
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
