@@ -5,6 +5,7 @@ from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings
 from ..spec.models import RealtimeAPI
 from ..spec.rules import is_remote
 from .autoscaling import autoscaling
+from .processes import cpu_request
 from .record import Record
 from .security import container_security_context, pod_security_context
 
@@ -81,9 +82,9 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str) -> dict:
     if pred.env:
         rec.map("predictor.env", f"container env ({len(pred.env)} variables)")
     requests, limits = {}, {}
-    if compute.cpu:
-        requests["cpu"] = compute.cpu
-        rec.map("compute.cpu", f"resources.requests.cpu = {compute.cpu}")
+    cpu = cpu_request(api, rec)
+    if cpu:
+        requests["cpu"] = cpu
     if compute.mem:
         requests["memory"] = limits["memory"] = compute.mem
         rec.map("compute.mem", f"resources.requests/limits.memory = {compute.mem}")
