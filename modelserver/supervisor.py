@@ -134,6 +134,11 @@ def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, p
         # N processes x all cores of intra-op threads each would oversubscribe the CPU
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // settings.processes_per_replica))
     try:
-        return Supervisor(settings, model_dir, name, host, port, max_payload_bytes).run()
+        try:
+            supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes)
+        except OSError as exc:
+            log.error("cannot listen on %s:%d: %s", host, port, exc)
+            return 1
+        return supervisor.run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

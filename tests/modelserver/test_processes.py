@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import make_project
+from modelserver.replica import ReplicaState
+
+from .conftest import REPO, make_project
 
 SPEC = """\
 - name: pid
@@ -121,6 +123,34 @@ class InFlight:
         self.gate.touch()
         self.thread.join(TIMEOUT_S)
         return self.response
+
+
+def test_replica_state_permits_are_shared_and_a_dead_workers_come_back():
+    import multiprocessing
+
+    state = ReplicaState(2, 3, multiprocessing.get_context("spawn"))
+    assert [state.enter(0), state.enter(1), state.enter(1), state.enter(0)] == [True, True, True, False]
+    state.leave(0)
+    assert state.enter(0) and not state.enter(1)
+    state.claim(1, 4242)
+    assert state.free(1) == 2  # slot 1 died holding two requests
+    assert state.enter(0) and state.enter(0) and not state.enter(0)
+    assert state.describe() == [{"pid": None, "ready": False}, {"pid": None, "ready": False}]
+
+
+def test_port_in_use_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "modelserver", "--model_dir", str(project(tmp_path)),
+                               "--http_port", str(port), "--host", "127.0.0.1"], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=TIMEOUT_S)
+    assert done.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_one_port_both_processes_answer_and_metrics_cover_the_replica(tmp_path, serve):
