@@ -54,7 +54,8 @@ CODE = {
 def write_project(workload: Workload, root: Path, batching: bool,
                   max_batch_size: int = 64, batch_interval: str = "0.005s", processes: int = 1) -> Path:
     """Write the project for `workload` under root and return its directory."""
-    project = root / (f"{workload.name}-{'batched' if batching else 'plain'}" + (f"-x{processes}" if processes > 1 else ""))
+    suffix = f"-x{processes}" if processes > 1 else ""
+    project = root / f"{workload.name}-{'batched' if batching else 'plain'}{suffix}"
     project.mkdir(parents=True, exist_ok=True)
     imports, load, run = CODE[workload.kind]
     (project / "predictor.py").write_text(PREDICTOR.format(kind=workload.kind, imports=imports,
