@@ -2,8 +2,8 @@
 
 The supervisor (modelserver/supervisor.py) makes one `ReplicaState` before it starts the
 workers and hands it to each when it is spawned. One slot per worker: its pid, whether its
-predictor loaded, how many POSTs it is serving. One counting semaphore holds the replica's
-`max_concurrency` permits, so the limit is the replica's, as Cortex's nginx `limit_conn` was.
+predictor loaded, how many POSTs it is serving; plus whether every worker has loaded once.
+One counting semaphore holds the replica's `max_concurrency` permits, so the limit is the replica's, as Cortex's nginx `limit_conn` was.
 A worker that dies holding permits gets them back from the supervisor (`free`), which knows
 how many from the slot. Kept free of heavy imports: the supervisor imports it.
 """
@@ -20,6 +20,7 @@ class ReplicaState:
         self.pids = context.RawArray("l", processes)  # 0: no live worker in the slot
         self.ready = context.RawArray("b", processes)  # 1: its predictor loaded
         self.in_flight = context.RawArray("l", processes)  # POSTs it holds permits for
+        self.was_ready = context.RawValue("b", 0)  # 1 once every worker had loaded (set by the last to load)
         self.permits = context.Semaphore(max_concurrency)
 
     # worker side (each slot is written only by its own worker while that worker lives)
@@ -37,6 +38,11 @@ class ReplicaState:
 
     def all_ready(self) -> bool:
         return all(self.ready[i] and self.pids[i] for i in range(self.processes))
+
+    def loaded(self, slot: int, ready: bool) -> None:
+        self.ready[slot] = int(ready)
+        if self.all_ready():
+            self.was_ready.value = 1
 
     def describe(self) -> list[dict]:
         """Per slot: pid and readiness (for /readyz)."""

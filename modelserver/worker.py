@@ -1,8 +1,9 @@
 """One server process of a multi-process replica (see modelserver/supervisor.py).
 
 A worker is the ordinary model server (modelserver/server.py) with three changes, all
-replica-wide: it serves on the listening socket the supervisor owns; `/readyz` is 200 only
-when every worker has loaded the predictor; `/metrics` sums every worker's series
+replica-wide: it serves on the listening socket the supervisor owns; `/readyz` is 200 once
+every worker has loaded the predictor (as Cortex, a later restart of one does not make the
+replica unready: the others serve meanwhile); `/metrics` sums every worker's series
 (prometheus_client multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by the supervisor); and
 `max_concurrency` is counted across the replica (`ReplicaState` permits).
 """
@@ -69,7 +70,7 @@ class Worker:
             if not model.ready:
                 return JSONResponse({"ready": False, "error": model.load_error or "loading",
                                      "processes": processes}, status_code=503)
-            if not self.state.all_ready():
+            if not self.state.was_ready.value:  # until all have loaded; then a restart does not count
                 loaded = sum(p["ready"] for p in processes)
                 return JSONResponse({"ready": False, "error": f"{loaded} of {len(processes)} processes loaded",
                                      "processes": processes}, status_code=503)
@@ -86,7 +87,7 @@ class Worker:
         return ReplicaLimit(app, self.state, self.slot)
 
     def loaded(self, ready: bool) -> None:
-        self.state.ready[self.slot] = int(ready)
+        self.state.loaded(self.slot, ready)
 
 
 class ReplicaLimit:

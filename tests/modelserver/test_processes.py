@@ -92,6 +92,12 @@ def readiness(url: str) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
+def ready_when(url: str, condition) -> tuple[int, dict]:
+    """Poll /readyz until condition(status, body) holds; returns (status, body)."""
+    return wait_for(lambda: (lambda r: r if r[1].get("processes") and condition(*r) else None)(readiness(url)),
+                    "a /readyz answer that matches")
+
+
 def metric(url: str, name: str, **labels: str) -> float:
     """A sample's value from /metrics (0 when absent)."""
     text = httpx.get(url + "/metrics", timeout=10).text
@@ -194,31 +200,39 @@ def test_max_replica_concurrency_holds_across_processes(tmp_path, serve):
 def test_ready_only_when_every_process_loaded(tmp_path, serve):
     gate = tmp_path / "load-gate"
     server = serve(project(tmp_path, gate=str(gate)), wait_ready=False)
-    status, body = wait_for(lambda: (lambda r: r if r[1].get("processes") else None)(readiness(server.url)),
-                            "the first process to answer /readyz")
+    status, body = ready_when(server.url, lambda status, body: True)
     assert status == 503 and body["error"] == "1 of 2 processes loaded"
     first = next(p["pid"] for p in body["processes"] if p["ready"])
     assert predict(server.url).json() == {"pid": first}  # the loaded process serves meanwhile
     gate.touch()
-    status, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(readiness(server.url)), "readiness")
+    status, body = ready_when(server.url, lambda status, body: status == 200)
     assert all(p["ready"] for p in body["processes"])
 
 
 def test_killed_worker_is_restarted_and_its_permits_come_back(tmp_path, serve):
-    server = serve(project(tmp_path, limit=1))
-    _, before = readiness(server.url)
+    gate = tmp_path / "load-gate"
+    server = serve(project(tmp_path, limit=1, gate=str(gate)), wait_ready=False)
+    ready_when(server.url, lambda status, body: status == 503)
+    gate.touch()
+    _, body = ready_when(server.url, lambda status, body: status == 200)
+    before = {p["pid"] for p in body["processes"]}
+    gate.unlink()  # from now on a new worker waits in its predictor's __init__ until the test says so
     doomed = InFlight(server.url, tmp_path, "doomed")
+    (survivor,) = before - {doomed.pid}
     assert predict(server.url).status_code == 503  # the one permit is held
     os.kill(doomed.pid, signal.SIGKILL)
     assert isinstance(doomed.release(), Exception)  # its connection died with it
 
-    def restarted():
-        status, body = readiness(server.url)
-        pids = {p["pid"] for p in body.get("processes", [])}
-        return status == 200 and doomed.pid not in pids and None not in pids and len(pids) == 2 and pids
-    pids = wait_for(restarted, "the replacement worker to load")
-    assert pids - {p["pid"] for p in before["processes"]}, "a new pid"
-    assert predict(server.url).status_code == 200  # the dead worker's permit was returned
+    def replacement_loading(status: int, body: dict) -> bool:
+        return any(p["pid"] not in before and p["pid"] and not p["ready"] for p in body["processes"])
+    status, body = ready_when(server.url, replacement_loading)
+    assert status == 200 and body["ready"] is True  # the replica was ready: the survivor serves meanwhile
+    response = predict(server.url)
+    assert response.status_code == 200 and response.json() == {"pid": survivor}  # the dead worker's permit is back
+    gate.touch()
+    _, body = ready_when(server.url, lambda status, body: all(p["ready"] for p in body["processes"]))
+    after = {p["pid"] for p in body["processes"]}
+    assert survivor in after and doomed.pid not in after and len(after) == 2
     assert server.process.poll() is None
     assert re.search(rf"worker \d \[{doomed.pid}\] exited with -9", server.log_text())
 
