@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from modelserver.replica import ReplicaState
+from modelserver.supervisor import listen
 
 from .conftest import REPO, make_project
 
@@ -142,6 +143,31 @@ def test_replica_state_permits_are_shared_and_a_dead_workers_come_back():
     assert state.free(1) == 2  # slot 1 died holding two requests
     assert state.enter(0) and state.enter(0) and not state.enter(0)
     assert state.describe() == [{"pid": None, "ready": False}, {"pid": None, "ready": False}]
+
+
+def test_connections_on_the_replica_socket_have_nodelay():
+    """Without TCP_NODELAY a keep-alive client waits out delayed ACKs (~40 ms per response)."""
+    import asyncio
+
+    sock = listen("127.0.0.1", 0)
+
+    async def accepted_nodelay() -> int:
+        loop = asyncio.get_running_loop()
+        seen = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                seen.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP,
+                                                                              socket.TCP_NODELAY))
+        server = await loop.create_server(Probe, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, TIMEOUT_S)
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+    assert asyncio.run(accepted_nodelay()) != 0
 
 
 def test_port_in_use_is_a_clear_error(tmp_path):
