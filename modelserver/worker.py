@@ -45,13 +45,14 @@ def run(settings: ServerSettings, model_dir: Path, name: str, max_payload_bytes:
 
 
 def _exit_with_parent() -> None:
-    """Get SIGTERM (a drain) if the supervisor dies without stopping us (Linux; elsewhere a no-op)."""
+    """Die with the supervisor if it is killed (Linux; elsewhere a no-op): an orphan would keep the
+    port open with nobody to restart or drain it. A supervisor that is stopped drains us first."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         return
     if os.getppid() == 1:  # the supervisor died before prctl
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Worker:

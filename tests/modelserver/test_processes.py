@@ -65,6 +65,15 @@ class PythonPredictor:
 TIMEOUT_S = 120
 
 
+@pytest.fixture(autouse=True)
+def release_everything(serve, tmp_path):
+    """After each test, before its servers stop: open every gate, so no predictor is left waiting."""
+    yield
+    for entered in tmp_path.glob("*.entered"):
+        entered.with_suffix("").touch()
+    (tmp_path / "load-gate").touch()
+
+
 def wait_for(condition, what: str, timeout: float = TIMEOUT_S):
     """Poll `condition` until it returns something truthy (returned); fails after `timeout`."""
     deadline = time.monotonic() + timeout
