@@ -1,6 +1,7 @@
 """Start `kserve.ModelServer` with one `PredictorModel` and the Cortex routes."""
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from pathlib import Path
@@ -41,6 +42,18 @@ class BridgeModelServer(ModelServer):
                 self.servers[0].close()  # RESTServer.start(), which would bind its own
                 self.servers[0] = self._serve_on(self.sockets)
         await super()._serve()
+
+    def stop(self, sig: int) -> None:
+        """SIGTERM/SIGINT. KServe's own `stop` ends only its multi-process and gRPC servers, so a signal
+        that lands after KServe's handlers are installed and before uvicorn installs its own would
+        be lost and the server would never drain; tell uvicorn directly."""
+        if self._rest_server is not None:
+            self._rest_server._server.should_exit = True
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not serving yet: uvicorn sees should_exit once it starts
+            return
+        super().stop(sig)
 
     async def _serve_on(self, sockets: list[socket]) -> None:
         self._rest_server.create_application()
