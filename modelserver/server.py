@@ -56,6 +56,9 @@ class BridgeModelServer(ModelServer):
         super().stop(sig)
 
     async def _serve_on(self, sockets: list[socket]) -> None:
+        # asyncio accepts up to `backlog` connections each time the socket is readable: one, so that
+        # the other workers get their share of a burst (worker.SharedListener keeps the real queue)
+        self._rest_server.config.backlog = 1
         self._rest_server.create_application()
         await self._rest_server._server.serve(sockets=sockets)
 
