@@ -194,6 +194,18 @@ def test_a_stop_signal_before_uvicorn_runs_is_not_lost():
     assert server._rest_server._server.should_exit is True
 
 
+def test_a_workers_listen_keeps_the_shared_queue():
+    """asyncio calls listen(1) on a worker's socket (one accept per wakeup); the queue stays 2048."""
+    from modelserver.worker import SharedListener
+
+    sock = SharedListener(fileno=listen("127.0.0.1", 0).detach())
+    sock.listen(1)
+    clients = [socket.create_connection(sock.getsockname()[:2], timeout=30) for _ in range(16)]  # none accepted
+    for client in clients:
+        client.close()
+    sock.close()
+
+
 def test_port_in_use_is_a_clear_error(tmp_path):
     import subprocess
     import sys
