@@ -1,7 +1,7 @@
 """One server process of a multi-process replica (see modelserver/supervisor.py).
 
-A worker is the ordinary model server (modelserver/server.py) with three changes, all
-replica-wide: it serves on the listening socket the supervisor owns; `/readyz` is 200 once
+A worker is the ordinary model server (modelserver/server.py), except that it serves on the
+listening socket the supervisor owns and these answer for the whole replica: `/readyz` is 200 once
 every worker has loaded the predictor (as Cortex, a later restart of one does not make the
 replica unready: the others serve meanwhile); `/metrics` sums every worker's series
 (prometheus_client multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by the supervisor); and
@@ -27,7 +27,6 @@ from kserve_bridge.contract import ServerSettings
 
 from .replica import ReplicaState
 
-log = logging.getLogger("modelserver")
 PR_SET_PDEATHSIG = 1
 LISTEN_BACKLOG = 2048  # the supervisor's listen(); uvicorn's default
 
