@@ -271,6 +271,17 @@ def test_ready_only_when_every_process_loaded(tmp_path, serve):
     assert all(p["ready"] for p in body["processes"])
 
 
+def test_a_predictor_that_fails_to_load_keeps_the_replica_unready(tmp_path, serve):
+    broken = make_project(tmp_path / "broken", SPEC.format(limit=8, gate='""'),
+                          "class PythonPredictor:\n    def __init__(self, config):\n        raise OSError('no model')\n\n"
+                          "    def predict(self, payload):\n        return payload\n")
+    server = serve(broken, wait_ready=False)
+    status, body = ready_when(server.url, lambda status, body: True)
+    assert status == 503 and body["error"].endswith("OSError: no model")
+    assert not any(p["ready"] for p in body["processes"])
+    assert predict(server.url).status_code == 503 and server.process.poll() is None
+
+
 def test_killed_worker_is_restarted_and_its_permits_come_back(tmp_path, serve):
     gate = tmp_path / "load-gate"
     server = serve(project(tmp_path, limit=1, gate=str(gate)), wait_ready=False)
