@@ -81,6 +81,8 @@ def measure(name: str, w: Workload, work: Path, batching: bool, args: argparse.N
         cold = statistics.median(colds)
     for row in rows:
         row.rss_mib, row.cold_start_s = rss.peak / 2**20, cold
+        if rss.peak_process < rss.peak * 0.75:  # several big processes: say what each costs
+            row.note = (row.note + " " if row.note else "") + f"largest process {rss.peak_process / 2**20:.0f} MiB"
     return rows
 
 

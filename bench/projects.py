@@ -52,15 +52,18 @@ CODE = {
 
 
 def write_project(workload: Workload, root: Path, batching: bool,
-                  max_batch_size: int = 64, batch_interval: str = "0.005s") -> Path:
+                  max_batch_size: int = 64, batch_interval: str = "0.005s", processes: int = 1) -> Path:
     """Write the project for `workload` under root and return its directory."""
-    project = root / f"{workload.name}-{'batched' if batching else 'plain'}"
+    suffix = f"-x{processes}" if processes > 1 else ""
+    project = root / f"{workload.name}-{'batched' if batching else 'plain'}{suffix}"
     project.mkdir(parents=True, exist_ok=True)
     imports, load, run = CODE[workload.kind]
     (project / "predictor.py").write_text(PREDICTOR.format(kind=workload.kind, imports=imports,
                                                            load=load, run=run))
     lines = [f"- name: {workload.name}", "  kind: RealtimeAPI", "  predictor:", "    type: python",
              "    path: predictor.py", "    config:", f"      model: {workload.model_path}"]
+    if processes > 1:
+        lines.insert(4, f"    processes_per_replica: {processes}")
     if batching:
         lines += ["    server_side_batching:", f"      max_batch_size: {max_batch_size}",
                   f"      batch_interval: {batch_interval}"]

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from typing import Optional
 
 OURS, BASE_A, BASE_B, FLOOR = "kserve-bridge", "A: kserve custom", "B: mlserver", "floor: bare asgi"
+OURS_X2 = "kserve-bridge x2"  # processes_per_replica: 2
 
 
 @dataclass
@@ -105,6 +106,24 @@ def targets(rows: list[Row], cold_reference_s: Optional[float], convert_s: Optio
     on, off = _find(rows, "iris", OURS, True, 64), _find(rows, "iris", OURS, False, 64)
     if on and off:  # not a target: where batching pays (per-call overhead, not per-row work)
         out.append(f"info: iris c64 batching vs no batching {_ratio(on, off)}")
+    out += process_targets(rows)
     out.append(_check(None if convert_s is None else convert_s <= 0.3,
                       f"kserve-bridge convert <= 0.3s wall ({_fmt(convert_s, '.3f') + 's' if convert_s else 'not measured'})"))
+    return out
+
+
+def process_targets(rows: list[Row]) -> list[str]:
+    """processes_per_replica 2 vs 1 at c64: throughput, server CPU per request, p99 (docs/benchmarks.md)."""
+    out = []
+    for workload in ("iris", "mlp"):
+        two, one = _find(rows, workload, OURS_X2, False, 64), _find(rows, workload, OURS, False, 64)
+        if not (two and one):
+            out.append(_check(None, f"{workload} c64 2 processes vs 1: not measured"))
+            continue
+        cpu = two.cpu_us_per_req / one.cpu_us_per_req if two.cpu_us_per_req and one.cpu_us_per_req else None
+        out.append(_check(two.rps >= 1.4 * one.rps, f"{workload} c64 2 processes >= 1.4x one ({_ratio(two, one)})"))
+        out.append(_check(None if cpu is None else cpu <= 1.15,
+                          f"{workload} c64 2 processes CPU/req <= 1.15x one ({_fmt(cpu, '.2f')}x)"))
+        out.append(_check(two.p99_ms <= one.p99_ms,
+                          f"{workload} c64 2 processes p99 <= one's ({two.p99_ms:.2f} vs {one.p99_ms:.2f} ms)"))
     return out

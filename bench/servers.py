@@ -46,14 +46,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def ours(w: Workload, work: Path, batching: bool) -> Launch:
+def ours(w: Workload, work: Path, batching: bool, processes: int = 1) -> Launch:
     """Started as in the pod: settings in the environment, as `kserve-bridge convert` writes them."""
-    project = write_project(w, work / "projects", batching)
+    project = write_project(w, work / "projects", batching, processes=processes)
     port = free_port()
     argv = [sys.executable, "-m", "modelserver", "--model_dir", str(project), "--model_name", w.name,
             "--http_port", str(port)]
     env = ServerSettings.from_api(load_spec(project).get(w.name)).to_env()
     return Launch(argv, port, f"/v1/models/{w.name}:predict", w.v1_body(), env)
+
+
+def ours_two_processes(w: Workload, work: Path, batching: bool) -> Launch:
+    """`processes_per_replica: 2` (modelserver/supervisor.py); measured without batching only."""
+    if batching:
+        raise Unavailable("measured without batching only")
+    return ours(w, work, batching, processes=2)
 
 
 def kserve_plain(w: Workload, work: Path, batching: bool) -> Launch:
@@ -94,7 +101,7 @@ def floor(w: Workload, work: Path, batching: bool) -> Launch:
 
 
 SERVERS: dict[str, Callable[[Workload, Path, bool], Launch]] = {
-    "kserve-bridge": ours, "A: kserve custom": kserve_plain, "B: mlserver": mlserver, "floor: bare asgi": floor,
+    "kserve-bridge": ours, "kserve-bridge x2": ours_two_processes, "A: kserve custom": kserve_plain, "B: mlserver": mlserver, "floor: bare asgi": floor,
 }
 
 

@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         return 2
     name = args.model_name or settings.api_name
+    if settings.processes_per_replica > 1:
+        gc.enable()
+        from .supervisor import supervise
+        return supervise(settings, model_dir, name=name, host=args.host,
+                         port=args.http_port, max_payload_bytes=args.max_payload_bytes)
     try:
         logs = payload_log(args, settings, name) if args.log_requests else None
     except OSError as exc:

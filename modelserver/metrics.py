@@ -13,7 +13,8 @@ ERRORS = Counter("kserve_bridge_request_errors_total", "HTTP requests answered w
                  ["api", "route"])
 LATENCY = Histogram("kserve_bridge_request_duration_seconds", "Request latency in seconds", ["api", "route"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-IN_FLIGHT = Gauge("kserve_bridge_requests_in_flight", "Requests being served", ["api"])
+# livesum: with processes_per_replica > 1 (prometheus_client multiprocess mode) the replica's total
+IN_FLIGHT = Gauge("kserve_bridge_requests_in_flight", "Requests being served", ["api"], multiprocess_mode="livesum")
 BATCH_SIZE = Histogram("kserve_bridge_batch_size", "Requests per server-side batch", ["api", "model"],
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
 MODEL_LOAD = Gauge("kserve_bridge_model_load_seconds", "Seconds the API took to load (predictor and models)",

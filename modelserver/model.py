@@ -56,7 +56,7 @@ class PredictorModel(Model):
         self.torch_threads: int | None = None
         self.call_predict: Any = None
         self.call_post_predict: Any = None
-        threads = settings.threads_per_process * settings.processes_per_replica
+        threads = settings.threads_per_process  # per process: processes_per_replica are real processes
         if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.workers = PredictThreads(threads)  # user code never runs on the event loop

@@ -1,11 +1,13 @@
 """Start `kserve.ModelServer` with one `PredictorModel` and the Cortex routes."""
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from socket import socket
+from typing import TYPE_CHECKING, Any
 
 from kserve import ModelServer
 from kserve import model_server as kserve_model_server
@@ -17,6 +19,9 @@ from .app import install
 from .http_protocol import CappedHttpToolsProtocol
 from .model import PredictorModel
 
+if TYPE_CHECKING:
+    from .worker import Worker
+
 log = logging.getLogger("modelserver")
 TERMINATION_LOG_ENV = "KSERVE_BRIDGE_TERMINATION_LOG"
 
@@ -24,9 +29,9 @@ TERMINATION_LOG_ENV = "KSERVE_BRIDGE_TERMINATION_LOG"
 class BridgeModelServer(ModelServer):
     """KServe's ModelServer, bound to a chosen host (KServe always binds 0.0.0.0)."""
 
-    def __init__(self, host: str, asgi_app: Any, **kwargs):
+    def __init__(self, host: str, asgi_app: Any, sockets: list[socket] | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.host, self.asgi_app = host, asgi_app
+        self.host, self.asgi_app, self.sockets = host, asgi_app, sockets
 
     async def _serve(self) -> None:
         if self._rest_server is not None:
@@ -38,7 +43,29 @@ class BridgeModelServer(ModelServer):
             # KServe still builds that app (routes, exception handlers) when its server starts.
             self._rest_server.config.app = self.asgi_app
             self._rest_server.config.http = CappedHttpToolsProtocol  # 431 above 64 KiB of headers
+            if self.sockets is not None:  # a worker of a multi-process replica: the supervisor's socket
+                self.servers[0].close()  # RESTServer.start(), which would bind its own
+                self.servers[0] = self._serve_on(self.sockets)
         await super()._serve()
+
+    def stop(self, sig: int) -> None:
+        """SIGTERM/SIGINT. KServe's own `stop` ends only its multi-process and gRPC servers, so a signal
+        that lands after KServe's handlers are installed and before uvicorn installs its own would
+        be lost and the server would never drain; tell uvicorn directly."""
+        if self._rest_server is not None:
+            self._rest_server._server.should_exit = True
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not serving yet: uvicorn sees should_exit once it starts
+            return
+        super().stop(sig)
+
+    async def _serve_on(self, sockets: list[socket]) -> None:
+        # asyncio accepts up to `backlog` connections each time the socket is readable: one, so that
+        # the other workers get their share of a burst (worker.SharedListener keeps the real queue)
+        self._rest_server.config.backlog = 1
+        self._rest_server.create_application()
+        await self._rest_server._server.serve(sockets=sockets)
 
 
 def report_load_failure(model: PredictorModel) -> int:
@@ -56,23 +83,29 @@ def report_load_failure(model: PredictorModel) -> int:
 
 
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-          max_payload_bytes: int, payload_log: Any = None) -> int | None:
-    """Load the predictor and serve until stopped; 1 when it fails to load."""
+          max_payload_bytes: int, payload_log: Any = None, worker: Worker | None = None) -> int | None:
+    """Load the predictor and serve until stopped; 1 when it fails to load.
+    `worker`: this process is one of a replica's processes (modelserver/worker.py)."""
     log.setLevel(settings.log_level.upper())
-    if settings.processes_per_replica > 1:
-        log.info("processes_per_replica=%d runs as %d predict threads in one process",
-                 settings.processes_per_replica, settings.processes_per_replica * settings.threads_per_process)
     model = PredictorModel(name, settings, model_dir)
     metrics.export_thresholds(name)
-    if not model.load():
-        return report_load_failure(model)
+    loaded = model.load()
+    if worker is not None:
+        worker.loaded(loaded)
+    if not loaded:
+        return report_load_failure(model)  # a worker's exit before the replica was ready stops the replica
+    if worker is not None:
+        worker.add_routes(kserve_model_server.app, model)
     asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
                        max_payload_bytes=max_payload_bytes)
+    if worker is not None:
+        asgi_app = worker.wrap(asgi_app)
     if payload_log is not None:  # modelserver/payload_log.py: records every POST, outside the limits
         from .payload_log import PayloadLogMiddleware
         asgi_app = PayloadLogMiddleware(asgi_app, payload_log)
-    server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1)
+    server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1,
+                               sockets=worker.sockets if worker is not None else None)
     server.register_model(model)
     # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
     # uvicorn formats an access line's arguments whenever its logger has handlers, whatever the level.

@@ -10,6 +10,7 @@ from ..spec.rules import is_remote
 from . import pod
 from .autoscaling import autoscaling
 from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, logger_field
+from .processes import cpu_request
 from .record import Record
 from .runtime import choose_runtime
 from .secrets import env_from
@@ -120,9 +121,9 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: st
     if pred.env:
         rec.map("predictor.env", f"container env ({len(pred.env)} variables)")
     requests, limits = {}, {}
-    if compute.cpu:
-        requests["cpu"] = compute.cpu
-        rec.map("compute.cpu", f"resources.requests.cpu = {compute.cpu}")
+    cpu = cpu_request(api, rec)
+    if cpu:
+        requests["cpu"] = cpu
     if compute.mem:
         requests["memory"] = limits["memory"] = compute.mem
         rec.map("compute.mem", f"resources.requests/limits.memory = {compute.mem}")

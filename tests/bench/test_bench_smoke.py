@@ -12,7 +12,7 @@ from bench.__main__ import parse_args
 from bench.load import parse_wrk, percentile
 from bench.models import IRIS_ROW, Workload
 from bench.projects import write_project
-from bench.report import BASE_A, FLOOR, OURS, Row, table, targets
+from bench.report import BASE_A, FLOOR, OURS, OURS_X2, Row, process_targets, table, targets
 from bench.rss import PeakRSS, tree_cpu_seconds, tree_rss
 
 WRK_OUTPUT = """\
@@ -86,6 +86,17 @@ def test_targets_pass_and_fail_lines():
     assert all(line.split(":")[0] in {"PASS", "FAIL", "SKIP"} for line in good + bad)
 
 
+def test_two_process_targets():
+    one = Row("iris", OURS, False, 64, rps=4000.0, p99_ms=20.0, cpu_us_per_req=250)
+    good = process_targets([one, Row("iris", OURS_X2, False, 64, rps=6000.0, p99_ms=18.0, cpu_us_per_req=270)])
+    assert good[:3] == ["PASS: iris c64 2 processes >= 1.4x one (1.50x)",
+                        "PASS: iris c64 2 processes CPU/req <= 1.15x one (1.08x)",
+                        "PASS: iris c64 2 processes p99 <= one's (18.00 vs 20.00 ms)"]
+    assert good[3] == "SKIP: mlp c64 2 processes vs 1: not measured"
+    bad = process_targets([one, Row("iris", OURS_X2, False, 64, rps=5000.0, p99_ms=30.0, cpu_us_per_req=300)])
+    assert [line.split(":")[0] for line in bad[:3]] == ["FAIL", "FAIL", "FAIL"]
+
+
 def test_tree_sampling_sees_children():
     script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', " \
              "'import time; x = bytearray(40 * 2**20); time.sleep(30)']); time.sleep(30)"
@@ -97,6 +108,7 @@ def test_tree_sampling_sees_children():
         with PeakRSS(parent.pid, interval=0.05) as rss:
             time.sleep(0.2)
         assert rss.peak >= 40 * 2**20  # the child's 40 MiB counts
+        assert 40 * 2**20 <= rss.peak_process < rss.peak  # the child alone, without the parent
         assert tree_cpu_seconds(parent.pid) > 0
     finally:
         for child in __import__("psutil").Process(parent.pid).children(recursive=True):
@@ -123,7 +135,7 @@ def test_args_quick_and_filters():
     assert quick.workloads == ["iris", "mlp"] and quick.levels == [8, 64] and quick.duration == 2.0
     only = parse_args(["--only", "onnx", "--servers", "bridge,floor", "--concurrency", "1"])
     assert only.workloads == ["onnx"] and only.levels == [1]
-    assert only.server_names == [OURS, FLOOR]
+    assert only.server_names == [OURS, OURS_X2, FLOOR]  # "bridge" matches both of our rows
     with pytest.raises(SystemExit):
         parse_args(["--only", "resnet"])
 

@@ -1,0 +1,168 @@
+"""`processes_per_replica: N`: N server processes behind one port.
+
+The supervisor binds the port once and spawns N workers (modelserver/worker.py) that all
+accept on that one socket, each with its own predictor and `threads_per_process` predict
+threads. Why an inherited socket and not SO_REUSEPORT (docs/processes.md): the port stays
+bound while a worker restarts, a dying worker cannot take queued connections with it, and an
+idle worker accepts before a busy one (with SO_REUSEPORT the kernel hashes each connection to
+a socket whatever that worker is doing). uvicorn's and KServe's `--workers` do the same.
+
+It restarts a worker that exits (backing off while one keeps dying young), and on SIGTERM or
+SIGINT closes its copy of the socket and passes SIGTERM on: each worker stops accepting,
+finishes the requests it holds (up to `GRACE_S`) and exits. The supervisor itself imports
+neither KServe nor the predictor.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from kserve_bridge.contract import ServerSettings
+
+from .replica import ReplicaState
+
+log = logging.getLogger("modelserver.supervisor")
+LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (server.report_load_failure)
+GRACE_S = 35.0  # KServe's uvicorn drains for 30 s (ModelServer grace_period); then SIGKILL
+YOUNG_S = 10.0  # a worker dying sooner than this after its start is restarted with a growing delay
+MAX_BACKOFF_S = 30.0
+
+
+def _worker_main(*args) -> None:
+    """The spawn target; imports the server stack only in the worker."""
+    from .worker import run
+    run(*args)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The replica's listening socket. Made with proto IPPROTO_TCP, as asyncio's own `create_server`
+    does: asyncio sets TCP_NODELAY on accepted connections only then, and without it Nagle's
+    algorithm and delayed ACKs stall keep-alive responses by up to 40 ms."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Supervisor:
+    def __init__(self, settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
+                 max_payload_bytes: int):
+        self.processes = settings.processes_per_replica
+        self.context = multiprocessing.get_context("spawn")
+        self.state = ReplicaState(self.processes, settings.max_concurrency, self.context)
+        self.sock = listen(host, port)
+        self.args = (settings, model_dir, name, max_payload_bytes, self.sock, self.state)
+        self.workers: list = [None] * self.processes
+        self.started = [0.0] * self.processes
+        self.backoff = [0.0] * self.processes
+        self.due: dict[int, float] = {}  # slot -> when to restart it
+        self.stopping = False
+        self.exit_code = 0
+        self.wakeup_r, self.wakeup_w = os.pipe()
+
+    def start(self, slot: int) -> None:
+        process = self.context.Process(target=_worker_main, args=(*self.args, slot), name=f"worker-{slot}")
+        process.start()
+        self.state.claim(slot, process.pid)
+        self.workers[slot], self.started[slot] = process, time.monotonic()
+        log.info("worker %d started [%d]", slot, process.pid)
+
+    def reap(self, slot: int) -> None:
+        """A worker exited: give back what it held and schedule its restart."""
+        process = self.workers[slot]
+        process.join()
+        self.workers[slot] = None
+        held = self.state.free(slot)
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(process.pid)  # its live gauges leave /metrics; its counters stay
+        if self.stopping:
+            return
+        if process.exitcode == LOAD_FAILED and not self.state.was_ready.value:
+            # The predictor cannot load (the worker logged why and wrote the termination message):
+            # stop the replica, so Kubernetes restarts it with back-off, as with one process.
+            log.error("worker %d [%d] could not load the predictor; stopping the replica", slot, process.pid)
+            self.stopping, self.exit_code = True, LOAD_FAILED
+            return
+        lived = time.monotonic() - self.started[slot]
+        self.backoff[slot] = 0.0 if lived >= YOUNG_S else min(MAX_BACKOFF_S, max(1.0, 2 * self.backoff[slot]))
+        log.error("worker %d [%d] exited with %s after %.1fs%s; restarting%s", slot, process.pid, process.exitcode,
+                  lived, f" holding {held} requests" if held else "",
+                  f" in {self.backoff[slot]:.0f}s" if self.backoff[slot] else "")
+        self.due[slot] = time.monotonic() + self.backoff[slot]
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        os.write(self.wakeup_w, b"x")
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.on_signal)
+        log.info("serving on %s:%d with %d processes", *self.sock.getsockname()[:2], self.processes)
+        for slot in range(self.processes):
+            self.start(slot)
+        while not self.stopping:
+            now = time.monotonic()
+            for slot in [s for s, when in self.due.items() if when <= now]:
+                del self.due[slot]
+                self.start(slot)
+            timeout = max(0.0, min(self.due.values()) - now) if self.due else None
+            live = {p.sentinel: slot for slot, p in enumerate(self.workers) if p is not None}
+            for ready in wait([*live, self.wakeup_r], timeout):
+                if ready in live and not self.stopping:
+                    self.reap(live[ready])
+        return self.drain()
+
+    def drain(self) -> int:
+        """Stop accepting, let every worker finish what it holds, then exit."""
+        log.info("draining %d workers", sum(p is not None for p in self.workers))
+        self.sock.close()
+        for process in self.workers:
+            if process is not None and process.exitcode is None:
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_S
+        for slot, process in enumerate(self.workers):
+            if process is None:
+                continue
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None:
+                log.warning("worker %d [%d] still busy after %.0fs; killing it", slot, process.pid, GRACE_S)
+                process.kill()
+                process.join()
+            self.reap(slot)
+        log.info("all workers stopped")
+        return self.exit_code
+
+
+def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
+              max_payload_bytes: int) -> int:
+    """Run `settings.processes_per_replica` workers on host:port until SIGTERM; returns the exit code."""
+    metrics_dir = tempfile.mkdtemp(prefix="kserve-bridge-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by the workers: replica-wide /metrics
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if "OMP_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in settings.env:
+        # N processes x all cores of intra-op threads each would oversubscribe the CPU
+        os.environ["OMP_NUM_THREADS"] = str(max(1, cores // settings.processes_per_replica))
+    try:
+        try:
+            supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes)
+        except OSError as exc:
+            log.error("cannot listen on %s:%d: %s", host, port, exc)
+            return 1
+        return supervisor.run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
