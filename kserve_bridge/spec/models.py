@@ -151,6 +151,23 @@ class Monitoring(SpecModel):
     key: Optional[str] = None
 
 
+class ResourceBounds(SpecModel):
+    cpu: Optional[Quantity] = Field(None, description="CPU, e.g. 250m or 2")
+    mem: Optional[Quantity] = Field(None, description="Memory, e.g. 256Mi or 4Gi")
+
+
+class VerticalScaling(SpecModel):
+    """A VerticalPodAutoscaler for the predictor (RawDeployment only; see docs/mapping.md)."""
+
+    mode: Literal["off", "recommend", "initial", "auto"] = Field(
+        "recommend", description="off: no VPA; recommend: recommendations only; initial: set requests when a "
+                                 "pod starts; auto: also evict pods to resize them")
+    min: Optional[ResourceBounds] = Field(None, description="Lowest requests the VPA may set")
+    max: Optional[ResourceBounds] = Field(None, description="Highest requests the VPA may set")
+    controlled_resources: list[Literal["cpu", "memory"]] = Field(
+        default_factory=lambda: ["cpu", "memory"], description="Resources the VPA may change")
+
+
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
 
@@ -171,6 +188,7 @@ class KServeOptions(SpecModel):
     istio: bool = Field(True, description="Emit Istio objects (needed for shadow traffic)")
     annotations: StrMap = Field(default_factory=dict, description="Extra InferenceService annotations")
     labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")
+    vertical_scaling: Optional[VerticalScaling] = Field(None, description="VerticalPodAutoscaler settings")
 
     @model_validator(mode="before")
     @classmethod

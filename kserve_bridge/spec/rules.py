@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from .models import RealtimeAPI, TrafficSplitter
 from .units import parse_quantity
+from .vertical import check_vertical
 
 Report = Callable[..., None]
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -90,6 +91,7 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report,
                    {"max_surge": surge, "max_unavailable": unavailable})
     if ok("kserve", "autoscaling"):
         _check_kserve(api, report)
+        check_vertical(api, report)
 
 
 def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> None:

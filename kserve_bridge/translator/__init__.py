@@ -10,6 +10,7 @@ from ..spec.models import RealtimeAPI
 from .inference_service import inference_service
 from .record import Record
 from .traffic import inference_graph
+from .vertical import vertical_pod_autoscaler
 
 
 def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, image: str | None,
@@ -23,6 +24,7 @@ def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, im
             dep_id = deployment_id_override or deployment_id(resolve_api(api), digest)
             objects = [inference_service(api, rec, namespace=namespace, storage_uri=storage_uri,
                                          deployment_id=dep_id, image=image)]
+            objects += vertical_pod_autoscaler(api, rec, namespace)
         else:
             objects = inference_graph(api, rec, namespace)
         out.append((rec, objects))

@@ -83,4 +83,11 @@ SPECS: dict[str, list[dict]] = {
                                                      "endpoint": "v1/demo/"},
                                          monitoring={"model_type": "regression"})],
     "long-name": [api("a" * 63)],
+    "vpa-recommend": [api(kserve={"deployment_mode": "RawDeployment", "vertical_scaling": {"mode": "recommend"}})],
+    "vpa-auto-memory": [api(kserve={"deployment_mode": "RawDeployment", "vertical_scaling": {
+        "mode": "auto", "controlled_resources": ["memory"], "min": {"mem": "256Mi"}, "max": {"mem": "4Gi"}}})],
+    "vpa-initial-keda": [api(kserve={"deployment_mode": "RawDeployment", "autoscaler_class": "keda",
+                                     "vertical_scaling": {"mode": "initial", "min": {"cpu": "100m", "mem": "128Mi"},
+                                                          "max": {"cpu": 4, "mem": "8Gi"}}})],
+    "vpa-off": [api(kserve={"vertical_scaling": {"mode": "off"}})],
 }
