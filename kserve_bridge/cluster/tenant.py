@@ -1,35 +1,33 @@
-"""Server-side apply a tenant's objects (core, RBAC and Istio kinds) through the REST paths."""
+"""Server-side apply a tenant's objects: core and RBAC kinds with the typed clients, Istio as custom objects."""
 from __future__ import annotations
 
 from .kube import APPLY_PATCH, FIELD_MANAGER, Kube
 
-_PLURALS = {"Namespace": "namespaces", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges",
-            "ServiceAccount": "serviceaccounts", "Role": "roles", "RoleBinding": "rolebindings",
-            "PeerAuthentication": "peerauthentications", "AuthorizationPolicy": "authorizationpolicies"}
-CLUSTER_SCOPED = {"Namespace"}
+_CORE = {"ResourceQuota": "resource_quota", "LimitRange": "limit_range", "ServiceAccount": "service_account"}
+_RBAC = {"Role": "role", "RoleBinding": "role_binding"}
+_ISTIO_PLURALS = {"PeerAuthentication": "peerauthentications", "AuthorizationPolicy": "authorizationpolicies"}
 
 
-def object_path(obj: dict) -> str:
-    """The REST path of one object: /api/v1/... for the core group, /apis/<group>/<version>/... otherwise."""
-    api_version, kind, meta = obj["apiVersion"], obj["kind"], obj["metadata"]
-    prefix = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-    plural = _PLURALS[kind]
-    if kind in CLUSTER_SCOPED:
-        return f"{prefix}/{plural}/{meta['name']}"
-    return f"{prefix}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
-
-
-def request(kube: Kube, method: str, path: str, body: dict | None = None, **query: str) -> dict:
-    """One authenticated call to the API server, errors mapped like every other cluster call."""
-    headers = {"Accept": "application/json"}
-    if body is not None:
-        headers["Content-Type"] = APPLY_PATCH
-    return kube._call(f"{method} {path}", None, kube.api.api_client.call_api, path, method,
-                      query_params=list(query.items()), header_params=headers, body=body,
-                      response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True)
+def apply_object(kube: Kube, obj: dict) -> dict:
+    """Server-side apply one tenant object (field manager kserve-bridge, force) with the typed client."""
+    from kubernetes import client
+    kind, meta = obj["kind"], obj["metadata"]
+    options = {"field_manager": FIELD_MANAGER, "force": True, "_content_type": APPLY_PATCH}
+    what = f"apply {kind}/{meta['name']}"
+    if kind == "Namespace":
+        api = client.CoreV1Api(kube.api.api_client)
+        stored = kube._call(what, None, api.patch_namespace, meta["name"], obj, **options)
+    elif kind in _CORE or kind in _RBAC:
+        api = (client.CoreV1Api if kind in _CORE else client.RbacAuthorizationV1Api)(kube.api.api_client)
+        method = getattr(api, f"patch_namespaced_{_CORE.get(kind) or _RBAC[kind]}")
+        stored = kube._call(what, None, method, meta["name"], meta["namespace"], obj, **options)
+    else:
+        group, version = obj["apiVersion"].split("/")
+        return kube._call(what, None, kube.api.patch_namespaced_custom_object, group, version, meta["namespace"],
+                          _ISTIO_PLURALS[kind], meta["name"], obj, **options)
+    return kube.api.api_client.sanitize_for_serialization(stored)
 
 
 def apply_tenant(kube: Kube, objects: list[dict]) -> list[dict]:
-    """Server-side apply (field manager kserve-bridge, force) in order: the Namespace first."""
-    return [request(kube, "PATCH", object_path(obj), obj, fieldManager=FIELD_MANAGER, force="true")
-            for obj in objects]
+    """Apply every object in order (the Namespace first); returns them as stored."""
+    return [apply_object(kube, obj) for obj in objects]
