@@ -31,3 +31,11 @@ def apply_object(kube: Kube, obj: dict) -> dict:
 def apply_tenant(kube: Kube, objects: list[dict]) -> list[dict]:
     """Apply every object in order (the Namespace first); returns them as stored."""
     return [apply_object(kube, obj) for obj in objects]
+
+
+def create_tenant(name: str, *, kubeconfig: str | None = None, context: str | None = None,
+                  **limits) -> list[dict]:
+    """`kserve-bridge tenant NAME --apply` from Python: build the objects (TenantLimits options) and apply them."""
+    from ..tenant import tenant_objects
+    objects = tenant_objects(name, **limits)
+    return apply_tenant(Kube(namespace=name, kubeconfig=kubeconfig, context=context), objects)

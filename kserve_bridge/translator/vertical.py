@@ -12,8 +12,8 @@ from .record import Record
 UPDATE_MODES = {"recommend": "Off", "initial": "Initial", "auto": "Recreate"}
 WHAT = {"recommend": "recommendations only (status.recommendation; pods untouched)",
         "initial": "requests set when a pod starts; running pods untouched",
-        "auto": "requests set when a pod starts, and pods evicted to resize them (at least 2 replicas "
-                "must be running: the VPA updater's default)"}
+        "auto": "requests set when a pod starts, and running pods evicted to resize them (only while at "
+                "least 2 replicas run: the VPA updater's default --min-replicas)"}
 SERVER_CONTAINER = "kserve-container"
 
 
@@ -26,6 +26,10 @@ def _bounds(bounds) -> dict:
     if bounds is None:
         return {}
     return {k: v for k, v in (("cpu", bounds.cpu), ("memory", bounds.mem)) if v is not None}
+
+
+def _text(values: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in values.items()) or "-"
 
 
 def vertical_pod_autoscaler(api: RealtimeAPI, rec: Record, namespace: str | None) -> list[dict]:
@@ -46,10 +50,10 @@ def vertical_pod_autoscaler(api: RealtimeAPI, rec: Record, namespace: str | None
     rec.map("kserve.vertical_scaling.mode", f"VerticalPodAutoscaler {target} on Deployment {target}, updateMode "
             f"{UPDATE_MODES[vertical.mode]}: {WHAT[vertical.mode]}")
     rec.map("kserve.vertical_scaling.controlled_resources",
-            f"containerPolicies[{SERVER_CONTAINER}].controlledResources = {policy['controlledResources']} "
-            "(other containers: mode Off)")
+            f"containerPolicies {SERVER_CONTAINER} controlledResources {', '.join(policy['controlledResources'])} "
+            "(sidecars: mode Off)")
     if low or high:
-        rec.map("kserve.vertical_scaling.min/max", f"minAllowed {low or '-'}, maxAllowed {high or '-'}")
+        rec.map("kserve.vertical_scaling.min/max", f"minAllowed {_text(low)}, maxAllowed {_text(high)}")
     metadata: dict = {"name": target, "labels": {"app.kubernetes.io/name": api.name,
                                                  "app.kubernetes.io/managed-by": "kserve-bridge"}}
     if namespace:

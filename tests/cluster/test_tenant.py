@@ -125,3 +125,14 @@ def test_cli_applies_server_side(fake, kubeconfig, capsys):
     versions = {k: o["metadata"]["resourceVersion"] for k, o in fake.objects.items()}
     assert main(argv) == 0  # idempotent: nothing changes on a second apply
     assert versions == {k: o["metadata"]["resourceVersion"] for k, o in fake.objects.items()}
+
+
+def test_python_api_prints_and_applies(fake, kubeconfig):
+    import kserve_bridge
+    assert kserve_bridge.tenant_objects("team-e") == tenant_objects("team-e")
+    stored = kserve_bridge.create_tenant("team-e", kubeconfig=str(kubeconfig), gpus=1, groups=["ml"])
+    assert [o["kind"] for o in stored][:3] == ["Namespace", "ResourceQuota", "LimitRange"]
+    quota = fake.objects[("", "v1", "team-e", "resourcequotas", "kserve-bridge-quota")]
+    assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == "1"
+    binding = fake.objects[("rbac.authorization.k8s.io", "v1", "team-e", "rolebindings", "kserve-bridge-deployer")]
+    assert {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "ml"} in binding["subjects"]
