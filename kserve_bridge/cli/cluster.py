@@ -125,6 +125,9 @@ def run_delete(args: argparse.Namespace) -> int:
     try:
         kube.delete(Ref.isvc(args.api, kube.namespace))
         print(f"InferenceService/{args.api} deleted (namespace {kube.namespace})")
+        from ..cluster.vpa import delete_vpa
+        if delete_vpa(kube, args.api):
+            print(f"VerticalPodAutoscaler/{args.api}-predictor deleted (namespace {kube.namespace})")
     except NotFoundError:
         try:
             kube.delete(Ref("serving.kserve.io", "v1alpha1", "inferencegraphs", kube.namespace, args.api))

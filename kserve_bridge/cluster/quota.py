@@ -2,7 +2,8 @@
 
 Per quota and resource: what the API needs at `maxReplicas` (the model server's requests times the
 replicas; sidecars such as queue-proxy and istio-proxy come on top and are not counted) against
-what is left (hard - used). An API that already runs is credited with what its pods use now, since
+what is left (hard - used). A request the API does not set is the namespace's LimitRange default,
+as Kubernetes would give it. An API that already runs is credited with what its pods use now, since
 `used` counts them.
 """
 from __future__ import annotations
@@ -59,14 +60,31 @@ def _requests_of(resources: dict, kind: str, resource: str) -> Decimal:
     return parse_quantity(values[resource]) if resource in values else Decimal(0)
 
 
-def _needs(isvc: dict, key: str, exists: bool) -> tuple[Decimal, Decimal]:
+def container_defaults(limit_ranges: list[dict]) -> dict:
+    """What a LimitRange gives a container that sets no request/limit: {"requests": {...}, "limits": {...}}."""
+    out: dict = {"requests": {}, "limits": {}}
+    for item in (i for lr in limit_ranges for i in (lr.get("spec") or {}).get("limits") or []):
+        if item.get("type") == "Container":
+            out["limits"].update(item.get("default") or {})
+            out["requests"].update({**(item.get("default") or {}), **(item.get("defaultRequest") or {})})
+    return out
+
+
+def _with_defaults(resources: dict, defaults: dict) -> dict:
+    """The container's resources after LimitRange defaulting (a missing request falls back to the limit)."""
+    limits = {**defaults.get("limits", {}), **(resources.get("limits") or {})}
+    requests = {**defaults.get("requests", {}), **(resources.get("limits") or {}), **(resources.get("requests") or {})}
+    return {"requests": requests, "limits": limits}
+
+
+def _needs(isvc: dict, key: str, exists: bool, defaults: dict) -> tuple[Decimal, Decimal]:
     """(per replica, at max replicas) of one quota key for an InferenceService."""
     replicas = int(isvc["spec"]["predictor"].get("maxReplicas") or 1)
     if key == "pods":
         return Decimal(1), Decimal(replicas)
     if key == ISVC_COUNT:
         return Decimal(0 if exists else 1), Decimal(0 if exists else 1)
-    each = _requests_of(_container_resources(isvc), *_RESOURCE_KEYS[key])
+    each = _requests_of(_with_defaults(_container_resources(isvc), defaults), *_RESOURCE_KEYS[key])
     return each, each * replicas
 
 
@@ -82,7 +100,7 @@ def _running(pods: list[dict], key: str) -> Decimal:
 
 
 def shortfalls(objects: list[dict], quotas: list[dict], pods_of: dict[str, list[dict]],
-               existing: set[str]) -> list[Shortfall]:
+               existing: set[str], defaults: dict | None = None) -> list[Shortfall]:
     """Every (API, quota, resource) that would not fit; pure, for the objects `deploy` is about to apply."""
     out = []
     for isvc in (o for o in objects if o.get("kind") == "InferenceService"):
@@ -95,7 +113,7 @@ def shortfalls(objects: list[dict], quotas: list[dict], pods_of: dict[str, list[
             for key in sorted(hard):
                 if key not in _RESOURCE_KEYS and key not in ("pods", ISVC_COUNT):
                     continue
-                each, need = _needs(isvc, key, name in existing)
+                each, need = _needs(isvc, key, name in existing, defaults or {})
                 hard_v, used_v = parse_quantity(hard[key]), parse_quantity(used.get(key, "0"))
                 left = hard_v - used_v + _running(pods_of.get(name, []), key)
                 if need > left:
@@ -114,10 +132,12 @@ def check_quota(kube: Kube, objects: list[dict], namespace: str | None = None) -
                                   namespace)).get("items") or []
     if not quotas:
         return []
+    limit_ranges = serialize(kube._call("LIST limitranges", None, core.list_namespaced_limit_range,
+                                        namespace)).get("items") or []
     names = [o["metadata"]["name"] for o in objects if o.get("kind") == "InferenceService"]
     existing = {i["metadata"]["name"] for i in kube.list("serving.kserve.io", "v1beta1", "inferenceservices",
                                                            namespace)}
     pods_of = {name: serialize(kube._call("LIST pods", None, core.list_namespaced_pod, namespace,
                                           label_selector=f"{ISVC_LABEL}={name}")).get("items") or []
                for name in names if name in existing}
-    return shortfalls(objects, quotas, pods_of, existing)
+    return shortfalls(objects, quotas, pods_of, existing, container_defaults(limit_ranges))

@@ -39,3 +39,12 @@ def vpa_rows(kube: Kube, isvc: dict) -> list[tuple[str, str]]:
     rows.append(("vpa recommendation", _resources(rec.get("target"))))
     rows.append(("vpa range", f"{_resources(rec.get('lowerBound'))} .. {_resources(rec.get('upperBound'))}"))
     return rows
+
+
+def delete_vpa(kube: Kube, api: str) -> bool:
+    """Delete the API's VPA if it has one (it has no owner reference to the InferenceService)."""
+    try:
+        kube.delete(vpa_ref(api, kube.namespace))
+    except ClusterError:  # none, or no VPA CRD on this cluster
+        return False
+    return True

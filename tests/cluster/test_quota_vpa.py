@@ -125,3 +125,26 @@ def test_get_without_a_vpa_shows_only_the_requests(fake, kubeconfig, project, ca
     assert main(["get", "iris", "--kubeconfig", str(kubeconfig)]) == 0
     out = capsys.readouterr().out
     assert "requests:               cpu 200m" in out and "vpa" not in out
+
+
+def test_delete_removes_the_vpa_too(fake, kubeconfig, vpa_project, capsys):
+    assert deploy(kubeconfig, vpa_project) == 0
+    assert main(["delete", "iris", "--kubeconfig", str(kubeconfig)]) == 0
+    out = capsys.readouterr().out
+    assert "VerticalPodAutoscaler/iris-predictor deleted" in out
+    assert VPA_KEY not in fake.objects and fake.isvc("iris") is None
+
+
+def test_limit_range_defaults_count_for_requests_the_spec_leaves_out(fake, kubeconfig, project, capsys):
+    """The `project` spec sets no memory and max_replicas 100: each pod gets the LimitRange's default."""
+    fake.write(("", "v1", "models", "limitranges", "limits"), {
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits", "namespace": "models"},
+        "spec": {"limits": [{"type": "Container", "defaultRequest": {"memory": "256Mi"},
+                             "default": {"memory": "512Mi", "cpu": "1"}}]}})
+    fake.write(QUOTA_KEY, quota({"requests.memory": "16Gi", "limits.memory": "100Gi", "limits.cpu": "50"}, {}))
+    assert deploy(kubeconfig, project) == 0
+    err = capsys.readouterr().err
+    assert "iris at max_replicas 100 would not fit" in err
+    assert "requests.memory needs 25Gi (100 x 256Mi), 16Gi left of 16Gi (0 used)" in err
+    assert "limits.cpu needs 100 (100 x 1), 50 left of 50 (0 used)" in err
+    assert "limits.memory" not in err  # 100 x 512Mi = 50Gi fits
