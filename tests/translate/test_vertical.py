@@ -129,3 +129,20 @@ def test_typos_are_rejected():
     assert problems([api(kserve={**RAW, "vertical_scaling": {"mode": "Auto"}})])
     assert problems([api(kserve={**RAW, "vertical_scaling": {"mode": "recommend", "controlled_resources": ["gpu"]}})])
     assert problems([api(kserve={**RAW, "vertical_scaling": {"mode": "recommend", "max": {"cpu": "lots"}}})])
+
+
+def test_shipped_schema_matches_the_crd_in_shared(shared_dir):
+    """tests/schemas/ is a copy (descriptions dropped) of the VPA CRD's v1 schema; it must not drift."""
+    import yaml
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "description"}
+        return [strip(v) for v in node] if isinstance(node, list) else node
+
+    docs = yaml.safe_load_all((shared_dir / "schemas" / "vpa" / "verticalpodautoscalers.yaml").read_text())
+    crd = next(d for d in docs if d and d["spec"]["names"]["kind"] == "VerticalPodAutoscaler")
+    v1 = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
+    shipped = json.loads(VPA_SCHEMA.read_text())
+    shipped.pop("$comment")
+    assert shipped == strip(v1["schema"]["openAPIV3Schema"])
