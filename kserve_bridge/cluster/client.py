@@ -7,6 +7,7 @@ from ..errors import SpecError
 from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
 from .project import write_project
+from .quota import warn_quota
 from .status import ApiStatus, summarize
 
 
@@ -34,6 +35,7 @@ class Client:
             project = Path(project_dir or ".").resolve()
             source = [api_spec]
         objects = _deploy.objects_for(source, project, namespace=self.namespace, storage_uri=self.storage_uri)
+        warn_quota(self.kube, objects)
         _deploy.apply_all(self.kube, objects)
         if wait:
             return _deploy.wait_ready(self.kube, api_spec["name"], timeout)

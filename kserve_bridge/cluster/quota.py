@@ -141,3 +141,21 @@ def check_quota(kube: Kube, objects: list[dict], namespace: str | None = None) -
                                           label_selector=f"{ISVC_LABEL}={name}")).get("items") or []
                for name in names if name in existing}
     return shortfalls(objects, quotas, pods_of, existing, container_defaults(limit_ranges))
+
+
+class QuotaWarning(UserWarning):
+    """An API at max_replicas would not fit the namespace's ResourceQuota left."""
+
+
+def warn_quota(kube: Kube, objects: list[dict]) -> list[Shortfall]:
+    """`check_quota` for the Python client: each shortfall as a QuotaWarning; an unreadable quota is skipped."""
+    import warnings
+
+    from ..errors import ClusterError
+    try:
+        short = check_quota(kube, objects)
+    except ClusterError:
+        return []
+    for item in short:
+        warnings.warn(f"{item} (sidecars not counted)", QuotaWarning, stacklevel=3)
+    return short

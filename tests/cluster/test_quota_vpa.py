@@ -148,3 +148,20 @@ def test_limit_range_defaults_count_for_requests_the_spec_leaves_out(fake, kubec
     assert "requests.memory needs 25Gi (100 x 256Mi), 16Gi left of 16Gi (0 used)" in err
     assert "limits.cpu needs 100 (100 x 1), 50 left of 50 (0 used)" in err
     assert "limits.memory" not in err  # 100 x 512Mi = 50Gi fits
+
+
+def test_python_client_warns_too(fake, kubeconfig):
+    import kserve_bridge
+    from kserve_bridge.cluster.quota import QuotaWarning
+
+    fake.write(QUOTA_KEY, quota({"count/inferenceservices.serving.kserve.io": "0"}, {}))
+    client = kserve_bridge.client(kubeconfig=str(kubeconfig))
+    spec = {"name": "greeter", "kind": "RealtimeAPI", "predictor": {"type": "python", "path": "predictor.py"}}
+    with pytest.warns(QuotaWarning, match="count/inferenceservices.serving.kserve.io needs 1, 0 left of 0"):
+        client.create_api(spec, predictor=Greeter)
+    assert fake.isvc("greeter") is not None  # warned, still applied
+
+
+class Greeter:
+    def predict(self, payload):
+        return "hi"
