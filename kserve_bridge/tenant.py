@@ -62,9 +62,9 @@ def tenant_objects(name: str, limits: TenantLimits | None = None, **options) -> 
     if not isinstance(name, str) or len(name) > 63 or not _DNS_1123_LABEL.match(name):
         raise BridgeError(f"tenant name {name!r} must be a DNS-1123 label (lowercase letters, digits, '-', "
                           "at most 63 characters)")
-    limits = TenantLimits(**{**(asdict(limits) if limits else {}), **options})
-    limits = TenantLimits(**{**asdict(limits), "groups": tuple(limits.groups),
-                             "service_accounts": tuple(limits.service_accounts)})
+    merged = {**asdict(limits or TenantLimits()), **options}
+    limits = TenantLimits(**{**merged, "groups": tuple(merged["groups"]),
+                             "service_accounts": tuple(merged["service_accounts"])})
     limits.check()
     labels = {"app.kubernetes.io/part-of": "kserve-bridge", "kserve-bridge.io/tenant": name}
 

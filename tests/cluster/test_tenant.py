@@ -136,3 +136,13 @@ def test_python_api_prints_and_applies(fake, kubeconfig):
     assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == "1"
     binding = fake.objects[("rbac.authorization.k8s.io", "v1", "team-e", "rolebindings", "kserve-bridge-deployer")]
     assert {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "ml"} in binding["subjects"]
+
+
+def test_printing_imports_no_cluster_client():
+    """`kserve-bridge tenant NAME` without --apply works where the kubernetes client is not installed."""
+    import sys
+    code = ("import sys\nfrom kserve_bridge.cli import main\nmain(['tenant', 'team-a'])\n"
+            "print('LOADED=' + ','.join(m for m in ('kubernetes', 'kserve', 'torch') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "LOADED="

@@ -146,3 +146,15 @@ def test_shipped_schema_matches_the_crd_in_shared(shared_dir):
     shipped = json.loads(VPA_SCHEMA.read_text())
     shipped.pop("$comment")
     assert shipped == strip(v1["schema"]["openAPIV3Schema"])
+
+
+def test_cli_reports_the_refusal_with_its_line(tmp_path, capsys):
+    from kserve_bridge.cli import main
+    (tmp_path / "predictor.py").write_text("class PythonPredictor:\n    pass\n")
+    (tmp_path / "cortex.yaml").write_text(
+        "- name: a\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py}\n"
+        "  kserve:\n    vertical_scaling:\n      mode: initial\n")
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "cortex.yaml:6: apis[0](a).kserve.vertical_scaling.mode: needs kserve.deployment_mode RawDeployment" in err
+    assert "Traceback" not in err
