@@ -62,7 +62,10 @@ def tenant_objects(name: str, limits: TenantLimits | None = None, **options) -> 
     if not isinstance(name, str) or len(name) > 63 or not _DNS_1123_LABEL.match(name):
         raise BridgeError(f"tenant name {name!r} must be a DNS-1123 label (lowercase letters, digits, '-', "
                           "at most 63 characters)")
-    merged = {**asdict(limits or TenantLimits()), **options}
+    known = asdict(limits or TenantLimits())
+    if unknown := sorted(set(options) - set(known)):
+        raise BridgeError(f"unknown tenant option(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    merged = {**known, **options}
     limits = TenantLimits(**{**merged, "groups": tuple(merged["groups"]),
                              "service_accounts": tuple(merged["service_accounts"])})
     limits.check()

@@ -90,6 +90,7 @@ def test_kustomize_overlay_builds_the_same_objects(tmp_path):
     ("team-a", {"max_cpu": "16", "cpu": "8"}, "max_cpu (16) must be <= cpu (8)"),
     ("team-a", {"pods": -1}, "pods must be a whole number"),
     ("team-a", {"service_accounts": (), "groups": ()}, "at least one group or service account"),
+    ("team-a", {"gpu": 1}, "unknown tenant option.s. gpu; known: cpu, memory, gpus"),
 ])
 def test_bad_limits_are_refused_with_the_reason(name, options, message):
     with pytest.raises(BridgeError, match=message.replace("(", r"\(").replace(")", r"\)")):
