@@ -17,6 +17,8 @@ _LAZY = {
     "translate": "kserve_bridge.translator",
     "render": "kserve_bridge.manifest",
     "client": "kserve_bridge.cluster.client",
+    "tenant_objects": "kserve_bridge.tenant",
+    "create_tenant": "kserve_bridge.cluster.tenant",
 }
 
 __all__ = ["BridgeError", "Problem", "SpecError", *_LAZY]

@@ -11,7 +11,7 @@ from importlib import import_module
 from ..errors import BridgeError
 
 # Modules of this package that define `register(subparsers)`; order is the order in --help.
-COMMAND_MODULES = ["validate", "convert", "package", "schema", "cluster", "canary", "serve"]
+COMMAND_MODULES = ["validate", "convert", "package", "schema", "cluster", "canary", "tenant", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image", help="model server image (default: the translator's)")
     p.add_argument("--wait", action="store_true", help="wait until every InferenceService is Ready")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
+    p.add_argument("--stop-on-quota", action="store_true",
+                   help="do not apply when an API at max_replicas would not fit the namespace's ResourceQuota")
     p.set_defaults(run=run_deploy)
 
     p = sub.add_parser("get", help="show APIs: status, URL, traffic split, deployment id")
@@ -58,6 +60,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     kube = kube_for(args)
     objects = objects_for(path, project_dir, namespace=kube.namespace, storage_uri=args.storage_uri,
                           image=args.image, upload=not args.no_upload)
+    _warn_quota(kube, objects, args.stop_on_quota)
     for name, verb, count in apply_env_secrets(kube, objects, project_dotenv(project_dir)):
         print(f"Secret/{name} {verb} from .env ({count} variables; values not shown)")
         if verb == "configured":
@@ -74,8 +77,30 @@ def run_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_quota(kube, objects: list[dict], stop: bool) -> None:
+    """Say, with figures, which APIs at max_replicas would not fit the ResourceQuota left; stop if asked."""
+    import sys
+
+    from ..cluster.quota import check_quota
+    from ..errors import BridgeError, ClusterError
+    try:
+        short = check_quota(kube, objects)
+    except ClusterError as exc:
+        print(f"note: quota not checked ({exc})", file=sys.stderr)
+        return
+    for item in short:
+        print(f"warning: {item} (sidecars not counted)", file=sys.stderr)
+    if short and stop:
+        raise BridgeError("not applied (--stop-on-quota): raise the quota, lower max_replicas or compute, "
+                          "or deploy without --stop-on-quota")
+    if short:
+        print("warning: applying anyway; pods beyond the quota will not start (--stop-on-quota stops here)",
+              file=sys.stderr)
+
+
 def run_get(args: argparse.Namespace) -> int:
     from ..cluster.client import Client
+    from ..cluster.kube import Ref
     from ..cluster.status import logs_hint
 
     client = Client(namespace=args.namespace, kubeconfig=args.kubeconfig, context=args.context)
@@ -91,6 +116,8 @@ def run_get(args: argparse.Namespace) -> int:
                 ("canary percent", "-" if s.canary_percent is None else f"{s.canary_percent}%"),
                 ("replicas", "-" if s.copies is None else str(s.copies)),
                 ("deployment id", s.deployment_id or "-")]
+        from ..cluster.vpa import vpa_rows
+        rows += vpa_rows(client.kube, client.kube.get(Ref.isvc(s.name, s.namespace)))
         rows += [(f"condition {k}", v) for k, v in s.conditions.items()]
         for key, value in rows:
             print(f"{key + ':':<24}{value}")
@@ -126,6 +153,9 @@ def run_delete(args: argparse.Namespace) -> int:
     try:
         kube.delete(Ref.isvc(args.api, kube.namespace))
         print(f"InferenceService/{args.api} deleted (namespace {kube.namespace})")
+        from ..cluster.vpa import delete_vpa
+        if delete_vpa(kube, args.api):
+            print(f"VerticalPodAutoscaler/{args.api}-predictor deleted (namespace {kube.namespace})")
     except NotFoundError:
         try:
             kube.delete(Ref("serving.kserve.io", "v1alpha1", "inferencegraphs", kube.namespace, args.api))

@@ -10,6 +10,7 @@ from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
 from ..translator.secrets import project_dotenv
 from .project import write_project
+from .quota import warn_quota
 from .secrets import apply_env_secrets
 from .status import ApiStatus, container_failure, summarize
 
@@ -43,6 +44,7 @@ class Client:
         objects = _deploy.objects_for(source, project, namespace=self.namespace, storage_uri=self.storage_uri,
                                       upload=upload)
         apply_env_secrets(self.kube, objects, project_dotenv(project))
+        warn_quota(self.kube, objects)
         _deploy.apply_all(self.kube, objects)
         if wait:
             return _deploy.wait_ready(self.kube, api_spec["name"], timeout)

@@ -191,6 +191,23 @@ class Alerts(SpecModel):
                               "requests fails (5xx) for 5 minutes, e.g. 0.01")
 
 
+class ResourceBounds(SpecModel):
+    cpu: Optional[Quantity] = Field(None, description="CPU, e.g. 250m or 2")
+    mem: Optional[Quantity] = Field(None, description="Memory, e.g. 256Mi or 4Gi")
+
+
+class VerticalScaling(SpecModel):
+    """A VerticalPodAutoscaler for the predictor (RawDeployment only; see docs/mapping.md)."""
+
+    mode: Literal["off", "recommend", "initial", "auto"] = Field(
+        "recommend", description="off: no VPA; recommend: recommendations only; initial: set requests when a "
+                                 "pod starts; auto: also evict pods to resize them")
+    min: Optional[ResourceBounds] = Field(None, description="Lowest requests the VPA may set")
+    max: Optional[ResourceBounds] = Field(None, description="Highest requests the VPA may set")
+    controlled_resources: list[Literal["cpu", "memory"]] = Field(
+        default_factory=lambda: ["cpu", "memory"], description="Resources the VPA may change")
+
+
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
 
@@ -221,6 +238,7 @@ class KServeOptions(SpecModel):
     logger: Optional[PayloadLogger] = Field(None, description="Payload logging (audit, drift): requests and "
                                                               "responses as CloudEvents")
     alerts: Optional[Alerts] = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors)")
+    vertical_scaling: Optional[VerticalScaling] = Field(None, description="VerticalPodAutoscaler settings")
 
     @model_validator(mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import kube_names
 from .models import KServeOptions, RealtimeAPI, TrafficSplitter
 from .units import parse_quantity
+from .vertical import check_vertical
 
 Report = Callable[..., None]
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -116,6 +117,7 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report,
                    {"max_surge": surge, "max_unavailable": unavailable})
     if ok("kserve", "autoscaling"):
         _check_kserve(api, report)
+        check_vertical(api, report)
     if ok("kserve", "predictor"):
         check_kubernetes_values(api.kserve, report, api.predictor.image)
 

@@ -13,6 +13,7 @@ from .inference_service import inference_service
 from .record import Record
 from .secrets import env_secret_name, project_dotenv
 from .traffic import inference_graph
+from .vertical import vertical_pod_autoscaler
 
 
 def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, image: str | None,
@@ -32,6 +33,7 @@ def _records(spec: Spec | str | Path | Mapping | list, namespace: str | None, im
             objects = [inference_service(api, rec, namespace=namespace, storage_uri=storage_uri,
                                          deployment_id=dep_id, image=image, project=spec.project_dir,
                                          env_secret=env_secret_name(api.name) if has_dotenv else None)]
+            objects += vertical_pod_autoscaler(api, rec, namespace)
         else:
             objects = inference_graph(api, rec, namespace)
         out.append((rec, objects))

@@ -222,6 +222,23 @@ def _raw_mode(obj: dict) -> bool:
     return mode in ("RawDeployment", "Standard")
 
 
+def _route(path: str) -> tuple[str, str, str, str, str | None, str | None]:
+    """group, version, namespace, plural, name, subresource of a REST path. The core group is "" under
+    /api/v1; cluster-scoped objects (namespaces) are stored under namespace ""."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "api" and len(parts) >= 3:
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[0] == "apis" and len(parts) >= 4:
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        raise ApiError(404, "NotFound", f"no such path {path}")
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        ns, rest = rest[1], rest[2:]
+    else:
+        ns = ""
+    return group, version, ns, rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
+
+
 def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -248,14 +265,7 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             try:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     raise ApiError(401, "Unauthorized", "missing or wrong bearer token")
-                parts = url.path.strip("/").split("/")
-                if parts[:1] == ["api"]:  # the core API group: /api/v1/namespaces/NS/{pods,secrets,...}
-                    parts = ["apis", "", *parts[1:]]
-                if len(parts) < 6 or parts[0] != "apis" or parts[3] != "namespaces":
-                    raise ApiError(404, "NotFound", f"no such path {url.path}")
-                group, version, ns, plural = parts[1], parts[2], parts[4], parts[5]
-                name = parts[6] if len(parts) > 6 else None
-                sub = parts[7] if len(parts) > 7 else None
+                group, version, ns, plural, name, sub = _route(url.path)
                 if self.command == "GET" and name is None and query.get("watch") in ("true", "1"):
                     return self._watch(group, version, ns, plural, query)
                 if self.command in ("PUT", "PATCH", "POST", "DELETE"):
@@ -279,7 +289,7 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             if self.command == "GET" and name is None:
                 items = [copy.deepcopy(o) for k, o in sorted(kube.objects.items())
                          if k[:4] == key[:4] and _selected(o, query)]
-                return 200, {"apiVersion": f"{group}/{version}", "kind": "List", "items": items,
+                return 200, {"apiVersion": f"{group}/{version}".lstrip("/"), "kind": "List", "items": items,
                              "metadata": {"resourceVersion": str(next(kube._rv))}}
             if self.command == "POST" and name is None:
                 obj = json.loads(body)

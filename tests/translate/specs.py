@@ -95,4 +95,11 @@ SPECS: dict[str, list[dict]] = {
                                                          "parameters": {"region": "eu-west-1"}},
                                              "batch_size": 100, "batch_interval": "30s",
                                              "marshaller_url": "http://marshaller.audit:8080/marshal"}})],
+    "vpa-recommend": [api(kserve={"deployment_mode": "RawDeployment", "vertical_scaling": {"mode": "recommend"}})],
+    "vpa-auto-memory": [api(kserve={"deployment_mode": "RawDeployment", "vertical_scaling": {
+        "mode": "auto", "controlled_resources": ["memory"], "min": {"mem": "256Mi"}, "max": {"mem": "4Gi"}}})],
+    "vpa-initial-keda": [api(kserve={"deployment_mode": "RawDeployment", "autoscaler_class": "keda",
+                                     "vertical_scaling": {"mode": "initial", "min": {"cpu": "100m", "mem": "128Mi"},
+                                                          "max": {"cpu": 4, "mem": "8Gi"}}})],
+    "vpa-off": [api(kserve={"vertical_scaling": {"mode": "off"}})],
 }
