@@ -13,12 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kserve_bridge.contract import CLIENT_ARG_OF_CLASS, PREDICTOR_KINDS
 from kserve_bridge.errors import PredictorError
 
-CLASS_FOR_TYPE = {"python": "PythonPredictor", "pytorch": "PythonPredictor", "sklearn": "PythonPredictor",
-                  "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
-CLIENT_ARG = {"PythonPredictor": "python_client", "TensorFlowPredictor": "tensorflow_client",
-              "ONNXPredictor": "onnx_client"}
+CLASS_FOR_TYPE = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}
+CLIENT_ARG = CLIENT_ARG_OF_CLASS
 # method -> (arguments it may declare, arguments it must declare)
 ALLOWED = {
     "predict": ({"payload", "query_params", "headers", "batch_id"}, set()),

@@ -9,9 +9,8 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import AliasChoices, Field, WithJsonSchema, model_validator
 
+from ..contract import PredictorType
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
-
-PredictorType = Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
 INT32_MAX = 2**31 - 1
 
 
