@@ -45,7 +45,7 @@ RENAMED = (
 )
 RESHAPED = (
     Reshaped("Predictor", "models", lambda v: {"paths": v} if isinstance(v, list) else v, "models.paths",
-             "a Cortex <= v0.24 form", {"type": "array", "items": {"$ref": "#/$defs/ModelPath"}, "minItems": 1}),
+             "a list here is the Cortex <= v0.24 form", {"type": "array", "items": {"$ref": "#/$defs/ModelPath"}, "minItems": 1}),
     Reshaped("KServeOptions", "deployment_mode",
              lambda v: DEPLOYMENT_MODES.get(v.lower(), v) if isinstance(v, str) else v, "",
              "an alias", {"enum": sorted({s for alias in DEPLOYMENT_MODES for s in (alias, alias.capitalize())})}),
@@ -112,9 +112,13 @@ def spellings(item: Mapping) -> Iterator[tuple[tuple, str]]:
                     if r.model == model and r.old in node:
                         yield loc + (r.old,), f"{r.old} is the {r.era} spelling; use {r.modern}"
                 for s in RESHAPED:
-                    modern = s.convert(node[s.field]) if s.model == model and s.field in node else None
-                    if modern is not None and modern != node[s.field]:
-                        yield loc + (s.field,), f"{s.era}; use {s.modern or modern}"
+                    keys = (s.field, *(r.old for r in RENAMED if r.model == model and r.modern == s.field))
+                    for key in (k for k in keys if s.model == model and k in node):
+                        value = node[key]
+                        modern = s.convert(value)
+                        if modern != value:
+                            what = f"{value!r} is {s.era}" if isinstance(value, str) else s.era
+                            yield loc + (key,), f"{what}; use {s.modern or modern}"
 
 
 def _find(node: Any, loc: tuple, pattern: tuple) -> Iterator[tuple[tuple, Mapping]]:

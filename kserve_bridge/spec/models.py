@@ -185,6 +185,20 @@ class RealtimeAPI(SpecModel):
     def endpoint(self) -> str:
         return canonical_endpoint(self.networking.endpoint, self.name)
 
+    # Defaults that depend on other fields, resolved here once for the rules, the translator and
+    # `validate --show-resolved`.
+    @property
+    def initial_replicas(self) -> int:
+        """autoscaling.init_replicas, default min_replicas."""
+        auto = self.autoscaling
+        return auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
+
+    @property
+    def target_concurrency(self) -> float:
+        """autoscaling.target_replica_concurrency, default processes_per_replica * threads_per_process."""
+        target, pred = self.autoscaling.target_replica_concurrency, self.predictor
+        return target if target is not None else float(pred.processes_per_replica * pred.threads_per_process)
+
 
 class SplitTarget(SpecModel):
     name: str = Field(description="A RealtimeAPI in the same spec")

@@ -140,7 +140,7 @@ def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> 
 
 def _check_autoscaling(api: RealtimeAPI, report: Report) -> None:
     auto = api.autoscaling
-    init = auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
+    init = api.initial_replicas
     if auto.min_replicas > auto.max_replicas:
         report(("autoscaling", "min_replicas"), f"must be <= max_replicas ({auto.max_replicas})", auto.min_replicas)
     if auto.init_replicas is not None and not auto.min_replicas <= init <= auto.max_replicas:
