@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .contract import HTTP_PORT, MODEL_DIR, PREDICTOR_KINDS, server_args
+from .interface import HTTP_PORT, MODEL_DIR, PREDICTOR_KINDS, server_args
 
 VERSION = "0.1.0"
 IMAGE_REPO = "ghcr.io/kserve-bridge/modelserver"

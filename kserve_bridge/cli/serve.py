@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from ..contract import HTTP_PORT, MAX_PAYLOAD_BYTES, SETTINGS_ENV, server_args
+from ..interface import HTTP_PORT, MAX_PAYLOAD_BYTES, server_args  # light: register runs on --help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from importlib.util import find_spec
 
+    from ..contract import SETTINGS_ENV
     from ..errors import BridgeError, Problem, SpecError
     from ..spec import load_spec
     from ..spec.models import RealtimeAPI
