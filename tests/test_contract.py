@@ -32,13 +32,19 @@ def test_the_table_is_the_predictor_type_of_spec_schema_and_settings() -> None:
 
 
 @pytest.mark.parametrize("kind", PREDICTOR_KINDS.values(), ids=list(PREDICTOR_KINDS))
-def test_every_part_agrees_with_the_predictor_kind(kind: contract.PredictorKind) -> None:
+def test_every_part_agrees_with_the_predictor_kind(kind: contract.PredictorKind, tmp_path) -> None:
     from modelserver import backends
-    from modelserver.predictor import CLASS_FOR_TYPE, CLIENT_ARG
+    from modelserver.predictor import instantiate, load_predictor_class
 
-    # the loader and the notebook writer look for the same class, constructed with the same client
-    assert CLASS_FOR_TYPE[kind.type] == CLASS_NAMES[kind.type] == kind.class_name
-    assert CLIENT_ARG[kind.class_name] == kind.client_arg
+    # the loader loads the kind's class and hands it the client under the kind's argument name;
+    # the notebook writer names the class the same way
+    (tmp_path / "predictor.py").write_text(
+        f"class {kind.class_name}:\n    def __init__(self, config, {kind.client_arg}):\n"
+        f"        self.client = {kind.client_arg}\n\n    def predict(self, payload):\n        return payload\n")
+    cls = load_predictor_class(tmp_path / "predictor.py", kind.type)
+    client = object()
+    assert cls.__name__ == CLASS_NAMES[kind.type] == kind.class_name
+    assert instantiate(cls, {}, client).client is client
     # the spec rules: models are required exactly when the kind needs them
     bare = api(predictor={"type": kind.type})
     if kind.needs_models:
