@@ -3,7 +3,8 @@
 `ServerSettings` is everything the model server needs to know about one API.
 The translator serialises it into the pod's environment (`SETTINGS_ENV`);
 the model server reads it back, or derives it from the project's cortex.yaml
-when run locally. Both directions go through this one module.
+when run locally. Both directions go through this one module. The fixed facts of the
+seam (pod interface, remote schemes, predictor kinds) live in `interface.py`, re-exported here.
 """
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import os
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .interface import (CLIENT_ARG_OF_CLASS, HTTP_PORT, MAX_PAYLOAD_BYTES, MODEL_DIR, MODEL_DIR_ENV,  # noqa: F401
+                        PORT_ENV, PREDICTOR_KINDS, REMOTE_SCHEMES, PredictorKind, PredictorType, is_remote,
+                        remote_schemes_text, server_args, uri_scheme)
 
 if TYPE_CHECKING:  # the model server reads settings from the environment without the spec models
     from .spec.models import RealtimeAPI
@@ -48,7 +53,7 @@ class ServerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     api_name: str
-    predictor_type: Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
+    predictor_type: PredictorType
     predictor_path: str = Field(description="Predictor file, relative to the project directory")
     endpoint: str = Field(description="Cortex route served besides /predict")
     models: list[ModelSource] = Field(default_factory=list, description="Named models (single path: one entry)")

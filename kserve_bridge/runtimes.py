@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .interface import HTTP_PORT, MODEL_DIR, PREDICTOR_KINDS, server_args
+
 VERSION = "0.1.0"
 IMAGE_REPO = "ghcr.io/kserve-bridge/modelserver"
 MODEL_FORMAT = "kserve-bridge"  # what every translated InferenceService asks for; every runtime serves it
@@ -33,8 +35,7 @@ FRAMEWORK_MODULES: dict[str, frozenset[str]] = {
 FRAMEWORK_OF_MODULE = {"sklearn": "sklearn", "joblib": "sklearn", "torch": "torch", "torchvision": "torch",
                        "torchaudio": "torch", "onnxruntime": "onnx", "onnx": "onnx", "tensorflow": "tensorflow",
                        "keras": "tensorflow", "tensorflow_hub": "tensorflow", "tensorflow_text": "tensorflow"}
-FRAMEWORK_OF_PREDICTOR_TYPE = {"python": None, "sklearn": "sklearn", "pytorch": "torch", "onnx": "onnx",
-                               "tensorflow": "tensorflow"}
+FRAMEWORK_OF_PREDICTOR_TYPE = {t: kind.framework for t, kind in PREDICTOR_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,11 @@ def cluster_serving_runtime(rt: Runtime) -> dict:
             "supportedModelFormats": formats,
             "protocolVersions": ["v1", "v2"],
             "multiModel": False,
-            "annotations": {"prometheus.kserve.io/port": "8080", "prometheus.kserve.io/path": "/metrics"},
+            "annotations": {"prometheus.kserve.io/port": str(HTTP_PORT), "prometheus.kserve.io/path": "/metrics"},
             "containers": [{
                 "name": "kserve-container", "image": rt.image(),
-                "args": ["--model_dir", "/mnt/models", "--model_name", "{{.Name}}", "--http_port", "8080"],
-                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                "args": server_args("{{.Name}}", MODEL_DIR, HTTP_PORT),
+                "ports": [{"containerPort": HTTP_PORT, "protocol": "TCP"}],
                 **TERMINATION,
                 "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},

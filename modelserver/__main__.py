@@ -12,23 +12,22 @@ import os
 import sys
 from pathlib import Path
 
-from kserve_bridge.contract import ServerSettings
+from kserve_bridge.contract import HTTP_PORT, MAX_PAYLOAD_BYTES, MODEL_DIR, MODEL_DIR_ENV, PORT_ENV, ServerSettings
 from kserve_bridge.errors import BridgeError
-
-DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m modelserver", description=__doc__.split("\n\n")[1],
                                 allow_abbrev=False)
-    p.add_argument("--model_dir", default=os.environ.get("KSERVE_BRIDGE_MODEL_DIR", "/mnt/models"),
-                   help="the unpacked project: cortex.yaml, predictor, models (default /mnt/models)")
+    p.add_argument("--model_dir", default=os.environ.get(MODEL_DIR_ENV, MODEL_DIR),
+                   help=f"the unpacked project: cortex.yaml, predictor, models (default {MODEL_DIR})")
     p.add_argument("--model_name", default=None,
                    help="API name; also the KServe model name in /v1/models/NAME (default: from the settings)")
-    p.add_argument("--http_port", type=int, default=int(os.environ.get("PORT", "8080")), help="default $PORT or 8080")
+    p.add_argument("--http_port", type=int, default=int(os.environ.get(PORT_ENV, str(HTTP_PORT))),
+                   help=f"default ${PORT_ENV} or {HTTP_PORT}")
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
-    p.add_argument("--max_payload_bytes", type=int, default=DEFAULT_MAX_PAYLOAD,
-                   help=f"largest request body accepted; larger gets 413 (default {DEFAULT_MAX_PAYLOAD})")
+    p.add_argument("--max_payload_bytes", type=int, default=MAX_PAYLOAD_BYTES,
+                   help=f"largest request body accepted; larger gets 413 (default {MAX_PAYLOAD_BYTES})")
     p.add_argument("--log_requests", default=None, metavar="URL_OR_FILE",
                    help="payload logging: each request/response as a CloudEvent to an http(s) receiver, or as "
                         "JSON lines appended to a file (KServe's logger record format)")

@@ -21,7 +21,7 @@ from kserve import InferOutput, InferRequest, InferResponse, Model
 from kserve.errors import InferenceError, InvalidInput
 from kserve.utils.utils import from_np_dtype
 
-from kserve_bridge.contract import ServerSettings
+from kserve_bridge.contract import PREDICTOR_KINDS, ServerSettings
 from kserve_bridge.errors import ModelInputError, PredictorError
 
 from . import metrics
@@ -57,7 +57,7 @@ class PredictorModel(Model):
         self.call_predict: Any = None
         self.call_post_predict: Any = None
         threads = settings.threads_per_process  # per process: processes_per_replica are real processes
-        if settings.predictor_type in ("onnx", "tensorflow") and settings.max_batch_size:
+        if PREDICTOR_KINDS[settings.predictor_type].tensor_client and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.workers = PredictThreads(threads)  # user code never runs on the event loop
         self.threads = threads
@@ -90,7 +90,7 @@ class PredictorModel(Model):
         prepare_project(self.project_dir, s)
         cls = load_predictor_class(self.project_dir / s.predictor_path, s.predictor_type)
         self.repository = ModelRepository(s, self.project_dir, self._model_loader(cls))
-        if s.predictor_type in ("onnx", "tensorflow"):
+        if PREDICTOR_KINDS[s.predictor_type].tensor_client:
             # Only requests holding a predict thread can join a client batch.
             client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
                                                 in_flight=lambda: min(self.arriving, self.threads), api=self.name)
@@ -106,7 +106,7 @@ class PredictorModel(Model):
         hook = getattr(self.predictor, "post_predict", None)
         if hook is not None:
             self.call_post_predict = bind(hook, "response", "payload", "query_params", "headers")
-        if s.max_batch_size and s.predictor_type not in ("onnx", "tensorflow"):
+        if s.max_batch_size and not PREDICTOR_KINDS[s.predictor_type].tensor_client:
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
                                    in_flight=lambda: self.arriving)
 
@@ -114,7 +114,7 @@ class PredictorModel(Model):
         kind = self.settings.predictor_type
         if callable(getattr(cls, "load_model", None)):
             return lambda path, signature_key: self.predictor.load_model(model_path=str(path))
-        if kind == "python":
+        if PREDICTOR_KINDS[kind].backend is None:
             def missing(path: Path, signature_key: str | None) -> Any:
                 raise RuntimeError(f"{cls.__name__} must define load_model(self, model_path) to use python_client")
             return missing

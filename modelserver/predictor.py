@@ -16,11 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kserve_bridge.contract import PREDICTOR_KINDS
 from kserve_bridge.errors import PredictorError
 from kserve_bridge.spec.predictor_check import CLIENT_ARG, METHOD_ARGS, allowed_args, pick_class
 
 log = logging.getLogger("modelserver")
-TYPE_OF_CLASS = {"PythonPredictor": "python", "TensorFlowPredictor": "tensorflow", "ONNXPredictor": "onnx"}
+TYPE_OF_CLASS: dict[str, str] = {}  # class name -> the first predictor type it serves (PythonPredictor: python)
+for _type, _kind in PREDICTOR_KINDS.items():
+    TYPE_OF_CLASS.setdefault(_kind.class_name, _type)
 
 
 def load_predictor_class(path: Path, predictor_type: str) -> type:

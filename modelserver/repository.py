@@ -1,7 +1,7 @@
 """Where models live and which are loaded: names, numeric versions, an LRU cache.
 
 A model path is a local folder/file relative to the project, or a remote URI
-(s3://, gs://, https://, ...) fetched once with `kserve_storage.Storage.download`
+(contract.REMOTE_SCHEMES: s3://, gs://, https://, ...) fetched once with `kserve_storage.Storage.download`
 the first time it is loaded. Models load at startup unless a cache (`cache_size`)
 is set, then on first use. A folder whose sub-folders are all numbers holds
 versions; the highest is "latest". An unversioned model has one version, "1".
@@ -15,12 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kserve_bridge.contract import ServerSettings
+from kserve_bridge.contract import ServerSettings, is_remote
 
 from .errors import ModelNotFoundError
 
 log = logging.getLogger("modelserver")
-REMOTE_PREFIXES = ("s3://", "gs://", "https://", "http://", "hf://", "pvc://")
 
 
 class ModelRepository:
@@ -42,7 +41,7 @@ class ModelRepository:
 
     @staticmethod
     def localise(path: str, project_dir: Path) -> Path:
-        if path.startswith(REMOTE_PREFIXES):
+        if is_remote(path):
             from kserve_storage import Storage
             log.info("downloading %s", path)
             return Path(Storage.download(path))

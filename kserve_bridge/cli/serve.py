@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+from ..interface import HTTP_PORT, MAX_PAYLOAD_BYTES, server_args  # light: register runs on --help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve an API of a project locally (the same server as in the pod)",
@@ -12,9 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Needs the server extra: pip install 'kserve-bridge[server]'.")
     p.add_argument("project_dir", help="folder holding cortex.yaml and the predictor")
     p.add_argument("--api", help="API to serve (default: the spec's only RealtimeAPI)")
-    p.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    p.add_argument("--port", type=int, default=HTTP_PORT, help=f"HTTP port (default {HTTP_PORT})")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--max-payload-bytes", type=int, default=None, help="largest request body (default 32 MiB)")
+    p.add_argument("--max-payload-bytes", type=int, default=None, help=f"largest request body (default {MAX_PAYLOAD_BYTES // 2**20} MiB)")
     p.add_argument("--log-requests", metavar="URL_OR_FILE", default=None,
                    help="log every request and response as KServe's logger does: CloudEvents POSTed to an "
                         "http(s) URL, or JSON lines appended to a file (mode and metadata_headers from "
@@ -25,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from importlib.util import find_spec
 
+    from ..contract import SETTINGS_ENV
     from ..errors import BridgeError, Problem, SpecError
     from ..spec import load_spec
     from ..spec.models import RealtimeAPI
@@ -42,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
         raise BridgeError("serving needs the KServe SDK: pip install 'kserve-bridge[server]' (plus the extra of "
                           "your framework, e.g. kserve-bridge[sklearn])")
     _say_runtime(spec.by_name[api], spec.project_dir)
-    command = [sys.executable, "-m", "modelserver", "--model_dir", str(spec.project_dir), "--model_name", api,
-               "--http_port", str(args.port), "--host", args.host]
+    command = [sys.executable, "-m", "modelserver", *server_args(api, str(spec.project_dir), args.port),
+               "--host", args.host]
     if args.max_payload_bytes:
         command += ["--max_payload_bytes", str(args.max_payload_bytes)]
-    env = {k: v for k, v in os.environ.items() if k != "KSERVE_BRIDGE_SETTINGS"}  # serve the spec given here
+    env = {k: v for k, v in os.environ.items() if k != SETTINGS_ENV}  # serve the spec given here
     alerts = spec.by_name[api].kserve.alerts
     if alerts is not None:
         from ..contract import ALERTS_ENV

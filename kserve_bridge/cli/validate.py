@@ -17,10 +17,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..spec import load_spec
+    from ..spec.loader import spelling_notes
     from ..spec.models import RealtimeAPI
     from ..translator.runtime import choose_runtime
 
     spec = load_spec(args.path)
+    for note in spelling_notes(spec.source):  # older spellings still work; name the modern one
+        print(f"note: {note.format()}", file=sys.stderr)
     if args.show_resolved:
         import yaml
         print(yaml.safe_dump(spec.resolved(), sort_keys=False, default_flow_style=False), end="")

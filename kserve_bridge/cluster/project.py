@@ -20,13 +20,13 @@ from pathlib import Path
 
 import yaml
 
+from ..contract import PREDICTOR_KINDS
 from ..errors import PredictorError
 from ..notebook import serialized
 from ..notebook.recover import Unrecoverable, definition_source, recover_module
 
 # The class name the model server looks up in predictor.py for each predictor type.
-CLASS_NAMES = {"python": "PythonPredictor", "pytorch": "PythonPredictor", "sklearn": "PythonPredictor",
-               "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
+CLASS_NAMES = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}
 
 
 def predictor_source(predictor: type, predictor_type: str = "python") -> str:

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Union
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
+from .legacy import spellings
 from .models import API_MODELS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
 from .predictor_check import check_predictor_file
 from .rules import check_name, check_realtime, check_splitter
@@ -55,11 +56,8 @@ def resolve_api(api: API) -> dict[str, Any]:
     data = api.model_dump(mode="json")
     data["networking"]["endpoint"] = api.endpoint
     if isinstance(api, RealtimeAPI):
-        auto, pred = data["autoscaling"], api.predictor
-        if auto["init_replicas"] is None:
-            auto["init_replicas"] = auto["min_replicas"]
-        if auto["target_replica_concurrency"] is None:
-            auto["target_replica_concurrency"] = float(pred.processes_per_replica * pred.threads_per_process)
+        data["autoscaling"]["init_replicas"] = api.initial_replicas
+        data["autoscaling"]["target_replica_concurrency"] = api.target_concurrency
     return data
 
 
@@ -260,3 +258,17 @@ def _did_you_mean(word: Any, options: list[str]) -> str:
         match = next((o for o in options if o.lower() == close[0].lower()), close[0])
         return f" (did you mean {match!r}?)"
     return ""
+
+
+def spelling_notes(path: str | Path) -> list[Problem]:
+    """Every older spelling in a spec file, at its line, naming the modern spelling (legacy.py).
+    Notes, not problems: the spec stays valid."""
+    data, smap = read_spec_file(find_spec_file(Path(path)))
+    notes: list[Problem] = []
+    items, listed = (data, True) if isinstance(data, list) else ([data], False)
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            report = _reporter(notes, smap, (i,) if listed else (), _label(i, item))
+            for loc, message in spellings(item):
+                report(loc, message)
+    return notes

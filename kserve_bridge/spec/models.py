@@ -7,32 +7,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import AliasChoices, Field, WithJsonSchema, model_validator
+from pydantic import Field, model_validator
 
-from ..contract import DEFAULT_ALERTS
+from ..contract import DEFAULT_ALERTS, PredictorType
+from .legacy import aliases, modernise, old_keys
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
-PredictorType = Literal["python", "tensorflow", "onnx", "pytorch", "sklearn"]
 INT32_MAX = 2**31 - 1
 
 
 class ModelPath(SpecModel):
     """One named model of a multi-model API."""
 
-    legacy_keys: ClassVar[tuple[str, ...]] = ("model_path",)
+    legacy_keys: ClassVar[tuple[str, ...]] = old_keys("ModelPath")
 
     name: str = Field(description="Model name used to select it at predict time", pattern=r"^[a-zA-Z0-9_-]+$",
                       max_length=253)
     path: str = Field(description="Local path inside the project or a remote URI (s3://, gs://, https://)",
-                      min_length=1, max_length=4096)
+                      min_length=1, max_length=4096, validation_alias=aliases("ModelPath", "path"))
     signature_key: Optional[str] = Field(None, description="SavedModel signature (tensorflow only)")
 
     @model_validator(mode="before")
     @classmethod
-    def _legacy_model_path(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "model_path" in data and "path" not in data:
-            data = {("path" if k == "model_path" else k): v for k, v in data.items()}
-        return data
+    def _legacy_spellings(cls, data: Any) -> Any:
+        return modernise("ModelPath", data)
 
 
 class Models(SpecModel):
@@ -65,12 +63,13 @@ class Dependencies(SpecModel):
 class Predictor(SpecModel):
     """The user's predictor class and how it is run."""
 
-    legacy_keys: ClassVar[tuple[str, ...]] = ("model_path", "signature_key", "multi_model_reloading")
+    legacy_keys: ClassVar[tuple[str, ...]] = old_keys("Predictor")
 
     type: PredictorType = Field(description="python, tensorflow, onnx, or our additions pytorch and sklearn")
     path: str = Field(description="The predictor .py file, relative to the project directory", min_length=1,
                       max_length=4096)
-    models: Optional[Models] = Field(None, description="Model locations (also spelt multi_model_reloading)")
+    models: Optional[Models] = Field(None, description="Model locations (also spelt multi_model_reloading)",
+                                     validation_alias=aliases("Predictor", "models"))
     server_side_batching: Optional[Batching] = None
     processes_per_replica: int = Field(1, ge=1, le=100, description="Worker processes per replica")
     threads_per_process: int = Field(1, ge=1, le=INT32_MAX, description="Concurrent predict calls per process")
@@ -86,24 +85,9 @@ class Predictor(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _legacy_spellings(cls, data: Any) -> Any:
-        """Accept v0.19-v0.24 spellings: model_path, signature_key, models as a list, multi_model_reloading."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if "multi_model_reloading" in data and "models" not in data:
-            data["models"] = data.pop("multi_model_reloading")
-        if isinstance(data.get("models"), list):
-            data["models"] = {"paths": data["models"]}
-        legacy = {k: data.pop(k) for k in ("model_path", "signature_key") if k in data}
-        if legacy:
-            models = dict(data.get("models") or {}) if isinstance(data.get("models") or {}, dict) else data["models"]
-            if isinstance(models, dict):
-                if "model_path" in legacy:
-                    models.setdefault("path", legacy["model_path"])
-                if "signature_key" in legacy:
-                    models.setdefault("signature_key", legacy["signature_key"])
-                data["models"] = models
-        return data
+        """Accept v0.19-v0.25 spellings (legacy.py): model_path, signature_key, models as a list,
+        multi_model_reloading."""
+        return modernise("Predictor", data)
 
 
 def canonical_endpoint(endpoint: str | None, name: str) -> str:
@@ -211,18 +195,16 @@ class VerticalScaling(SpecModel):
 class KServeOptions(SpecModel):
     """What Cortex never had: KServe-specific settings."""
 
-    legacy_keys: ClassVar[tuple[str, ...]] = ("timeout",)
+    legacy_keys: ClassVar[tuple[str, ...]] = old_keys("KServeOptions")
 
-    deployment_mode: Annotated[Literal["Serverless", "RawDeployment"], WithJsonSchema(
-        {"enum": ["Serverless", "RawDeployment", "serverless", "raw", "Raw", "knative", "Knative", "standard",
-                  "Standard", "rawdeployment"]})] = Field(
+    deployment_mode: Literal["Serverless", "RawDeployment"] = Field(
         "Serverless", description="Serverless (Knative, scale to zero, canary) or RawDeployment (Deployment + HPA)")
     storage_uri: Optional[str] = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
     runtime: Optional[str] = Field(None, max_length=253, description="ClusterServingRuntime name (default: chosen "
                                    "from predictor.type, compute.gpu and the project's imports)")
     protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
     canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
-    request_timeout: int = Field(300, ge=1, le=3600, validation_alias=AliasChoices("request_timeout", "timeout"),
+    request_timeout: int = Field(300, ge=1, le=3600, validation_alias=aliases("KServeOptions", "request_timeout"),
                                  description="Seconds a request may take before the model "
                                  "server answers 504; also spec.predictor.timeout (older spelling: timeout)")
     service_account: Optional[str] = Field(None, max_length=253)
@@ -242,15 +224,9 @@ class KServeOptions(SpecModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _mode_aliases(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "timeout" in data:  # the older spelling of request_timeout
-            if "request_timeout" in data:
-                raise ValueError("set request_timeout only (timeout is its older spelling)")
-        if isinstance(data, dict) and isinstance(data.get("deployment_mode"), str):
-            aliases = {"serverless": "Serverless", "knative": "Serverless", "raw": "RawDeployment",
-                       "rawdeployment": "RawDeployment", "standard": "RawDeployment"}
-            data = {**data, "deployment_mode": aliases.get(data["deployment_mode"].lower(), data["deployment_mode"])}
-        return data
+    def _legacy_spellings(cls, data: Any) -> Any:
+        """Accept older spellings (legacy.py): timeout, deployment_mode aliases such as raw or knative."""
+        return modernise("KServeOptions", data)
 
 
 class RealtimeAPI(SpecModel):
@@ -269,6 +245,20 @@ class RealtimeAPI(SpecModel):
     @property
     def endpoint(self) -> str:
         return canonical_endpoint(self.networking.endpoint, self.name)
+
+    # Defaults that depend on other fields, resolved here once for the rules, the translator and
+    # `validate --show-resolved`.
+    @property
+    def initial_replicas(self) -> int:
+        """autoscaling.init_replicas, default min_replicas."""
+        auto = self.autoscaling
+        return auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
+
+    @property
+    def target_concurrency(self) -> float:
+        """autoscaling.target_replica_concurrency, default processes_per_replica * threads_per_process."""
+        target, pred = self.autoscaling.target_replica_concurrency, self.predictor
+        return target if target is not None else float(pred.processes_per_replica * pred.threads_per_process)
 
 
 class SplitTarget(SpecModel):

@@ -14,13 +14,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from ..contract import PREDICTOR_KINDS
 from ..errors import PredictorError, Problem
 from .models import RealtimeAPI
 
-CORTEX_CLASS = {"python": "PythonPredictor", "pytorch": "PythonPredictor", "sklearn": "PythonPredictor",
-                "tensorflow": "TensorFlowPredictor", "onnx": "ONNXPredictor"}
-CLIENT_ARG = {"python": "python_client", "pytorch": "python_client", "sklearn": "python_client",
-              "tensorflow": "tensorflow_client", "onnx": "onnx_client"}
+CORTEX_CLASS = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}
+CLIENT_ARG = {t: kind.client_arg for t, kind in PREDICTOR_KINDS.items()}
 # method -> (arguments the model server passes when declared, arguments it must declare);
 # __init__ also gets the type's client (CLIENT_ARG); job_spec is None for a RealtimeAPI, as in Cortex.
 METHOD_ARGS = {

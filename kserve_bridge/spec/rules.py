@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from ..contract import PREDICTOR_KINDS, is_remote, remote_schemes_text, uri_scheme
 from . import kube_names
 from .models import KServeOptions, RealtimeAPI, TrafficSplitter
 from .units import parse_quantity
@@ -16,12 +17,7 @@ from .vertical import check_vertical
 Report = Callable[..., None]
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENDPOINT = re.compile(r"^[a-zA-Z0-9_\-./]*$")
-REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://")
 RESERVED_ENV_PREFIXES = ("CORTEX_", "KSERVE_BRIDGE_")
-
-
-def is_remote(path: str) -> bool:
-    return bool(REMOTE.match(path))
 
 
 def check_name(name: Any, report: Report) -> None:
@@ -146,7 +142,7 @@ def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> 
 
 def _check_autoscaling(api: RealtimeAPI, report: Report) -> None:
     auto = api.autoscaling
-    init = auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
+    init = api.initial_replicas
     if auto.min_replicas > auto.max_replicas:
         report(("autoscaling", "min_replicas"), f"must be <= max_replicas ({auto.max_replicas})", auto.min_replicas)
     if auto.init_replicas is not None and not auto.min_replicas <= init <= auto.max_replicas:
@@ -180,9 +176,10 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
     keyed = [("predictor", "models", "signature_key")] if models.signature_key else []
     keyed += [("predictor", "models", "paths", i, "signature_key")
               for i, m in enumerate(models.paths or []) if m.signature_key]
-    if pred.type != "tensorflow":
+    if not PREDICTOR_KINDS[pred.type].signature_key:
+        takes = [t for t, kind in PREDICTOR_KINDS.items() if kind.signature_key]
         for loc in keyed:
-            report(loc, f"signature_key applies to tensorflow predictors only, not {pred.type}")
+            report(loc, f"signature_key applies to {' and '.join(takes)} predictors only, not {pred.type}")
     names = [m.name for m in models.paths or []]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -193,7 +190,10 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
                  models.dir, "dir")] + [(("predictor", "models", "paths", i, "path"), m.path, "any")
                                         for i, m in enumerate(models.paths or [])]
     for loc, location, kind in locations:
-        if location is not None and not is_remote(location):
+        if location is not None and uri_scheme(location) is not None and not is_remote(location):
+            report(loc, f"the model server cannot fetch {uri_scheme(location)}:// locations; supported: "
+                   f"{remote_schemes_text()}, or a path inside the project", location)
+        elif location is not None and not is_remote(location):
             check_project_path(project, location, loc, report, kind="none")
     caches = (models.cache_size, models.disk_cache_size)
     if (caches[0] is None) != (caches[1] is None):

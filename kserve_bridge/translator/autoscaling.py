@@ -11,12 +11,6 @@ KNATIVE = "autoscaling.knative.dev/"
 KNATIVE_CLASSES = {"kpa": "kpa.autoscaling.knative.dev", "hpa": "hpa.autoscaling.knative.dev"}
 
 
-def target_concurrency(api: RealtimeAPI) -> float:
-    pred = api.predictor
-    value = api.autoscaling.target_replica_concurrency
-    return value if value is not None else float(pred.processes_per_replica * pred.threads_per_process)
-
-
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -37,8 +31,8 @@ def _serverless(api: RealtimeAPI, fields: dict, rec: Record) -> tuple[dict, dict
     auto, opts = api.autoscaling, api.kserve
     klass = KNATIVE_CLASSES[opts.autoscaler_class or "kpa"]
     metric = opts.scale_metric or ("cpu" if klass.startswith("hpa") else "concurrency")
-    target = float(opts.scale_target) if opts.scale_target is not None else target_concurrency(api)
-    init = auto.init_replicas if auto.init_replicas is not None else auto.min_replicas
+    target = float(opts.scale_target) if opts.scale_target is not None else api.target_concurrency
+    init = api.initial_replicas
     fields["containerConcurrency"] = auto.max_replica_concurrency
     fields["scaleMetric"] = metric
     if target.is_integer():

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..contract import ALERTS_ENV, DEPLOYMENT_ID_LABEL, ServerSettings
+from ..contract import ALERTS_ENV, DEPLOYMENT_ID_LABEL, MODEL_DIR, ServerSettings, is_remote, server_args
 from ..runtimes import MODEL_FORMAT
 from ..spec.models import RealtimeAPI
-from ..spec.rules import is_remote
 from . import pod
 from .autoscaling import autoscaling
 from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, logger_field
@@ -18,7 +17,6 @@ from .security import container_security_context, pod_security_context
 from .shadow import mount_shadow_config
 
 __all__ = ["MODEL_FORMAT", "inference_service", "default_storage_uri"]
-MODEL_DIR = "/mnt/models"
 HTTP_PORT = pod.HTTP_PORT
 KNATIVE_MAX_TIMEOUT = 600  # Knative's default max-revision-timeout-seconds (config-defaults)
 
@@ -43,8 +41,7 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     if image:
         rec.map("predictor.image", f"custom container {image} (kserve-container; STORAGE_URI env)")
         predictor["containers"] = [{"name": "kserve-container", "image": image,
-                                    "args": ["--model_dir", MODEL_DIR, "--model_name", api.name,
-                                             "--http_port", str(HTTP_PORT)],
+                                    "args": server_args(api.name, MODEL_DIR, HTTP_PORT),
                                     "ports": [{"containerPort": HTTP_PORT, "protocol": "TCP"}],
                                     **container,
                                     "env": [{"name": "STORAGE_URI", "value": uri}] + container["env"]}]

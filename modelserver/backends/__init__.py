@@ -15,14 +15,19 @@ from typing import Protocol
 
 import numpy as np
 
+from kserve_bridge.contract import PREDICTOR_KINDS
 from kserve_bridge.errors import ModelInputError, PredictorError
 
-EXTRA = {"sklearn": "sklearn", "pytorch": "torch", "onnx": "onnx", "tensorflow": "tensorflow"}
+# Backend module -> the pip extra that brings its framework.
+EXTRA = {kind.backend: kind.framework for kind in PREDICTOR_KINDS.values() if kind.backend}
 
 
 def backend(kind: str) -> ModuleType:
     """The adapter module for a predictor type (imports the framework)."""
-    return importlib.import_module(f"{__name__}.{kind}")
+    name = PREDICTOR_KINDS[kind].backend
+    if name is None:
+        raise PredictorError(f"a {kind} predictor loads its models itself (load_model)")
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 def require(module: str, kind: str) -> ModuleType:
