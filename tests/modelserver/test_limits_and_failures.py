@@ -47,7 +47,8 @@ def test_max_concurrency_answers_503_then_recovers(tmp_path, serve):
     slow: list[httpx.Response] = []
     worker = threading.Thread(target=lambda: slow.append(httpx.post(server.url + "/m", json={"sleep": 2}, timeout=30)))
     worker.start()
-    time.sleep(0.7)
+    while 'kserve_bridge_requests_in_flight{api="m"} 1.0' not in httpx.get(server.url + "/metrics").text:
+        time.sleep(0.02)  # until the slow request holds the only slot
     busy = httpx.post(server.url + "/m", json={})
     assert httpx.get(server.url + "/healthz").status_code == 200  # probes are never limited
     worker.join()

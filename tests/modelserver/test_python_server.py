@@ -174,12 +174,13 @@ def test_health_and_metrics(server):
         # The response's background task sleeps 1 s after it is sent: latency ends when the response does.
         started = time.monotonic()
         assert http.post("/classify?raw=1&linger=1", json={"tag": "linger"}).text == "raw!"
-        assert time.monotonic() - started < 0.5
+        answered = time.monotonic() - started
+        assert metric(http, total) == count  # answered while the background work still runs
         deadline = time.monotonic() + 10
         while metric(http, total) == count and time.monotonic() < deadline:
             time.sleep(0.1)  # the request is recorded once its background work is done
         assert metric(http, total) == count + 1 and time.monotonic() - started >= 1
-        assert metric(http, seconds) - spent < 0.5
+        assert metric(http, seconds) - spent <= answered  # the latency recorded ends with the response
         assert 'kserve_bridge_request_duration_seconds_bucket{api="iris",le="0.005",route="/classify"}' \
             in http.get("/metrics").text
     post_log = server.project / "post_predict.jsonl"  # post_predict still runs after the predictor's own task

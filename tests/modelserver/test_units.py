@@ -144,22 +144,23 @@ def test_batcher_groups_and_fails_whole_batch():
 def test_batcher_runs_early_once_every_request_in_flight_has_joined():
     in_flight = [0]
     calls: list[list] = []
-    batcher = Batcher(lambda items: calls.append(list(items)) or items, max_size=8, interval=0.6,
+    # An hour-long interval: a batch that runs at all ran because nobody else could join it.
+    batcher = Batcher(lambda items: calls.append(list(items)) or items, max_size=8, interval=3600,
                       in_flight=lambda: in_flight[0])
-    in_flight[0] = 2  # both requests are in the batch: nobody else can join, so no waiting out the interval
-    started = time.monotonic()
+    in_flight[0] = 2  # both requests are in the batch: nobody else can join, so it runs at once
     futures = [batcher.submit(i) for i in (1, 2)]
-    assert [f.result(5) for f in futures] == [1, 2] and time.monotonic() - started < 0.3
+    assert [f.result(60) for f in futures] == [1, 2] and calls[-1] == [1, 2]
     in_flight[0] = 3  # a third request is still on its way: the batch waits for it
-    started = time.monotonic()
     first = [batcher.submit(i) for i in (3, 4)]
-    time.sleep(0.15)
+    while not batcher.pending.empty():  # the batcher has taken both and is waiting for the third
+        time.sleep(0.01)
+    assert not any(f.done() for f in first)
     late = batcher.submit(5)
-    assert [f.result(5) for f in first + [late]] == [3, 4, 5] and calls[-1] == [3, 4, 5]
-    assert 0.15 <= time.monotonic() - started < 0.5
+    assert [f.result(60) for f in first + [late]] == [3, 4, 5] and calls[-1] == [3, 4, 5]
     in_flight[0] = 0  # unknown (no middleware counting): wait the whole interval, as without in_flight
+    short = Batcher(lambda items: items, max_size=8, interval=0.3, in_flight=lambda: in_flight[0])
     started = time.monotonic()
-    assert batcher.submit(6).result(5) == 6 and time.monotonic() - started >= 0.55
+    assert short.submit(6).result(60) == 6 and time.monotonic() - started >= 0.3
 
 
 def test_batcher_rejects_wrong_result_length():
