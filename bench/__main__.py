@@ -16,7 +16,7 @@ from pathlib import Path
 from .load import drive
 from .models import BUILDERS, Workload
 from .reference import cold_reference, convert_seconds
-from .report import OURS, Row, table, targets
+from .report import Row, table, targets
 from .rss import PeakRSS, tree_cpu_seconds
 from .servers import REPO, SERVERS, Running, Unavailable
 

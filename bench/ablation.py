@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append((result.rps, result.p99_ms, cpu))
             finally:
                 server.stop()
-            rps, p99, cpu = (statistics.median(column) for column in zip(*runs))
+            rps, p99, cpu = (statistics.median(column) for column in zip(*runs, strict=False))
             print(f"| {knobs or '(KServe defaults)'} | {rps:,.0f} | {p99:.2f} | {cpu:.0f} |", flush=True)
     return 0
 

@@ -2,7 +2,8 @@
 so a server pays only for the framework its workload needs. Used by the baselines and the floor."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Predict = Callable[[list], list]
 

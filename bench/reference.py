@@ -8,13 +8,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 COLD_SCRIPT = ("import sklearn, joblib; model = joblib.load({path!r}); "
                "model.predict([[5.1, 3.5, 1.4, 0.2]])")
 
 
-def _wall(argv: list[str], cwd: Optional[Path] = None) -> tuple[float, subprocess.CompletedProcess]:
+def _wall(argv: list[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
     began = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=120)
     return time.perf_counter() - began, done
@@ -31,7 +30,7 @@ def cold_reference(model_path: Path, repeats: int) -> float:
     return statistics.median(times)
 
 
-def convert_seconds(project: Path, repeats: int) -> tuple[Optional[float], str]:
+def convert_seconds(project: Path, repeats: int) -> tuple[float | None, str]:
     """Median wall time of `kserve-bridge convert PROJECT -o DIR` as a whole process, or (None, why)."""
     cli = shutil.which("kserve-bridge")
     if cli is None:

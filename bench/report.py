@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 OURS, BASE_A, BASE_B, FLOOR = "kserve-bridge", "A: kserve custom", "B: mlserver", "floor: bare asgi"
 OURS_X2 = "kserve-bridge x2"  # processes_per_replica: 2
@@ -13,13 +12,13 @@ class Row:
     workload: str
     server: str
     batching: bool
-    concurrency: Optional[int] = None
-    rps: Optional[float] = None
-    p50_ms: Optional[float] = None
-    p99_ms: Optional[float] = None
-    rss_mib: Optional[float] = None
-    cpu_us_per_req: Optional[float] = None  # server CPU per request: robust on a shared machine
-    cold_start_s: Optional[float] = None
+    concurrency: int | None = None
+    rps: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    rss_mib: float | None = None
+    cpu_us_per_req: float | None = None  # server CPU per request: robust on a shared machine
+    cold_start_s: float | None = None
     errors: int = 0
     note: str = ""
 
@@ -27,11 +26,11 @@ class Row:
         return asdict(self)
 
 
-def _fmt(value: Optional[float], spec: str) -> str:
+def _fmt(value: float | None, spec: str) -> str:
     return "" if value is None else format(value, spec)
 
 
-def _find(rows: list[Row], workload: str, server: str, batching: bool, concurrency: Optional[int]) -> Optional[Row]:
+def _find(rows: list[Row], workload: str, server: str, batching: bool, concurrency: int | None) -> Row | None:
     for row in rows:
         if (row.workload, row.server, row.batching) == (workload, server, batching) and \
                 row.concurrency == concurrency and row.rps is not None:
@@ -39,7 +38,7 @@ def _find(rows: list[Row], workload: str, server: str, batching: bool, concurren
     return None
 
 
-def _ratio(row: Row, base: Optional[Row]) -> str:
+def _ratio(row: Row, base: Row | None) -> str:
     if base is None or not base.rps or row.rps is None:
         return ""
     return f"{row.rps / base.rps:.2f}x"
@@ -55,38 +54,42 @@ def table(rows: list[Row]) -> str:
         base_floor = _find(rows, r.workload, FLOOR, False, r.concurrency)
         note = r.note + (f" ({r.errors} errors)" if r.errors else "")
         cells = [r.workload, "on" if r.batching else "off", str(r.concurrency or ""), r.server,
-                 _fmt(r.rps, ",.0f"), _fmt(r.p50_ms, ".2f"), _fmt(r.p99_ms, ".2f"), _fmt(r.cpu_us_per_req, ".0f"), _fmt(r.rss_mib, ".0f"),
+                 _fmt(r.rps, ",.0f"), _fmt(r.p50_ms, ".2f"), _fmt(r.p99_ms, ".2f"), _fmt(r.cpu_us_per_req, ".0f"),
+                 _fmt(r.rss_mib, ".0f"),
                  _fmt(r.cold_start_s, ".2f"), _ratio(r, base_a), _ratio(r, base_floor), note]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _check(ok: Optional[bool], text: str) -> str:
+def _check(ok: bool | None, text: str) -> str:
     return f"{'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}: {text}"
 
 
-def _cold(rows: list[Row], workload: str, server: str) -> Optional[float]:
+def _cold(rows: list[Row], workload: str, server: str) -> float | None:
     values = [r.cold_start_s for r in rows if (r.workload, r.server, r.batching) == (workload, server, False)
               and r.cold_start_s is not None]
     return values[0] if values else None
 
 
-def _cpu_ratio(row: Row, base: Optional[Row]) -> str:
+def _cpu_ratio(row: Row, base: Row | None) -> str:
     """base CPU/request over ours: the throughput ratio a CPU-bound server would reach on an idle box."""
     if base is None or not row.cpu_us_per_req or not base.cpu_us_per_req:
         return "n/a"
     return f"{base.cpu_us_per_req / row.cpu_us_per_req:.2f}x"
 
 
-def targets(rows: list[Row], cold_reference_s: Optional[float], convert_s: Optional[float]) -> list[str]:
+def targets(rows: list[Row], cold_reference_s: float | None, convert_s: float | None) -> list[str]:
     """The speed targets of docs/benchmarks.md, each as one PASS/FAIL/SKIP line."""
     out = []
     ours, a, b, floor = (_find(rows, "iris", s, False, 8) for s in (OURS, BASE_A, BASE_B, FLOOR))
     if ours:
-        out.append(_check(a and ours.rps >= 2.0 * a.rps, f"iris c8 throughput >= 2.0x A ({_ratio(ours, a) or 'n/a'}; by CPU/req {_cpu_ratio(ours, a)})"))
-        out.append(_check(b and ours.rps >= 2.0 * b.rps, f"iris c8 throughput >= 2.0x B ({_ratio(ours, b) or 'n/a'}; by CPU/req {_cpu_ratio(ours, b)})"))
+        out.append(_check(a and ours.rps >= 2.0 * a.rps, f"iris c8 throughput >= 2.0x A ({_ratio(ours, a) or 'n/a'}; "
+                                                         f"by CPU/req {_cpu_ratio(ours, a)})"))
+        out.append(_check(b and ours.rps >= 2.0 * b.rps, f"iris c8 throughput >= 2.0x B ({_ratio(ours, b) or 'n/a'}; "
+                                                         f"by CPU/req {_cpu_ratio(ours, b)})"))
         out.append(_check(floor and ours.rps >= 0.7 * floor.rps,
-                          f"iris c8 throughput >= 0.7x floor ({_ratio(ours, floor) or 'n/a'}; by CPU/req {_cpu_ratio(ours, floor)})"))
+                          f"iris c8 throughput >= 0.7x floor ({_ratio(ours, floor) or 'n/a'}; "
+                          f"by CPU/req {_cpu_ratio(ours, floor)})"))
         out.append(_check(a and ours.p99_ms <= a.p99_ms,
                           f"iris c8 p99 <= A's ({ours.p99_ms:.2f} vs {a.p99_ms if a else float('nan'):.2f} ms)"))
     else:
@@ -108,7 +111,8 @@ def targets(rows: list[Row], cold_reference_s: Optional[float], convert_s: Optio
         out.append(f"info: iris c64 batching vs no batching {_ratio(on, off)}")
     out += process_targets(rows)
     out.append(_check(None if convert_s is None else convert_s <= 0.3,
-                      f"kserve-bridge convert <= 0.3s wall ({_fmt(convert_s, '.3f') + 's' if convert_s else 'not measured'})"))
+                      "kserve-bridge convert <= 0.3s wall "
+                      f"({_fmt(convert_s, '.3f') + 's' if convert_s else 'not measured'})"))
     return out
 
 

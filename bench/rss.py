@@ -60,7 +60,7 @@ class PeakRSS:
             if self._stop.wait(self.interval):
                 return
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self._thread.start()
         return self
 

@@ -13,9 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 from kserve_bridge.contract import ServerSettings
 from kserve_bridge.spec import load_spec
@@ -101,7 +101,8 @@ def floor(w: Workload, work: Path, batching: bool) -> Launch:
 
 
 SERVERS: dict[str, Callable[[Workload, Path, bool], Launch]] = {
-    "kserve-bridge": ours, "kserve-bridge x2": ours_two_processes, "A: kserve custom": kserve_plain, "B: mlserver": mlserver, "floor: bare asgi": floor,
+    "kserve-bridge": ours, "kserve-bridge x2": ours_two_processes, "A: kserve custom": kserve_plain,
+    "B: mlserver": mlserver, "floor: bare asgi": floor,
 }
 
 
@@ -125,7 +126,7 @@ class Running:
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(launch.argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
-        self.cold_start_s: Optional[float] = None
+        self.cold_start_s: float | None = None
         self.first_response = b""
         while time.perf_counter() - began < timeout:
             if self.proc.poll() is not None:

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .interface import (CLIENT_ARG_OF_CLASS, HTTP_PORT, MAX_PAYLOAD_BYTES, MODEL_DIR, MODEL_DIR_ENV,  # noqa: F401
-                        PORT_ENV, PREDICTOR_KINDS, REMOTE_SCHEMES, PredictorKind, PredictorType, is_remote,
-                        remote_schemes_text, server_args, uri_scheme)
+from .interface import (  # noqa: F401
+    CLIENT_ARG_OF_CLASS,
+    HTTP_PORT,
+    MAX_PAYLOAD_BYTES,
+    MODEL_DIR,
+    MODEL_DIR_ENV,
+    PORT_ENV,
+    PREDICTOR_KINDS,
+    REMOTE_SCHEMES,
+    PredictorKind,
+    PredictorType,
+    is_remote,
+    remote_schemes_text,
+    server_args,
+    uri_scheme,
+)
 
 if TYPE_CHECKING:  # the model server reads settings from the environment without the spec models
     from .spec.models import RealtimeAPI
@@ -45,7 +58,7 @@ class ModelSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     path: str
-    signature_key: Optional[str] = None
+    signature_key: str | None = None
 
 
 class ServerSettings(BaseModel):
@@ -57,27 +70,27 @@ class ServerSettings(BaseModel):
     predictor_path: str = Field(description="Predictor file, relative to the project directory")
     endpoint: str = Field(description="Cortex route served besides /predict")
     models: list[ModelSource] = Field(default_factory=list, description="Named models (single path: one entry)")
-    models_dir: Optional[str] = Field(None, description="models.dir: one sub-folder per model")
+    models_dir: str | None = Field(None, description="models.dir: one sub-folder per model")
     single_model: bool = Field(False, description="True when models.path (one unnamed model) was used")
-    signature_key: Optional[str] = None
-    cache_size: Optional[int] = None
+    signature_key: str | None = None
+    cache_size: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
-    python_path: Optional[str] = None
-    max_batch_size: Optional[int] = None
-    batch_interval: Optional[float] = Field(None, description="Seconds")
+    python_path: str | None = None
+    max_batch_size: int | None = None
+    batch_interval: float | None = Field(None, description="Seconds")
     processes_per_replica: int = 1
     threads_per_process: int = 1
     max_concurrency: int = Field(1024, description="In-flight requests per replica before 503")
     request_timeout: float = 300.0
     log_level: str = "info"
     protocol: Literal["v1", "v2"] = "v1"
-    deployment_id: Optional[str] = None
+    deployment_id: str | None = None
     dependencies: dict[str, str] = Field(default_factory=lambda: {"pip": "requirements.txt",
                                                                   "shell": "dependencies.sh"})
 
     @classmethod
-    def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None) -> "ServerSettings":
+    def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None) -> ServerSettings:
         pred, models = api.predictor, api.predictor.models
         sources: list[ModelSource] = []
         if models is not None and models.path is not None:
@@ -110,7 +123,7 @@ class ServerSettings(BaseModel):
         return env
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "ServerSettings | None":
+    def from_env(cls, environ: dict[str, str] | None = None) -> ServerSettings | None:
         """Settings from the environment, or None when the translator set none."""
         environ = os.environ if environ is None else environ
         raw = environ.get(SETTINGS_ENV)

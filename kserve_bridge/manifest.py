@@ -1,7 +1,8 @@
 """Objects -> deterministic multi-document YAML for `kubectl apply -f`."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 

@@ -12,12 +12,14 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import BridgeError
 
-EXCLUDED_DIRS = {".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".hypothesis", "expected", ".ipynb_checkpoints"}
+EXCLUDED_DIRS = {".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".hypothesis", "expected",
+                 ".ipynb_checkpoints"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 SECRET_FILES = {".env"}  # never bundled: the root one reaches the pod as a Kubernetes Secret (translator/secrets.py)
 DIGEST_CHARS = 12

@@ -16,8 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
 from starlette.background import BackgroundTask, BackgroundTasks
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from kserve_bridge.errors import ModelInputError

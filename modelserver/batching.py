@@ -84,7 +84,7 @@ class Batcher:
                     raise TypeError(f"a batched predict must return a list of {len(items)} results, one per "
                                     f"request, got {type(results).__name__}"
                                     f"{f' of {len(results)}' if isinstance(results, (list, tuple)) else ''}")
-                outcomes = [(future, result, None) for (_, future), result in zip(batch, results)]
+                outcomes = [(future, result, None) for (_, future), result in zip(batch, results, strict=False)]
             except BaseException as exc:  # noqa: BLE001 - every caller must hear about it
                 log.error("batch of %d failed: %s", len(items), exc)
                 error = as_exception(exc)  # a SystemExit would stop the event loop that receives it

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .batching import Batcher, stacked
 from .repository import ModelRepository
@@ -48,7 +49,8 @@ class TensorClient(PythonClient):
         key = (model_name, str(model_version))
         with self.lock:
             if key not in self.batchers:
-                run = lambda feeds: self.get_model(*key).run(feeds)
+                def run(feeds, key=key):
+                    return self.get_model(*key).run(feeds)
                 self.batchers[key] = Batcher(stacked(run), self.max_batch_size, self.batch_interval,
                                              f"{model_name or 'default'}-{model_version}", self.in_flight,
                                              api=self.api, model=model_name or "")

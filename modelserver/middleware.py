@@ -29,9 +29,19 @@ from starlette.responses import Response
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
 from . import metrics, shadow
+from .errors import (
+    BadRequest,
+    BodyTimeout,
+    ModelNotFoundError,
+    Overloaded,
+    PayloadTooLarge,
+    PredictorError,
+    ServerError,
+    UnsupportedMediaType,
+    error_response,
+    status_and_message,
+)
 from .model import PredictorModel
-from .errors import (BadRequest, BodyTimeout, ModelNotFoundError, Overloaded, PayloadTooLarge, PredictorError,
-                     ServerError, UnsupportedMediaType, error_response, status_and_message)
 from .payload import dump_json
 
 log = logging.getLogger("modelserver")

@@ -123,7 +123,7 @@ class PredictorModel(Model):
 
     def _predict_batch(self, items: list[tuple[Any, dict, dict]]) -> list[Any]:
         _follow_torch_threads(self.torch_threads)
-        payloads, queries, headers = (list(column) for column in zip(*items))
+        payloads, queries, headers = (list(column) for column in zip(*items, strict=False))
         return self.call_predict(payload=payloads, query_params=queries, headers=headers)
 
     def _run_predict(self, payload: Any, query_params: dict, headers: dict) -> Any:

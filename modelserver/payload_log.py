@@ -106,7 +106,7 @@ class PayloadLog:
         self.last_warning = 0.0
         self.thread = threading.Thread(target=self._run, name="payload-log", daemon=True)
 
-    def start(self) -> "PayloadLog":
+    def start(self) -> PayloadLog:
         if self.http is None:
             open(self.sink, "ab").close()  # a bad path fails at startup, not per record
         self.thread.start()

@@ -3,7 +3,8 @@
 The supervisor (modelserver/supervisor.py) makes one `ReplicaState` before it starts the
 workers and hands it to each when it is spawned. One slot per worker: its pid, whether its
 predictor loaded, how many POSTs it is serving; plus whether every worker has loaded once.
-One counting semaphore holds the replica's `max_concurrency` permits, so the limit is the replica's, as Cortex's nginx `limit_conn` was.
+One counting semaphore holds the replica's `max_concurrency` permits, so the limit is the replica's,
+as Cortex's nginx `limit_conn` was.
 A worker that dies holding permits gets them back from the supervisor (`free`), which knows
 how many from the slot. Kept free of heavy imports: the supervisor imports it.
 """

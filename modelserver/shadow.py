@@ -45,7 +45,7 @@ class ShadowConfig:
     max_in_flight: int
 
     @classmethod
-    def parse(cls, data: dict) -> "ShadowConfig | None":
+    def parse(cls, data: dict) -> ShadowConfig | None:
         """None when mirroring is off for this pod; ValueError when the file is wrong."""
         source = data.get("source_revision")
         if source and os.environ.get("K_REVISION") not in (None, source):

@@ -38,7 +38,8 @@ def render(prom, namespace: str, api: str, out: Path, minutes: float, rate: str 
     rows = max(p["gridPos"]["y"] // 8 for p in board["panels"]) + 1
     fig = plt.figure(figsize=(24, 4.2 * rows), dpi=70)
     grid = fig.add_gridspec(rows, 24, hspace=0.55, wspace=2.5, top=1 - 0.9 / (4.2 * rows))
-    fig.suptitle(y=1 - 0.2 / (4.2 * rows), t=f"{board['title']} - namespace {namespace}, API {api}, all revisions (last {minutes:.0f} min, "
+    fig.suptitle(y=1 - 0.2 / (4.2 * rows),
+                 t=f"{board['title']} - namespace {namespace}, API {api}, all revisions (last {minutes:.0f} min, "
                  f"real data from Prometheus)", fontsize=16)
     for panel in board["panels"]:
         pos = panel["gridPos"]
@@ -58,7 +59,7 @@ def render(prom, namespace: str, api: str, out: Path, minutes: float, rate: str 
         shown = [line for line in lines if not crowded or any(v for _, v in line[2])]
         zeros, drawn = len(lines) - len(shown), len(shown)
         for template, labels, points in shown:
-            ax.plot(*zip(*points), linestyle="--" if "threshold" in template else "-", linewidth=1.6,
+            ax.plot(*zip(*points, strict=False), linestyle="--" if "threshold" in template else "-", linewidth=1.6,
                     label=legend(template, labels))
         if drawn:
             ax.legend(fontsize=8, loc="upper left", title=f"+{zeros} series at 0" if zeros else None,
@@ -90,7 +91,7 @@ def demo(out: Path, minutes: float) -> None:
                                        f"http://127.0.0.1:{stack.free_port()}/"))
             prom = stack.Prometheus(root / "prometheus", [
                 (port, {"namespace": "team-a", "pod": f"{rev}-deployment-1", "revision_name": rev})
-                for port, rev in zip(ports, revisions)], scrape_s=2)
+                for port, rev in zip(ports, revisions, strict=False)], scrape_s=2)
             try:
                 urls = [f"http://127.0.0.1:{port}/audited-iris" for port in ports]
                 began = time.monotonic()

@@ -8,7 +8,8 @@ left to ../shared's validator, which tests run as a second opinion when it is pr
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import kubernetes_validate
 from kubernetes_validate.utils import latest_version

@@ -17,8 +17,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "iris-sklearn"
                                   ["convert", "--explain", str(EXAMPLE)]])
 def test_cli_imports_no_heavy_modules(argv):
     code = ("import sys\nfrom kserve_bridge.cli import main\n"
-            "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-            "print('HEAVY=' + ','.join(sorted(m for m in %r if m in sys.modules)))\n" % (argv, HEAVY))
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print('HEAVY=' + ','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "HEAVY=", proc.stdout.splitlines()[-1]

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import tomllib
 from pathlib import Path
 from typing import get_args
 
 import pytest
+import tomllib
 import yaml
 
 from kserve_bridge import contract, runtimes
 from kserve_bridge.cluster.project import CLASS_NAMES
-from kserve_bridge.contract import (HTTP_PORT, MAX_PAYLOAD_BYTES, MODEL_DIR, PREDICTOR_KINDS, REMOTE_SCHEMES,
-                                    PredictorType, is_remote, server_args)
+from kserve_bridge.contract import (
+    HTTP_PORT,
+    MAX_PAYLOAD_BYTES,
+    MODEL_DIR,
+    PREDICTOR_KINDS,
+    REMOTE_SCHEMES,
+    PredictorType,
+    is_remote,
+    server_args,
+)
 from kserve_bridge.errors import SpecError
 from kserve_bridge.spec import load_spec
 from kserve_bridge.spec.schema import spec_schema
@@ -80,7 +88,8 @@ def test_serving_runtimes_and_inference_service_run_the_server_args() -> None:
         assert container["ports"] == [{"containerPort": HTTP_PORT, "protocol": "TCP"}]
         assert container["readinessProbe"]["httpGet"]["port"] == HTTP_PORT
     spec = load_spec(api(predictor={"image": "example.com/custom:1"}))
-    isvc = inference_service(spec.realtime[0], Record("iris"), namespace=None, storage_uri="s3://b/p", deployment_id="d")
+    isvc = inference_service(spec.realtime[0], Record("iris"), namespace=None, storage_uri="s3://b/p",
+                             deployment_id="d")
     container = isvc["spec"]["predictor"]["containers"][0]
     assert container["args"] == server_args("iris") == ["--model_dir", MODEL_DIR, "--model_name", "iris",
                                                         "--http_port", str(HTTP_PORT)]

@@ -8,10 +8,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 from kserve_bridge.runtimes import RUNTIMES
@@ -23,7 +23,7 @@ IMAGE = "ghcr.io/kserve-bridge/modelserver"
 
 def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\\n", " ", "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")))
+    joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
     return [(parts[0].upper(), parts[1] if len(parts) > 1 else "")
             for parts in (line.strip().split(None, 1) for line in joined.splitlines() if line.strip())]
 

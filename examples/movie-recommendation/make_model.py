@@ -27,7 +27,7 @@ if __name__ == "__main__":
     rng = np.random.default_rng(7)
     ratings, genres = ratings_matrix(rng)
     rated = ratings > 0
-    means = np.array([row[mask].mean() if mask.any() else 3.0 for row, mask in zip(ratings, rated)])
+    means = np.array([row[mask].mean() if mask.any() else 3.0 for row, mask in zip(ratings, rated, strict=False)])
     centred = np.where(rated, ratings - means[:, None], 0.0)
     svd = TruncatedSVD(n_components=RANK, random_state=0).fit(centred)
     titles = [f"{WORDS[i % len(WORDS)]} {NOUNS[(i // len(WORDS)) % len(NOUNS)]}" for i in range(MOVIES)]

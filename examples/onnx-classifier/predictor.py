@@ -12,4 +12,4 @@ class ONNXPredictor:
         rows = np.asarray(payload["rows"], dtype=np.float32).reshape(-1, 13)
         label_ids, probabilities = self.client.predict(rows)
         return {"predictions": [{"label": self.labels[int(i)], "probability": round(float(p[int(i)]), 4)}
-                                for i, p in zip(label_ids, probabilities)]}
+                                for i, p in zip(label_ids, probabilities, strict=False)]}

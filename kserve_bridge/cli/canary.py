@@ -14,8 +14,8 @@ import argparse
 import json
 import signal
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from .cluster import add_cluster_args, kube_for
 

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--api", help="API to serve (default: the spec's only RealtimeAPI)")
     p.add_argument("--port", type=int, default=HTTP_PORT, help=f"HTTP port (default {HTTP_PORT})")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--max-payload-bytes", type=int, default=None, help=f"largest request body (default {MAX_PAYLOAD_BYTES // 2**20} MiB)")
+    p.add_argument("--max-payload-bytes", type=int, default=None,
+                   help=f"largest request body (default {MAX_PAYLOAD_BYTES // 2**20} MiB)")
     p.add_argument("--log-requests", metavar="URL_OR_FILE", default=None,
                    help="log every request and response as KServe's logger does: CloudEvents POSTed to an "
                         "http(s) URL, or JSON lines appended to a file (mode and metadata_headers from "

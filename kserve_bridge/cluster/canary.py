@@ -6,8 +6,18 @@ this module is the API a promotion script calls.
 from __future__ import annotations
 
 from .kube import Kube, Ref
-from .rollout import (EXIT_CODES, Decision, RolloutResult, ShadowOptions, Thresholds, TrafficState,  # noqa: F401
-                      auto_rollout, judge, load_smoke, state)
+from .rollout import (  # noqa: F401
+    EXIT_CODES,
+    Decision,
+    RolloutResult,
+    ShadowOptions,
+    Thresholds,
+    TrafficState,
+    auto_rollout,
+    judge,
+    load_smoke,
+    state,
+)
 from .rollout.traffic import PROMOTE, set_share
 from .status import ApiStatus, summarize
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from ..errors import ClusterError, NotFoundError, SpecError, StorageError
 from ..storage.upload import Deployment, read_deployment
+from ..translator.secrets import project_dotenv
 from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
-from ..translator.secrets import project_dotenv
 from .project import write_project
 from .quota import warn_quota
 from .secrets import apply_env_secrets

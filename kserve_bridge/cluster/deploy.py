@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from ..errors import BridgeError, ClusterError, NotFoundError, StorageError
 from .kube import ISVC_GROUP, Kube, Ref

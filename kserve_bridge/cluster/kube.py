@@ -7,9 +7,10 @@ state by `update`.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..errors import ClusterError, NotFoundError
 
@@ -34,7 +35,7 @@ class Ref:
     name: str
 
     @classmethod
-    def of(cls, obj: dict, namespace: str) -> "Ref":
+    def of(cls, obj: dict, namespace: str) -> Ref:
         api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
         if "/" not in api_version:
             raise ClusterError(f"cannot apply {kind or 'object'} with apiVersion {api_version!r}: "
@@ -45,7 +46,7 @@ class Ref:
         return cls(group, version, plural, meta.get("namespace") or namespace, meta["name"])
 
     @classmethod
-    def isvc(cls, name: str, namespace: str) -> "Ref":
+    def isvc(cls, name: str, namespace: str) -> Ref:
         return cls(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, namespace, name)
 
     def __str__(self) -> str:

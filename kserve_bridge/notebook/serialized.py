@@ -25,7 +25,7 @@ def serialize(cls: type) -> tuple[bytes, dict[str, str]]:
         data = cloudpickle.dumps(cls)
     except Exception as exc:  # pickling runs arbitrary __reduce__ code
         raise PredictorError(f"cannot serialise {cls.__qualname__}: {type(exc).__name__}: {exc}") from exc
-    versions = {"python": "%d.%d" % sys.version_info[:2], "cloudpickle": cloudpickle.__version__}
+    versions = {"python": "{}.{}".format(*sys.version_info[:2]), "cloudpickle": cloudpickle.__version__}
     for name in sorted(_libraries(cls)):
         version = getattr(sys.modules.get(name), "__version__", None)
         if isinstance(version, str):
@@ -51,7 +51,7 @@ def load_class(predictor_file: str) -> type:
     wanted = json.loads((folder / VERSIONS_FILE).read_text())
     problems = []
     for name, version in wanted.items():
-        have = "%d.%d" % sys.version_info[:2] if name == "python" else _installed(name)
+        have = "{}.{}".format(*sys.version_info[:2]) if name == "python" else _installed(name)
         if have != version:
             problems.append(f"{name} {version} (this image has {have or 'none'})")
     if problems:

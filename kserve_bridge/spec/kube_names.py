@@ -6,7 +6,7 @@ Every pattern is matched with `fullmatch`: `$` in Python also matches before a f
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

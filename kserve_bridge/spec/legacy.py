@@ -5,8 +5,9 @@ This one table drives the models (aliases and rewrites before validation), the J
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from pydantic import AliasChoices
 
@@ -45,7 +46,8 @@ RENAMED = (
 )
 RESHAPED = (
     Reshaped("Predictor", "models", lambda v: {"paths": v} if isinstance(v, list) else v, "models.paths",
-             "a list here is the Cortex <= v0.24 form", {"type": "array", "items": {"$ref": "#/$defs/ModelPath"}, "minItems": 1}),
+             "a list here is the Cortex <= v0.24 form",
+             {"type": "array", "items": {"$ref": "#/$defs/ModelPath"}, "minItems": 1}),
     Reshaped("KServeOptions", "deployment_mode",
              lambda v: DEPLOYMENT_MODES.get(v.lower(), v) if isinstance(v, str) else v, "",
              "an alias", {"enum": sorted({s for alias in DEPLOYMENT_MODES for s in (alias, alias.capitalize())})}),

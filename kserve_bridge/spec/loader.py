@@ -7,9 +7,10 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,7 +23,7 @@ from .source import SourceMap, check_bounds, read_spec_file
 
 SPEC_FILENAMES = ("cortex.yaml", "cortex.yml")
 log = logging.getLogger("kserve_bridge.spec")
-API = Union[RealtimeAPI, TrafficSplitter]
+API = RealtimeAPI | TrafficSplitter
 
 
 @dataclass
@@ -137,7 +138,8 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None,
             check_realtime(api, project, report, broken)
             if project is not None and "predictor" not in broken:
                 base = (i,) if prefix is not None else ()
-                for found in check_predictor_file(api, project, smap.file, lambda loc: smap.line(base + loc),
+                for found in check_predictor_file(api, project, smap.file,
+                                                  lambda loc, base=base: smap.line(base + loc),
                                                   _label(i, items[i])):
                     (problems if found.level == "error" else notes if notes is not None else []).append(found)
         else:

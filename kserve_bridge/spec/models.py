@@ -5,7 +5,7 @@ Cross-field rules (min <= init <= max, paths inside the project, ...) live in
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -25,7 +25,7 @@ class ModelPath(SpecModel):
                       max_length=253)
     path: str = Field(description="Local path inside the project or a remote URI (s3://, gs://, https://)",
                       min_length=1, max_length=4096, validation_alias=aliases("ModelPath", "path"))
-    signature_key: Optional[str] = Field(None, description="SavedModel signature (tensorflow only)")
+    signature_key: str | None = Field(None, description="SavedModel signature (tensorflow only)")
 
     @model_validator(mode="before")
     @classmethod
@@ -36,13 +36,13 @@ class ModelPath(SpecModel):
 class Models(SpecModel):
     """Where the predictor's model(s) live: exactly one of path, paths or dir."""
 
-    path: Optional[str] = Field(None, description="A single model", min_length=1, max_length=4096)
-    paths: Optional[list[ModelPath]] = Field(None, description="Several named models", min_length=1)
-    dir: Optional[str] = Field(None, description="A folder with one sub-folder per model (numeric sub-folders "
+    path: str | None = Field(None, description="A single model", min_length=1, max_length=4096)
+    paths: list[ModelPath] | None = Field(None, description="Several named models", min_length=1)
+    dir: str | None = Field(None, description="A folder with one sub-folder per model (numeric sub-folders "
                                                  "are versions)", min_length=1, max_length=4096)
-    signature_key: Optional[str] = Field(None, description="Default SavedModel signature (tensorflow only)")
-    cache_size: Optional[int] = Field(None, gt=0, le=INT32_MAX, description="Models kept loaded in memory (LRU)")
-    disk_cache_size: Optional[int] = Field(None, gt=0, le=INT32_MAX, description="Models kept on local disk")
+    signature_key: str | None = Field(None, description="Default SavedModel signature (tensorflow only)")
+    cache_size: int | None = Field(None, gt=0, le=INT32_MAX, description="Models kept loaded in memory (LRU)")
+    disk_cache_size: int | None = Field(None, gt=0, le=INT32_MAX, description="Models kept on local disk")
 
 
 class Batching(SpecModel):
@@ -68,18 +68,18 @@ class Predictor(SpecModel):
     type: PredictorType = Field(description="python, tensorflow, onnx, or our additions pytorch and sklearn")
     path: str = Field(description="The predictor .py file, relative to the project directory", min_length=1,
                       max_length=4096)
-    models: Optional[Models] = Field(None, description="Model locations (also spelt multi_model_reloading)",
+    models: Models | None = Field(None, description="Model locations (also spelt multi_model_reloading)",
                                      validation_alias=aliases("Predictor", "models"))
-    server_side_batching: Optional[Batching] = None
+    server_side_batching: Batching | None = None
     processes_per_replica: int = Field(1, ge=1, le=100, description="Worker processes per replica")
     threads_per_process: int = Field(1, ge=1, le=INT32_MAX, description="Concurrent predict calls per process")
     config: AnyMap = Field(default_factory=dict, description="Passed to the predictor's constructor")
     env: StrMap = Field(default_factory=dict, description="Environment variables for the predictor")
-    python_path: Optional[str] = Field(None, description="Folder added to sys.path, relative to the project")
-    image: Optional[str] = Field(None, description="Custom container image (replaces the serving runtime)")
-    tensorflow_serving_image: Optional[str] = Field(None, description="Accepted for compatibility; unused")
+    python_path: str | None = Field(None, description="Folder added to sys.path, relative to the project")
+    image: str | None = Field(None, description="Custom container image (replaces the serving runtime)")
+    tensorflow_serving_image: str | None = Field(None, description="Accepted for compatibility; unused")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    shm_size: Optional[Quantity] = Field(None, description="Size of /dev/shm")
+    shm_size: Quantity | None = Field(None, description="Size of /dev/shm")
     dependencies: Dependencies = Field(default_factory=Dependencies)
 
     @model_validator(mode="before")
@@ -96,16 +96,16 @@ def canonical_endpoint(endpoint: str | None, name: str) -> str:
 
 
 class Networking(SpecModel):
-    endpoint: Optional[str] = Field(None, max_length=1000, description="URL path of the API (default /<name>)")
-    api_gateway: Optional[Literal["public", "none"]] = Field(None, description="Cortex <= v0.25; accepted, unused")
-    local_port: Optional[int] = Field(None, ge=1, le=65535, description="Cortex <= v0.25; accepted, unused")
+    endpoint: str | None = Field(None, max_length=1000, description="URL path of the API (default /<name>)")
+    api_gateway: Literal["public", "none"] | None = Field(None, description="Cortex <= v0.25; accepted, unused")
+    local_port: int | None = Field(None, ge=1, le=65535, description="Cortex <= v0.25; accepted, unused")
 
 
 class Compute(SpecModel):
-    cpu: Optional[Quantity] = Field("200m", description="CPU request, e.g. 200m or 1")
+    cpu: Quantity | None = Field("200m", description="CPU request, e.g. 200m or 1")
     gpu: int = Field(0, ge=0, le=INT32_MAX, description="NVIDIA GPUs")
     inf: int = Field(0, ge=0, le=INT32_MAX, description="AWS Inferentia chips")
-    mem: Optional[Quantity] = Field(None, description="Memory request, e.g. 512Mi or 2G")
+    mem: Quantity | None = Field(None, description="Memory request, e.g. 512Mi or 2G")
 
 
 class Autoscaling(SpecModel):
@@ -113,9 +113,9 @@ class Autoscaling(SpecModel):
 
     min_replicas: int = Field(1, ge=0, le=INT32_MAX)
     max_replicas: int = Field(100, ge=1, le=INT32_MAX)
-    init_replicas: Optional[int] = Field(None, ge=0, le=INT32_MAX, description="Default: min_replicas")
+    init_replicas: int | None = Field(None, ge=0, le=INT32_MAX, description="Default: min_replicas")
     max_replica_concurrency: int = Field(1024, ge=1, le=65535, description="Hard per-replica limit; 503 beyond")
-    target_replica_concurrency: Optional[float] = Field(
+    target_replica_concurrency: float | None = Field(
         None, gt=0, le=65535, description="Soft target; default processes_per_replica * threads_per_process")
     window: Duration = Field(60.0, description="Averaging window")
     downscale_stabilization_period: Duration = 300.0
@@ -133,19 +133,19 @@ class UpdateStrategy(SpecModel):
 
 class Monitoring(SpecModel):
     model_type: Literal["classification", "regression"] = "classification"
-    key: Optional[str] = None
+    key: str | None = None
 
 
 class LoggerStorage(SpecModel):
     """Object-store settings of a payload logger whose url is s3://, gs:// or abfs:// (KServe's LoggerStorageSpec)."""
 
-    path: Optional[str] = Field(None, min_length=1, max_length=1024,
+    path: str | None = Field(None, min_length=1, max_length=1024,
                                 description="Sub-folder under <url>/<namespace>/<api>/predictor/")
-    format: Optional[Literal["json", "csv", "parquet"]] = Field(None, description="Record file format "
+    format: Literal["json", "csv", "parquet"] | None = Field(None, description="Record file format "
                                                                                   "(KServe default json)")
     parameters: StrMap = Field(default_factory=dict, description="Other KServe storage parameters")
-    key: Optional[str] = Field(None, max_length=253, description="Key in the storage secret (default credentials)")
-    service_account: Optional[str] = Field(None, max_length=253,
+    key: str | None = Field(None, max_length=253, description="Key in the storage secret (default credentials)")
+    service_account: str | None = Field(None, max_length=253,
                                            description="Service account holding the credentials (default logger-sa)")
 
 
@@ -155,14 +155,14 @@ class PayloadLogger(SpecModel):
     mode: Literal["all", "request", "response"] = Field("all", description="What is logged")
     url: str = Field(min_length=1, max_length=2048, description="http(s):// CloudEvents receiver (a Knative "
                      "broker, any collector) or an s3://, gs:// or abfs:// bucket path")
-    storage: Optional[LoggerStorage] = Field(None, description="Object-store settings (bucket urls only)")
+    storage: LoggerStorage | None = Field(None, description="Object-store settings (bucket urls only)")
     metadata_headers: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=256)]] = \
         Field(default_factory=list, description="Request headers copied onto every record")
     metadata_annotations: list[Annotated[str, Field(min_length=1, max_length=317)]] = Field(
         default_factory=list, description="InferenceService annotations copied onto every record")
-    batch_size: Optional[int] = Field(None, ge=1, le=100000, description="Records per stored object (bucket urls)")
-    batch_interval: Optional[Duration] = Field(None, description="Longest wait to fill a batch (bucket urls)")
-    marshaller_url: Optional[str] = Field(None, min_length=1, max_length=2048,
+    batch_size: int | None = Field(None, ge=1, le=100000, description="Records per stored object (bucket urls)")
+    batch_interval: Duration | None = Field(None, description="Longest wait to fill a batch (bucket urls)")
+    marshaller_url: str | None = Field(None, min_length=1, max_length=2048,
                                           description="Service that turns record batches into files")
 
 
@@ -176,8 +176,8 @@ class Alerts(SpecModel):
 
 
 class ResourceBounds(SpecModel):
-    cpu: Optional[Quantity] = Field(None, description="CPU, e.g. 250m or 2")
-    mem: Optional[Quantity] = Field(None, description="Memory, e.g. 256Mi or 4Gi")
+    cpu: Quantity | None = Field(None, description="CPU, e.g. 250m or 2")
+    mem: Quantity | None = Field(None, description="Memory, e.g. 256Mi or 4Gi")
 
 
 class VerticalScaling(SpecModel):
@@ -186,8 +186,8 @@ class VerticalScaling(SpecModel):
     mode: Literal["off", "recommend", "initial", "auto"] = Field(
         "recommend", description="off: no VPA; recommend: recommendations only; initial: set requests when a "
                                  "pod starts; auto: also evict pods to resize them")
-    min: Optional[ResourceBounds] = Field(None, description="Lowest requests the VPA may set")
-    max: Optional[ResourceBounds] = Field(None, description="Highest requests the VPA may set")
+    min: ResourceBounds | None = Field(None, description="Lowest requests the VPA may set")
+    max: ResourceBounds | None = Field(None, description="Highest requests the VPA may set")
     controlled_resources: list[Literal["cpu", "memory"]] = Field(
         default_factory=lambda: ["cpu", "memory"], description="Resources the VPA may change")
 
@@ -199,28 +199,28 @@ class KServeOptions(SpecModel):
 
     deployment_mode: Literal["Serverless", "RawDeployment"] = Field(
         "Serverless", description="Serverless (Knative, scale to zero, canary) or RawDeployment (Deployment + HPA)")
-    storage_uri: Optional[str] = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
-    runtime: Optional[str] = Field(None, max_length=253, description="ClusterServingRuntime name (default: chosen "
+    storage_uri: str | None = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
+    runtime: str | None = Field(None, max_length=253, description="ClusterServingRuntime name (default: chosen "
                                    "from predictor.type, compute.gpu and the project's imports)")
     protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
-    canary_traffic_percent: Optional[int] = Field(None, ge=0, le=100, description="Traffic share of a new revision")
+    canary_traffic_percent: int | None = Field(None, ge=0, le=100, description="Traffic share of a new revision")
     request_timeout: int = Field(300, ge=1, le=3600, validation_alias=aliases("KServeOptions", "request_timeout"),
                                  description="Seconds a request may take before the model "
                                  "server answers 504; also spec.predictor.timeout (older spelling: timeout)")
-    service_account: Optional[str] = Field(None, max_length=253)
+    service_account: str | None = Field(None, max_length=253)
     service_account_token: bool = Field(False, description="Mount the service account's API token in predictor "
                                                           "pods (off: predictors rarely call the Kubernetes API)")
-    autoscaler_class: Optional[Literal["kpa", "hpa", "keda", "external"]] = None
-    scale_metric: Optional[Literal["concurrency", "rps", "cpu", "memory"]] = None
-    scale_target: Optional[int] = Field(None, ge=1, le=INT32_MAX)
+    autoscaler_class: Literal["kpa", "hpa", "keda", "external"] | None = None
+    scale_metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
+    scale_target: int | None = Field(None, ge=1, le=INT32_MAX)
     restricted_security: bool = Field(True, description="Apply the restricted Pod Security Standard")
     istio: bool = Field(True, description="Emit Istio objects (needed for shadow traffic)")
     annotations: StrMap = Field(default_factory=dict, description="Extra InferenceService annotations")
     labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")
-    logger: Optional[PayloadLogger] = Field(None, description="Payload logging (audit, drift): requests and "
+    logger: PayloadLogger | None = Field(None, description="Payload logging (audit, drift): requests and "
                                                               "responses as CloudEvents")
-    alerts: Optional[Alerts] = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors)")
-    vertical_scaling: Optional[VerticalScaling] = Field(None, description="VerticalPodAutoscaler settings")
+    alerts: Alerts | None = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors)")
+    vertical_scaling: VerticalScaling | None = Field(None, description="VerticalPodAutoscaler settings")
 
     @model_validator(mode="before")
     @classmethod
@@ -239,7 +239,7 @@ class RealtimeAPI(SpecModel):
     compute: Compute = Field(default_factory=Compute)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     update_strategy: UpdateStrategy = Field(default_factory=UpdateStrategy)
-    monitoring: Optional[Monitoring] = None
+    monitoring: Monitoring | None = None
     kserve: KServeOptions = Field(default_factory=KServeOptions)
 
     @property

@@ -5,8 +5,9 @@ A rule never stops at the first violation: every one is reported.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..contract import PREDICTOR_KINDS, is_remote, remote_schemes_text, uri_scheme
 from . import kube_names
@@ -189,7 +190,7 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
     locations = [(("predictor", "models", "path"), models.path, "any"), (("predictor", "models", "dir"),
                  models.dir, "dir")] + [(("predictor", "models", "paths", i, "path"), m.path, "any")
                                         for i, m in enumerate(models.paths or [])]
-    for loc, location, kind in locations:
+    for loc, location, _kind in locations:
         if location is not None and uri_scheme(location) is not None and not is_remote(location):
             report(loc, f"the model server cannot fetch {uri_scheme(location)}:// locations; supported: "
                    f"{remote_schemes_text()}, or a path inside the project", location)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
@@ -17,8 +17,8 @@ SCHEMA_FILE = Path(__file__).with_name("cortex.schema.json")
 
 
 def spec_schema() -> dict:
-    api = Annotated[Union[RealtimeAPI, TrafficSplitter], Field(discriminator="kind")]
-    schema = TypeAdapter(Union[list[api], api]).json_schema(mode="validation")
+    api = Annotated[RealtimeAPI | TrafficSplitter, Field(discriminator="kind")]
+    schema = TypeAdapter(list[api] | api).json_schema(mode="validation")
     add_to_schema(schema["$defs"])  # the older spellings the loader accepts
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "kserve-bridge spec (Cortex-style cortex.yaml)"

@@ -13,7 +13,7 @@ the same resource. A VPA that only recommends, or controls only the other resour
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .models import RealtimeAPI
 from .units import parse_quantity

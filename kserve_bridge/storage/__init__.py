@@ -5,7 +5,9 @@
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import json
+from collections.abc import Callable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
@@ -39,9 +41,10 @@ def pvc_alternative(uri: str, namespace: str, project_dir: str, bundle_name: str
     parts = urlsplit(prefix_uri)
     claim, sub = parts.netloc, parts.path.strip("/")
     pod, out = "kserve-bridge-upload", "/tmp/kserve-bridge-bundles"
-    overrides = ('{"spec":{"volumes":[{"name":"p","persistentVolumeClaim":{"claimName":"%s"}}],'
-                 '"containers":[{"name":"c","image":"busybox","command":["sleep","600"],'
-                 '"volumeMounts":[{"name":"p","mountPath":"/pvc"}]}]}}' % claim)
+    overrides = json.dumps({"spec": {
+        "volumes": [{"name": "p", "persistentVolumeClaim": {"claimName": claim}}],
+        "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "600"],
+                        "volumeMounts": [{"name": "p", "mountPath": "/pvc"}]}]}}, separators=(",", ":"))
     return "\n".join([
         f"{uri} is a PersistentVolumeClaim: it cannot be written from outside the cluster, so kserve-bridge does",
         "not upload to it. Use an object store (s3://, gs://, Azure Blob), or copy the project's bundle into the",

@@ -6,8 +6,8 @@ DefaultAzureCredential (environment, managed identity, `az login`)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import StorageError

@@ -3,8 +3,8 @@ gcloud auth, workload identity); STORAGE_EMULATOR_HOST for an emulator."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import StorageError

@@ -4,8 +4,8 @@ initializer reads too."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import StorageError

@@ -1,13 +1,14 @@
 """Spec -> Kubernetes objects: `translate(spec)` and `explain(spec)` share one mapping."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import TranslationError, describe_value
 from ..package import deployment_id, project_digest
-from ..spec.kube_names import dns_1123_label, no_whitespace
 from ..spec import Spec, load_spec, resolve_api
+from ..spec.kube_names import dns_1123_label, no_whitespace
 from ..spec.models import RealtimeAPI
 from .inference_service import inference_service
 from .record import Record

@@ -1,8 +1,6 @@
 """Cortex autoscaling -> KServe replica fields + Knative annotations (Serverless) or HPA (RawDeployment)."""
 from __future__ import annotations
 
-import math
-
 from ..spec.models import RealtimeAPI
 from ..spec.units import format_duration
 from .record import Record

@@ -9,6 +9,7 @@ liveness, readiness and startup probes (an HTTP port must be the container's), e
 from __future__ import annotations
 
 from ..contract import HTTP_PORT
+
 SCRATCH_VOLUME, SCRATCH_DIR = "kserve-bridge-tmp", "/tmp"
 PACKAGES_DIR = SCRATCH_DIR + "/kserve-bridge-packages"  # pip installs at start (modelserver/project.py)
 PACKAGES_ENV = "KSERVE_BRIDGE_PACKAGES_DIR"

@@ -39,7 +39,7 @@ class OnnxModel:
                                name, "this model") for name, value in values.items()}
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
+        return dict(zip(self.output_names, self.session.run(self.output_names, feeds), strict=False))
 
     def format(self, outputs: dict[str, np.ndarray], numpy: bool = False) -> list:
         return [outputs[name] for name in self.output_names]  # Cortex returns session.run's list

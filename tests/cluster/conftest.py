@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.fake_kube import FakeKube
+from tests.cluster.recorded import recorded  # noqa: F401  (a fixture for the rollout tests)
 
 ISVC_KEY = ("serving.kserve.io", "v1beta1", "models", "inferenceservices")
 

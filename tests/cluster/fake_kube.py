@@ -24,9 +24,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -63,7 +63,7 @@ class FakeKube:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "FakeKube":
+    def start(self) -> FakeKube:
         self._thread.start()
         return self
 
@@ -75,7 +75,7 @@ class FakeKube:
         self._server.server_close()
         self._thread.join(5)
 
-    def __enter__(self) -> "FakeKube":
+    def __enter__(self) -> FakeKube:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

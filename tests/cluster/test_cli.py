@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import threading
 
-
 from kserve_bridge.cli import main
 from tests.cluster.conftest import ISVC_KEY, isvc
-
 
 
 def cli(kubeconfig, *argv: str) -> int:

@@ -209,7 +209,8 @@ def test_failing_canary_is_rolled_back_at_once(fake, kubeconfig, prometheus, rev
     assert "[ 10%] rollback: canary worse: error rate" in out and "> limit 1.00%" in out
     assert "advance" not in out
     assert fake.isvc("bad")["spec"]["predictor"]["canaryTrafficPercent"] == 0
-    traffic_now = {t["revisionName"]: t["percent"] for t in fake.isvc("bad")["status"]["components"]["predictor"]["traffic"]}
+    routes = fake.isvc("bad")["status"]["components"]["predictor"]["traffic"]
+    traffic_now = {t["revisionName"]: t["percent"] for t in routes}
     assert traffic_now == {"bad-predictor-00002": 0, "bad-predictor-00001": 100}
 
 

@@ -16,7 +16,7 @@ from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.kube import Kube
 from kserve_bridge.cluster.metrics import Prometheus
 from tests.cluster.conftest import ISVC_KEY, isvc
-from tests.cluster.recorded import START, Clock, recorded  # noqa: F401 (fixture)
+from tests.cluster.recorded import START, Clock
 
 LIMITS = Thresholds(max_error_rate=0.01, max_p99_ms=250, min_requests=100, max_holds=2,
                     error_rate_margin=0.005, p99_factor=1.5, p99_floor_ms=20)

@@ -14,7 +14,7 @@ from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.kube import Kube
 from kserve_bridge.cluster.metrics import Prometheus
 from tests.cluster.conftest import ISVC_KEY
-from tests.cluster.recorded import START, Clock, recorded  # noqa: F401 (fixture)
+from tests.cluster.recorded import START, Clock
 
 
 def raw_isvc(name: str = "raw", share: int | None = 10, canaries: int = 1) -> dict:

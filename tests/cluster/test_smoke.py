@@ -13,7 +13,7 @@ from kserve_bridge.cli.cluster import kube_for
 from kserve_bridge.cluster.rollout import load_smoke, run_smoke
 from kserve_bridge.cluster.rollout.traffic import read_state
 from kserve_bridge.errors import BridgeError
-from tests.cluster.recorded import START, Clock, recorded  # noqa: F401 (fixture)
+from tests.cluster.recorded import START, Clock
 from tests.cluster.revision_server import serve
 from tests.cluster.test_rollout_judged import start_canary
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
-from typing import Callable, ContextManager
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "cortex.yaml").is_file
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VERSICOLOR = {"sepal_length": 5.9, "sepal_width": 2.8, "petal_length": 4.2, "petal_width": 1.3}
 VIRGINICA = {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}
-Serve = Callable[[str], ContextManager[str]]  # serve(api) -> base URL
+Serve = Callable[[str], AbstractContextManager[str]]  # serve(api) -> base URL
 
 
 def post(base: str, path: str, body, **kwargs) -> httpx.Response:

@@ -161,7 +161,8 @@ def test_cli_serve_runs_the_model_server(tmp_path):
 
 def test_cli_serve_stops_when_the_predictor_fails_to_load(tmp_path):
     predictor = "import os\n\nclass PythonPredictor:\n    def __init__(self, config):\n" \
-                "        open(os.path.join('data', 'missing.csv'))\n\n    def predict(self, payload):\n        return 1\n"
+                "        open(os.path.join('data', 'missing.csv'))\n\n" \
+                "    def predict(self, payload):\n        return 1\n"
     project = make_project(tmp_path / "broken", spec(), predictor)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KSERVE_BRIDGE_")}
     env.update(PYTHONPATH=str(REPO), KSERVE_BRIDGE_SKIP_DEPS="1")

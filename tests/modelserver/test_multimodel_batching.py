@@ -161,7 +161,7 @@ def test_onnx_client_stacks_concurrent_calls(tmp_path, trained, serve):
     slices = [(0, 1), (1, 3), (3, 4), (4, 5)]  # different row counts per request
     responses = asyncio.run(concurrent_posts(server.url, [{"i": i, "rows": x[a:b].tolist()}
                                                           for i, (a, b) in enumerate(slices)]))
-    for i, ((a, b), r) in enumerate(zip(slices, responses)):
+    for i, ((a, b), r) in enumerate(zip(slices, responses, strict=False)):
         assert r.json()["i"] == i
         assert np.allclose(r.json()["logits"], expected[a:b], atol=1e-5)
     assert "running a batch of 4" in server.log_text()

@@ -277,7 +277,8 @@ def test_a_predictor_that_fails_to_load_stops_the_replica(tmp_path):
     import sys
 
     broken = make_project(tmp_path / "broken", SPEC.format(limit=8, gate='""'),
-                          "class PythonPredictor:\n    def __init__(self, config):\n        raise OSError('no model')\n\n"
+                          "class PythonPredictor:\n    def __init__(self, config):\n"
+                          "        raise OSError('no model')\n\n"
                           "    def predict(self, payload):\n        return payload\n")
     termination = tmp_path / "termination-log"
     termination.write_text("")
@@ -286,7 +287,8 @@ def test_a_predictor_that_fails_to_load_stops_the_replica(tmp_path):
         port = free.getsockname()[1]
     done = subprocess.run([sys.executable, "-m", "modelserver", "--model_dir", str(broken), "--http_port", str(port),
                            "--host", "127.0.0.1"], capture_output=True, text=True, timeout=TIMEOUT_S,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "KSERVE_BRIDGE_TERMINATION_LOG": str(termination)})
+                          env={**os.environ, "PYTHONPATH": str(REPO),
+                               "KSERVE_BRIDGE_TERMINATION_LOG": str(termination)})
     assert done.returncode == 1, done.stderr[-2000:]
     assert "could not load the predictor; stopping the replica" in done.stderr
     assert termination.read_text().endswith("OSError: no model")

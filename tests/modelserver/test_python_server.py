@@ -107,7 +107,8 @@ def test_get_routes_describe_the_api(server):
 
 def test_text_bytes_form_and_response_passthrough(server):
     with server.client() as http:
-        r = http.post("/classify", content="héllo".encode("latin-1"), headers={"content-type": "text/plain; charset=latin-1"})
+        r = http.post("/classify", content="héllo".encode("latin-1"),
+                      headers={"content-type": "text/plain; charset=latin-1"})
         assert (r.status_code, r.text, r.headers["content-type"].split(";")[0]) == (200, "HÉLLO", "text/plain")
         r = http.post("/classify", content=b"\x00\x01\x02", headers={"content-type": "application/x-thing"})
         assert (r.content, r.headers["content-type"]) == (b"\x02\x01\x00", "application/octet-stream")

@@ -50,7 +50,7 @@ def scraped(tmp_path_factory):
                                    f"http://127.0.0.1:{down}/"))
         prom = stack.Prometheus(root / "prometheus", [
             (port, {"namespace": NAMESPACE, "pod": f"{revision}-deployment-1", "revision_name": revision})
-            for port, revision in zip(ports, (STABLE, CANARY))])
+            for port, revision in zip(ports, (STABLE, CANARY), strict=False)])
         try:
             urls = [f"http://127.0.0.1:{port}/{API}" for port in ports]
             statuses: dict[str, dict[int, int]] = {STABLE: {}, CANARY: {}}
@@ -65,8 +65,9 @@ def scraped(tmp_path_factory):
                 add(CANARY, stack.traffic(urls[1], canary_calls, bad_every=5))
                 add(CANARY, stack.burst_until_503(urls[1]))
                 answered = sum(sum(s.values()) for s in statuses.values())
-                stack.wait_until(lambda: total(prom, 'sum(kserve_bridge_requests_total{method="POST"})')
-                                 == answered, 60, "Prometheus scraping every answered request")
+                stack.wait_until(lambda answered=answered: total(
+                                     prom, 'sum(kserve_bridge_requests_total{method="POST"})') == answered, 60,
+                                 "Prometheus scraping every answered request")
             yield prom, statuses
         finally:
             prom.stop()

@@ -51,7 +51,8 @@ def test_older_spelling_loads_validates_and_is_noted(model, key, modern, tmp_pat
     text = yaml.safe_dump([api(**old)], sort_keys=False)
     (tmp_path / "cortex.yaml").write_text(text)
     kind = PREDICTOR_KINDS[load_spec([api(**new)]).realtime[0].predictor.type]
-    (tmp_path / "predictor.py").write_text(f"class {kind.class_name}:\n    def __init__(self, {kind.client_arg}, config):\n"
+    (tmp_path / "predictor.py").write_text(f"class {kind.class_name}:\n"
+                                           f"    def __init__(self, {kind.client_arg}, config):\n"
                                            "        pass\n\n    def predict(self, payload):\n        return payload\n")
     code, output = run_cli(["validate", str(tmp_path)])
     assert code == 0, output

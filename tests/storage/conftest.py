@@ -55,11 +55,11 @@ def isvc_env(isvc: dict) -> dict[str, str]:
     return {e["name"]: e["value"] for e in model.get("env", [])}
 
 
-def fetch_and_serve(isvc: dict, tmp_path: Path, serve):
+def fetch_and_serve(isvc: dict, tmp_path: Path, start):
     """Download the InferenceService's storageUri with KServe's own storage code (what its
     storage initializer runs), then start the model server on it as the pod would."""
     from kserve_storage import Storage
     target = tmp_path / "mnt-models"
     target.mkdir(parents=True)
     Storage.download(isvc["spec"]["predictor"]["model"]["storageUri"], str(target))
-    return serve(target, env=isvc_env(isvc), args=["--model_name", isvc["metadata"]["name"]])
+    return start(target, env=isvc_env(isvc), args=["--model_name", isvc["metadata"]["name"]])

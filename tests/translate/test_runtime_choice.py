@@ -68,7 +68,8 @@ def test_a_python_predictor_that_imports_torch_in_a_helper_module_gets_torch(tmp
 
 
 def test_requirements_name_a_framework(tmp_path: Path) -> None:
-    project = make_project(tmp_path, [api()], {"requirements.txt": "# serving\ntensorflow-cpu==2.18.0 ; python_version>'3'\n"})
+    requirements = "# serving\ntensorflow-cpu==2.18.0 ; python_version>'3'\n"
+    project = make_project(tmp_path, [api()], {"requirements.txt": requirements})
     assert runtime_of(project) == "kserve-bridge-tensorflow"
     assert "requirements.txt lists tensorflow" in explain(project)
 
@@ -94,7 +95,8 @@ def test_gpu_without_a_gpu_framework_warns(tmp_path: Path) -> None:
 def test_overrides_win(tmp_path: Path) -> None:
     project = make_project(tmp_path, [api(kserve={"runtime": "my-runtime"})], {"predictor.py": "import torch\n"})
     assert runtime_of(project) == "my-runtime"
-    image = make_project(tmp_path / "img", [api(predictor={"image": "me/server:1"})], {"predictor.py": "import torch\n"})
+    image = make_project(tmp_path / "img", [api(predictor={"image": "me/server:1"})],
+                         {"predictor.py": "import torch\n"})
     predictor = translate(image)[0]["spec"]["predictor"]
     assert "model" not in predictor and predictor["containers"][0]["image"] == "me/server:1"
 

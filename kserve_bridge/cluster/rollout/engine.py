@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ...errors import BridgeError, ClusterError
 from ..kube import Kube
@@ -35,7 +35,7 @@ def plan_steps(steps: list[int], share: int | None) -> list[int]:
 
 
 def auto_rollout(kube: Kube, name: str, prometheus: Prometheus, steps: list[int], interval: float,
-                 limits: Thresholds = Thresholds(), *, window: str | None = None,
+                 limits: Thresholds | None = None, *, window: str | None = None,
                  source: MetricsSource | None = None, namespace: str | None = None,
                  on_undecided: str = "rollback", on_decision: Callable[[Decision], None] | None = None,
                  smoke: list[SmokeRequest] | None = None, smoke_url: str | None = None,
@@ -48,6 +48,7 @@ def auto_rollout(kube: Kube, name: str, prometheus: Prometheus, steps: list[int]
     is with `on_undecided="hold"`. Ctrl-C/SIGTERM (KeyboardInterrupt) → traffic left; running
     again resumes from the current share. `shadow` first mirrors live requests to a canary that
     takes no traffic yet and judges it the same way. `on_decision` is called with every decision."""
+    limits = limits if limits is not None else Thresholds()
     if on_undecided not in ON_UNDECIDED:
         raise BridgeError(f"on_undecided must be one of {', '.join(ON_UNDECIDED)} (got {on_undecided!r})")
     run = _Rollout(kube, name, namespace or kube.namespace, prometheus, limits, interval,
