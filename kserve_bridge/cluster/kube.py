@@ -53,10 +53,6 @@ class Ref:
         return f"{self.plural}.{self.group}/{self.name} in namespace {self.namespace}"
 
 
-def _status(exc: Exception) -> int | None:
-    return getattr(exc, "status", None)
-
-
 class Kube:
     """Custom-object operations against one cluster and default namespace."""
 

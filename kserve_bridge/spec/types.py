@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 from .units import format_duration, normalise_quantity, parse_duration
 
@@ -68,7 +68,6 @@ SurgeValue = Annotated[
     BeforeValidator(_percent_or_int),
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d+%$"}]}),
 ]
-Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 StrMap = Annotated[dict[str, str], BeforeValidator(_none_to_empty),
                    WithJsonSchema({"type": ["object", "null"], "additionalProperties": {"type": "string"},
                                    "description": "string to string; null means empty"})]
