@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,15 +124,15 @@ class ServerSettings(BaseModel):
         return env
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> ServerSettings | None:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings | None:
         """Settings from the environment, or None when the translator set none."""
-        environ = os.environ if environ is None else environ
-        raw = environ.get(SETTINGS_ENV)
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        raw = env.get(SETTINGS_ENV)
         if not raw:
             return None
         settings = cls.model_validate_json(raw)
-        if not settings.deployment_id and environ.get(DEPLOYMENT_ID_ENV):
-            settings.deployment_id = environ[DEPLOYMENT_ID_ENV]
+        if not settings.deployment_id and env.get(DEPLOYMENT_ID_ENV):
+            settings.deployment_id = env[DEPLOYMENT_ID_ENV]
         return settings
 
 

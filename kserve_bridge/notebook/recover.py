@@ -89,8 +89,9 @@ def literal_source(value: Any) -> str | None:
     if kind is float:
         return repr(value) if math.isfinite(value) else f'float("{value}")'
     if kind in (list, tuple, set, frozenset):
-        items = [literal_source(v) for v in value]
-        if None in items:
+        sources = [literal_source(v) for v in value]
+        items = [text for text in sources if text is not None]
+        if len(items) != len(sources):
             return None
         if kind in (set, frozenset):
             items.sort()

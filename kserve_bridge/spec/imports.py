@@ -73,7 +73,7 @@ def project_imports(project: Path, entry: str, python_path: str | None = None) -
     project = project.resolve()
     start = (project / entry).resolve()
     roots = [start.parent, project] + ([project / python_path] if python_path else [])
-    queue, seen_files, found = [start], set(), {}
+    queue, seen_files, found = [start], set[Path](), dict[str, Import]()
     while queue and len(seen_files) < MAX_FILES:
         path = queue.pop(0)
         if path in seen_files or not path.is_file():
@@ -83,6 +83,7 @@ def project_imports(project: Path, entry: str, python_path: str | None = None) -
         if tree is None:
             continue
         for node in ast.walk(tree):
+            names: list[tuple[str, tuple[str, ...]]]
             if isinstance(node, ast.Import):
                 names = [(alias.name, ()) for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

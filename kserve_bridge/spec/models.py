@@ -180,6 +180,9 @@ class ResourceBounds(SpecModel):
     mem: Quantity | None = Field(None, description="Memory, e.g. 256Mi or 4Gi")
 
 
+BOTH_RESOURCES: tuple[Literal["cpu", "memory"], ...] = ("cpu", "memory")
+
+
 class VerticalScaling(SpecModel):
     """A VerticalPodAutoscaler for the predictor (RawDeployment only; see docs/mapping.md)."""
 
@@ -189,7 +192,7 @@ class VerticalScaling(SpecModel):
     min: ResourceBounds | None = Field(None, description="Lowest requests the VPA may set")
     max: ResourceBounds | None = Field(None, description="Highest requests the VPA may set")
     controlled_resources: list[Literal["cpu", "memory"]] = Field(
-        default_factory=lambda: ["cpu", "memory"], description="Resources the VPA may change")
+        default_factory=lambda: list(BOTH_RESOURCES), description="Resources the VPA may change")
 
 
 class KServeOptions(SpecModel):

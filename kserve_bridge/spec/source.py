@@ -9,7 +9,7 @@ downstream (validation, the settings JSON in the pod's env) expands them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import Problem, SpecError
 
@@ -77,7 +77,7 @@ def _plain(node: Any, loc: Loc, smap: SourceMap, budget: _Budget, depth: int) ->
                 key = str(key)
             budget.spend_key(key, loc)
             try:
-                smap.lines[loc + (key,)] = node.lc.key(key)[0] + 1
+                smap.lines[loc + (key,)] = cast(Any, node).lc.key(key)[0] + 1  # ruamel's CommentedMap
             except (AttributeError, KeyError, TypeError):
                 smap.lines.setdefault(loc + (key,), smap.line(loc) or 0)
             out[key] = _plain(value, loc + (key,), smap, budget, depth + 1)
@@ -86,7 +86,7 @@ def _plain(node: Any, loc: Loc, smap: SourceMap, budget: _Budget, depth: int) ->
         out_list = []
         for i, value in enumerate(node):
             try:
-                smap.lines[loc + (i,)] = node.lc.item(i)[0] + 1
+                smap.lines[loc + (i,)] = cast(Any, node).lc.item(i)[0] + 1
             except (AttributeError, KeyError, TypeError, IndexError):
                 smap.lines.setdefault(loc + (i,), smap.line(loc) or 0)
             out_list.append(_plain(value, loc + (i,), smap, budget, depth + 1))

@@ -33,7 +33,7 @@ class Thresholds:
 def judge(canary: RevisionHealth, stable: RevisionHealth, limits: Thresholds) -> tuple[str, str]:
     """(ADVANCE | HOLD | ROLLBACK, why) for one window."""
     for role, side in (("canary", canary), ("stable", stable)):
-        if not side.has_data:
+        if side.requests is None:  # no data
             return HOLD, f"no metrics for the {role} revision {side.revision} in the window"
         if side.requests < limits.min_requests:
             return HOLD, f"only {side.requests:.0f} {role} requests (need {limits.min_requests} on each side)"
