@@ -1,0 +1,40 @@
+"""Which event loop the model server runs on (modelserver/server.py)."""
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from modelserver.server import BridgeModelServer
+
+uvloop = pytest.importorskip("uvloop")
+
+
+@pytest.fixture
+def restore_policy():
+    before = asyncio.get_event_loop_policy()
+    yield
+    asyncio.set_event_loop_policy(before)
+
+
+def loop_type_after_setup(server: BridgeModelServer) -> type:
+    server.setup_event_loop()
+
+    async def running() -> type:
+        return type(asyncio.get_running_loop())
+    return asyncio.run(running())
+
+
+def test_a_single_process_server_runs_on_uvloop(restore_policy):
+    server = BridgeModelServer(host="127.0.0.1", asgi_app=None, http_port=0, enable_grpc=False)
+    assert issubclass(loop_type_after_setup(server), uvloop.Loop)
+
+
+def test_a_replica_worker_keeps_asyncio_loop_for_its_shared_socket(restore_policy):
+    with socket.socket() as shared:
+        server = BridgeModelServer(host="127.0.0.1", asgi_app=None, sockets=[shared], http_port=0,
+                                   enable_grpc=False)
+        loop_type = loop_type_after_setup(server)
+    assert not issubclass(loop_type, uvloop.Loop)
+    assert issubclass(loop_type, asyncio.BaseEventLoop)
