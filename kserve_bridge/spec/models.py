@@ -217,6 +217,9 @@ class KServeOptions(SpecModel):
     scale_metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
     scale_target: int | None = Field(None, ge=1, le=INT32_MAX)
     restricted_security: bool = Field(True, description="Apply the restricted Pod Security Standard")
+    scratch_size: Quantity | None = Field(None, description="Size limit of the writable /tmp emptyDir of "
+                                          "restricted pods (pip installs at start, caches); the kubelet "
+                                          "evicts a pod that writes more (default: no limit)")
     istio: bool = Field(True, description="Emit Istio objects (needed for shadow traffic)")
     annotations: StrMap = Field(default_factory=dict, description="Extra InferenceService annotations")
     labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")

@@ -252,6 +252,10 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
         report(("kserve", "scale_metric"), "the hpa autoscaler scales on cpu or memory", metric)
     if opts.logger is not None:
         check_logger(opts.logger, report)
+    if opts.scratch_size is not None and not opts.restricted_security:
+        report(("kserve", "scratch_size"), "limits the /tmp volume of restricted pods; with "
+               "restricted_security false the root filesystem is writable and there is no such volume",
+               opts.scratch_size)
 
 
 LOG_SINK = re.compile(r"^(https?|s3|gs|abfs)://[^/\s]+(/\S*)?$")

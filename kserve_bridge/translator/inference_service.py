@@ -64,7 +64,9 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
         predictor["securityContext"] = pod_security_context()
         rec.map("(pod security)", "restricted Pod Security Standard (non-root, no escalation, drop ALL, "
                 "RuntimeDefault seccomp)")
-    volumes = [pod.scratch_volume()] if opts.restricted_security else []
+    volumes = [pod.scratch_volume(opts.scratch_size)] if opts.restricted_security else []
+    if opts.scratch_size:
+        rec.map("kserve.scratch_size", f"sizeLimit {opts.scratch_size} on the /tmp emptyDir")
     if pred.shm_size:
         volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": pred.shm_size}})
         rec.map("predictor.shm_size", f"emptyDir (Memory, {pred.shm_size}) mounted at /dev/shm")

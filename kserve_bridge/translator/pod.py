@@ -37,8 +37,10 @@ def probes() -> dict:
             "readinessProbe": _http("/readyz", READINESS)}
 
 
-def scratch_volume() -> dict:
-    return {"name": SCRATCH_VOLUME, "emptyDir": {}}
+def scratch_volume(size_limit: str | None = None) -> dict:
+    """The writable /tmp of a read-only pod; `size_limit` (kserve.scratch_size) makes the kubelet evict a pod
+    that writes more, instead of letting it fill the node's ephemeral storage."""
+    return {"name": SCRATCH_VOLUME, "emptyDir": {"sizeLimit": size_limit} if size_limit else {}}
 
 
 def scratch_mount() -> dict:

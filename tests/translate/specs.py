@@ -78,6 +78,7 @@ SPECS: dict[str, list[dict]] = {
     "splitter": _splitter(shadow=False),
     "splitter-shadow": _splitter(shadow=True),
     "unrestricted": [api(kserve={"restricted_security": False})],
+    "scratch-size": [api(kserve={"scratch_size": "4Gi"})],
     "annotations-labels": [api(kserve={"annotations": {"example.com/team": "ml"},
                                        "labels": {"team": "ml", "tier": "gold"}})],
     "storage-uri-in-spec": [api(kserve={"storage_uri": "s3://bucket/project"})],

@@ -75,6 +75,22 @@ def test_pod_hardening_by_default():
     assert env["HOME"] == "/tmp" and env["KSERVE_BRIDGE_PACKAGES_DIR"].startswith("/tmp/")
 
 
+def test_scratch_size_limits_the_tmp_volume_and_is_validated(capsys, tmp_path: Path):
+    predictor = predictor_of([api(kserve={"scratch_size": "2Gi"})])
+    assert {"name": "kserve-bridge-tmp", "emptyDir": {"sizeLimit": "2Gi"}} in predictor["volumes"]
+    spec = tmp_path / "cortex.yaml"
+    spec.write_text("- name: api\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py}\n"
+                    "  kserve: {scratch_size: 2Gi, restricted_security: false}\n"
+                    "- name: other\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py}\n"
+                    "  kserve: {scratch_size: lots}\n")
+    (tmp_path / "predictor.py").write_text("class PythonPredictor:\n    def __init__(self, config):\n        pass\n"
+                                           "    def predict(self, payload):\n        return payload\n")
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "(api).kserve.scratch_size" in err and "restricted_security false" in err
+    assert "(other).kserve.scratch_size" in err and 'got "lots"' in err
+
+
 def test_token_only_when_asked_and_user_env_wins():
     predictor = predictor_of([api(kserve={"service_account": "sa", "service_account_token": True},
                                   predictor={"env": {"HOME": "/tmp/me"}})])
