@@ -2,7 +2,8 @@
 
 The supervisor (modelserver/supervisor.py) makes one `ReplicaState` before it starts the
 workers and hands it to each when it is spawned. One slot per worker: its pid, whether its
-predictor loaded, how many POSTs it is serving; plus whether every worker has loaded once.
+predictor loaded, how many POSTs it is serving and connections it holds; plus whether every worker
+has loaded once.
 One counting semaphore holds the replica's `max_concurrency` permits, so the limit is the replica's,
 as Cortex's nginx `limit_conn` was.
 A worker that dies holding permits gets them back from the supervisor (`free`), which knows
@@ -21,6 +22,7 @@ class ReplicaState:
         self.pids = context.RawArray("l", processes)  # 0: no live worker in the slot
         self.ready = context.RawArray("b", processes)  # 1: its predictor loaded
         self.in_flight = context.RawArray("l", processes)  # POSTs it holds permits for
+        self.connections = context.RawArray("l", processes)  # open client connections (modelserver/accept.py)
         self.was_ready = context.RawValue("b", 0)  # 1 once every worker had loaded (set by the last to load)
         self.permits = context.Semaphore(max_concurrency)
 
@@ -36,6 +38,18 @@ class ReplicaState:
     def leave(self, slot: int) -> None:
         self.in_flight[slot] -= 1
         self.permits.release()
+
+    def opened(self, slot: int) -> None:
+        self.connections[slot] += 1
+
+    def closed(self, slot: int) -> None:
+        self.connections[slot] -= 1
+
+    def busier(self, slot: int) -> bool:
+        """True when another live, loaded worker holds fewer connections than this one."""
+        others = [self.connections[i] for i in range(self.processes)
+                  if i != slot and self.pids[i] and self.ready[i]]
+        return bool(others) and self.connections[slot] > min(others)
 
     def all_ready(self) -> bool:
         return all(self.ready[i] and self.pids[i] for i in range(self.processes))
@@ -61,5 +75,5 @@ class ReplicaState:
         held = max(0, self.in_flight[slot])
         for _ in range(held):
             self.permits.release()
-        self.pids[slot], self.ready[slot], self.in_flight[slot] = 0, 0, 0
+        self.pids[slot], self.ready[slot], self.in_flight[slot], self.connections[slot] = 0, 0, 0, 0
         return held

@@ -5,6 +5,7 @@ import asyncio
 import gc
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from socket import socket
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from kserve import model_server as kserve_model_server
 from kserve_bridge.contract import ServerSettings
 
 from . import metrics
+from .accept import OneAtATime
 from .app import install
 from .http_protocol import CappedHttpToolsProtocol
 from .model import PredictorModel
@@ -29,18 +31,14 @@ TERMINATION_LOG_ENV = "KSERVE_BRIDGE_TERMINATION_LOG"
 class BridgeModelServer(ModelServer):
     """KServe's ModelServer, bound to a chosen host (KServe always binds 0.0.0.0)."""
 
-    def __init__(self, host: str, asgi_app: Any, sockets: list[socket] | None = None, **kwargs):
+    def __init__(self, host: str, asgi_app: Any, worker: Worker | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.host, self.asgi_app, self.sockets = host, asgi_app, sockets
+        self.host, self.asgi_app, self.worker = host, asgi_app, worker
 
     def setup_event_loop(self) -> None:
         """Choose the loop `asyncio.run` makes in `start()` (KServe's own version configures a loop
         that asyncio.run never uses). uvloop, when installed: timers, transports and the predict
-        threads' wake-ups in C (iris c8: about 10% more requests per second, docs/benchmarks.md).
-        A replica's worker keeps asyncio's loop, whose accept loop honours the shared socket's
-        backlog of one connection per wakeup (modelserver/worker.py); libuv's accepts them all."""
-        if self.sockets is not None:
-            return
+        threads' wake-ups in C (iris c8: about a quarter less CPU per request, docs/benchmarks.md)."""
         try:
             import uvloop
         except ImportError:  # an optional speed-up (uvicorn[standard] brings it on Linux)
@@ -57,9 +55,9 @@ class BridgeModelServer(ModelServer):
             # KServe still builds that app (routes, exception handlers) when its server starts.
             self._rest_server.config.app = self.asgi_app
             self._rest_server.config.http = CappedHttpToolsProtocol  # 431 above 64 KiB of headers
-            if self.sockets is not None:  # a worker of a multi-process replica: the supervisor's socket
+            if self.worker is not None:  # one of a replica's processes: the supervisor's socket
                 self.servers[0].close()  # RESTServer.start(), which would bind its own
-                self.servers[0] = self._serve_on(self.sockets)
+                self.servers[0] = self._serve_as_worker(self.worker)
         await super()._serve()
 
     def stop(self, sig: int) -> None:
@@ -74,12 +72,26 @@ class BridgeModelServer(ModelServer):
             return
         super().stop(sig)
 
-    async def _serve_on(self, sockets: list[socket]) -> None:
-        # asyncio accepts up to `backlog` connections each time the socket is readable: one, so that
-        # the other workers get their share of a burst (worker.SharedListener keeps the real queue)
-        self._rest_server.config.backlog = 1
+    async def _serve_as_worker(self, worker: Worker) -> None:
+        """uvicorn, with no listener of its own, serves what `OneAtATime` accepts from the
+        supervisor's socket (modelserver/accept.py: one per wakeup, the least busy worker first)."""
         self._rest_server.create_application()
-        await self._rest_server._server.serve(sockets=sockets)
+        uvicorn_server = self._rest_server._server
+        startup = uvicorn_server.startup
+
+        async def start_accepting(sockets: list[socket] | None = None) -> None:
+            await startup(sockets=[])
+            if not uvicorn_server.started:
+                return
+            config = uvicorn_server.config
+            protocol = partial(config.http_protocol_class, config=config, server_state=uvicorn_server.server_state,
+                               app_state=uvicorn_server.lifespan.state)
+            acceptor = OneAtATime(worker.sock, protocol, asyncio.get_running_loop(), worker.state, worker.slot)
+            uvicorn_server.servers.append(acceptor)  # uvicorn's shutdown closes it: no new connections
+            acceptor.start()
+            log.info("serving on the replica's socket %s:%s", *worker.sock.getsockname()[:2])
+        uvicorn_server.startup = start_accepting
+        await uvicorn_server.serve()
 
 
 def report_load_failure(model: PredictorModel) -> int:
@@ -119,7 +131,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
         from .payload_log import PayloadLogMiddleware
         asgi_app = PayloadLogMiddleware(asgi_app, payload_log)
     server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1,
-                               sockets=worker.sockets if worker is not None else None)
+                               worker=worker)
     server.register_model(model)
     # No log line per request unless debugging (access log + KServe's latency line: ~35 us/request).
     # uvicorn formats an access line's arguments whenever its logger has handlers, whatever the level.

@@ -42,17 +42,20 @@ def _worker_main(*args) -> None:
     run(*args)
 
 
+LISTEN_BACKLOG = 2048
+
+
 def listen(host: str, port: int) -> socket.socket:
-    """The replica's listening socket. Made with proto IPPROTO_TCP, as asyncio's own `create_server`
-    does: asyncio sets TCP_NODELAY on accepted connections only then, and without it Nagle's
-    algorithm and delayed ACKs stall keep-alive responses by up to 40 ms."""
+    """The replica's listening socket (queue: uvicorn's default backlog). Each worker accepts from it
+    (modelserver/accept.py) and sets TCP_NODELAY on what it accepts: without it Nagle's algorithm
+    and delayed ACKs stall keep-alive responses by up to 40 ms."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise

@@ -29,7 +29,6 @@ from kserve_bridge.contract import ServerSettings
 from .replica import ReplicaState
 
 PR_SET_PDEATHSIG = 1
-LISTEN_BACKLOG = 2048  # the supervisor's listen(); uvicorn's default
 
 
 def run(settings: ServerSettings, model_dir: Path, name: str, max_payload_bytes: int, sock: socket.socket,
@@ -58,21 +57,11 @@ def _exit_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class SharedListener(socket.socket):
-    """The replica's listening socket as one worker sees it. The server asks asyncio to accept one
-    connection per wakeup (backlog 1, server.py), so a burst of new connections spreads over the
-    workers instead of going to whichever woke first; asyncio also calls listen() with that
-    number, which must not shrink the shared socket's queue."""
-
-    def listen(self, backlog: int = LISTEN_BACKLOG) -> None:
-        super().listen(LISTEN_BACKLOG)
-
-
 class Worker:
     """This process's slot in the replica; `server.serve` calls the hooks below."""
 
     def __init__(self, state: ReplicaState, slot: int, sock: socket.socket):
-        self.state, self.slot, self.sockets = state, slot, [SharedListener(fileno=sock.detach())]
+        self.state, self.slot, self.sock = state, slot, sock  # the supervisor's listening socket
 
     def add_routes(self, app: Any, model: Any) -> None:
         """Replica-wide /readyz and /metrics; added before the per-process routes, so they win."""

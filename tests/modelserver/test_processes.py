@@ -6,6 +6,9 @@ until the test creates PATH, so the test decides when a request in flight finish
 """
 from __future__ import annotations
 
+import asyncio
+import errno
+import multiprocessing
 import os
 import re
 import signal
@@ -17,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from modelserver.accept import OneAtATime
 from modelserver.replica import ReplicaState
 from modelserver.supervisor import listen
 
@@ -154,29 +158,114 @@ def test_replica_state_permits_are_shared_and_a_dead_workers_come_back():
     assert state.describe() == [{"pid": None, "ready": False}, {"pid": None, "ready": False}]
 
 
-def test_connections_on_the_replica_socket_have_nodelay():
-    """Without TCP_NODELAY a keep-alive client waits out delayed ACKs (~40 ms per response)."""
-    import asyncio
+class Probe(asyncio.Protocol):
+    """Records each connection a `OneAtATime` hands over: its TCP_NODELAY setting."""
+    made: list[int]
 
-    sock = listen("127.0.0.1", 0)
+    def connection_made(self, transport):
+        self.made.append(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
-    async def accepted_nodelay() -> int:
-        loop = asyncio.get_running_loop()
-        seen = loop.create_future()
 
-        class Probe(asyncio.Protocol):
-            def connection_made(self, transport):
-                seen.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP,
-                                                                              socket.TCP_NODELAY))
-        server = await loop.create_server(Probe, sock=sock)
-        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+def two_workers() -> ReplicaState:
+    """The shared state of a replica of two live, loaded workers; tests act as the worker in slot 0."""
+    state = ReplicaState(2, 8, multiprocessing.get_context("spawn"))
+    for slot, pid in enumerate((101, 102)):
+        state.claim(slot, pid)
+        state.loaded(slot, True)
+    return state
+
+
+def accepting(test):
+    """Run `test(acceptor, made, shared, state)` on uvloop (what workers run) with the OneAtATime of
+    slot 0 on a fresh replica socket, whose connections go to `Probe`s."""
+    uvloop = pytest.importorskip("uvloop")
+    shared, state = listen("127.0.0.1", 0), two_workers()
+    made: list[int] = []
+
+    async def main():
+        probe = type("P", (Probe,), {"made": made})
+        acceptor = OneAtATime(shared.dup(), probe, asyncio.get_running_loop(), state, 0)  # slot 0's own copy
         try:
-            return await asyncio.wait_for(seen, TIMEOUT_S)
+            return await test(acceptor, made, shared, state)
         finally:
-            writer.close()
-            server.close()
-            await server.wait_closed()
-    assert asyncio.run(accepted_nodelay()) != 0
+            acceptor.close()
+            await acceptor.wait_closed()
+    try:
+        return uvloop.run(main())
+    finally:
+        shared.close()
+
+
+async def until(condition, what: str):
+    deadline = time.monotonic() + TIMEOUT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0)
+
+
+def test_a_worker_accepts_one_connection_per_wakeup_sets_nodelay_and_counts_it():
+    """A burst of queued connections spreads over the workers: each wakeup takes one (libuv's own
+    listeners take them all), and leaves the rest queued on the shared socket for the others."""
+    async def test(acceptor, made, shared, state):
+        clients = [socket.create_connection(shared.getsockname()[:2], timeout=30) for _ in range(8)]
+        acceptor._accept()  # what one readable event does
+        await until(lambda: made, "the accepted connection to reach its protocol")
+        assert made == [made[0]] and made[0] != 0  # one connection, with TCP_NODELAY
+        assert list(state.connections) == [1, 0]
+        shared.settimeout(30)
+        others = [shared.accept()[0] for _ in range(7)]  # the rest are still queued for another worker
+        for conn in [*others, *clients]:
+            conn.close()
+        await until(lambda: state.connections[0] == 0, "the closed connection to be counted out")
+    accepting(test)
+
+
+def test_a_busier_worker_leaves_a_connection_to_the_others_once():
+    async def test(acceptor, made, shared, state):
+        state.connections[0], state.connections[1] = 3, 2  # slot 1 is less busy
+        client = socket.create_connection(shared.getsockname()[:2], timeout=30)
+        acceptor.start()
+        acceptor._accept()
+        assert not made and not acceptor.accepting and acceptor.resume_handle is not None  # left to slot 1
+        await until(lambda: made, "the connection to be taken after the pause, since slot 1 did not")
+        assert state.connections[0] == 4 and acceptor.accepting
+        state.pids[1] = 0  # slot 1's worker died: nobody to leave connections to
+        second = socket.create_connection(shared.getsockname()[:2], timeout=30)
+        acceptor._accept()
+        await until(lambda: len(made) == 2, "the second connection")
+        client.close()
+        second.close()
+    accepting(test)
+
+
+def test_a_worker_accepts_until_closed_then_leaves_the_queue_to_the_others():
+    async def test(acceptor, made, shared, state):
+        state.connections[1] = 10  # slot 0 is the least busy: it takes everything
+        acceptor.start()
+        clients = [socket.create_connection(shared.getsockname()[:2], timeout=30) for _ in range(4)]
+        await until(lambda: len(made) == 4, "all four connections accepted")
+        acceptor.close()  # uvicorn's shutdown: this worker's copy of the socket is closed
+        late = socket.create_connection(shared.getsockname()[:2], timeout=30)
+        shared.settimeout(30)
+        queued, _ = shared.accept()  # still there: the closed acceptor did not take it
+        assert len(made) == 4
+        for conn in [queued, late, *clients]:
+            conn.close()
+    accepting(test)
+
+
+def test_a_worker_out_of_file_descriptors_pauses_accepting():
+    async def test(acceptor, made, shared, state):
+        def no_descriptors():
+            raise OSError(errno.EMFILE, "Too many open files")
+        own_copy = acceptor.sock
+        acceptor.sock = type("S", (), {"accept": staticmethod(no_descriptors), "fileno": own_copy.fileno,
+                                       "close": own_copy.close})()
+        acceptor.start()
+        acceptor._accept()
+        assert not acceptor.accepting and acceptor.resume_handle is not None  # tries again after a pause
+        acceptor.resume_handle.cancel()
+    accepting(test)
 
 
 def test_a_stop_signal_before_uvicorn_runs_is_not_lost():
@@ -192,18 +281,6 @@ def test_a_stop_signal_before_uvicorn_runs_is_not_lost():
     assert server._rest_server._server.should_exit is False
     server.stop(signal.SIGTERM)  # no event loop running yet, as in the window
     assert server._rest_server._server.should_exit is True
-
-
-def test_a_workers_listen_keeps_the_shared_queue():
-    """asyncio calls listen(1) on a worker's socket (one accept per wakeup); the queue stays 2048."""
-    from modelserver.worker import SharedListener
-
-    sock = SharedListener(fileno=listen("127.0.0.1", 0).detach())
-    sock.listen(1)
-    clients = [socket.create_connection(sock.getsockname()[:2], timeout=30) for _ in range(16)]  # none accepted
-    for client in clients:
-        client.close()
-    sock.close()
 
 
 def test_port_in_use_is_a_clear_error(tmp_path):
