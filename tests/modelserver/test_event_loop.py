@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -26,15 +25,7 @@ def loop_type_after_setup(server: BridgeModelServer) -> type:
     return asyncio.run(running())
 
 
-def test_a_single_process_server_runs_on_uvloop(restore_policy):
+def test_the_server_runs_on_uvloop(restore_policy):
+    """Single process and replica workers alike (workers accept for themselves: modelserver/accept.py)."""
     server = BridgeModelServer(host="127.0.0.1", asgi_app=None, http_port=0, enable_grpc=False)
     assert issubclass(loop_type_after_setup(server), uvloop.Loop)
-
-
-def test_a_replica_worker_keeps_asyncio_loop_for_its_shared_socket(restore_policy):
-    with socket.socket() as shared:
-        server = BridgeModelServer(host="127.0.0.1", asgi_app=None, sockets=[shared], http_port=0,
-                                   enable_grpc=False)
-        loop_type = loop_type_after_setup(server)
-    assert not issubclass(loop_type, uvloop.Loop)
-    assert issubclass(loop_type, asyncio.BaseEventLoop)
