@@ -75,7 +75,7 @@ class PredictorModel(Model):
         except Exception as exc:
             where = failure_location(exc, self.project_dir)
             self.load_error = f"{where + ': ' if where else ''}{type(exc).__name__}: {exc}"
-            log.exception("API %s failed to load; readiness stays false: %s", self.name, self.load_error)
+            log.exception("API %s failed to load: %s", self.name, self.load_error)
             return False
         torch = sys.modules.get("torch")
         self.torch_threads = torch.get_num_threads() if torch is not None else None

@@ -133,6 +133,11 @@ def run_get(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    failing = [s for s in apis if s.failure]
+    if failing:
+        print("\nfailing:")
+        for s in failing:
+            print(f"  {s.name}: {s.failure}")
     return 0
 
 

@@ -14,6 +14,8 @@ from .quota import warn_quota
 from .secrets import apply_env_secrets
 from .status import ApiStatus, container_failure, summarize
 
+ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"  # KServe labels each predictor pod with its API
+
 
 class Client:
     """Create, inspect, patch and delete APIs in one namespace of one cluster."""
@@ -62,7 +64,7 @@ class Client:
         if status.ready:
             return status
         try:
-            pods = self.kube.pods(f"serving.kserve.io/inferenceservice={name}", self.namespace)
+            pods = self.kube.pods(f"{ISVC_POD_LABEL}={name}", self.namespace)
         except ClusterError:  # e.g. no permission to list pods: the InferenceService status alone
             return status
         return replace(status, failure=container_failure(pods))
@@ -81,8 +83,19 @@ class Client:
         return deployment
 
     def list_apis(self) -> list[ApiStatus]:
+        """Every API's status; those not ready also say why their model server fails (one pod list)."""
         items = self.kube.list(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, self.namespace)
-        return sorted((summarize(i) for i in items), key=lambda s: s.name)
+        statuses = sorted((summarize(i) for i in items), key=lambda s: s.name)
+        if all(s.ready for s in statuses):
+            return statuses
+        try:
+            pods = self.kube.pods(ISVC_POD_LABEL, self.namespace)
+        except ClusterError:  # e.g. no permission to list pods: the InferenceService status alone
+            return statuses
+        by_api: dict[str, list[dict]] = {}
+        for pod in pods:
+            by_api.setdefault(((pod.get("metadata") or {}).get("labels") or {}).get(ISVC_POD_LABEL, ""), []).append(pod)
+        return [s if s.ready else replace(s, failure=container_failure(by_api.get(s.name, []))) for s in statuses]
 
     def delete_api(self, name: str) -> None:
         self.kube.delete(Ref.isvc(name, self.namespace))

@@ -67,7 +67,7 @@ def drop_path(obj: dict, path: tuple) -> None:
 
 
 def selected(obj: dict, query: dict) -> bool:
-    """fieldSelector metadata.name=X and labelSelector k=v[,k=v] (equality only)."""
+    """fieldSelector metadata.name=X and labelSelector k=v[,k=v] (equality) or k (the label exists)."""
     meta = obj.get("metadata") or {}
     for term in filter(None, (query.get("fieldSelector") or "").split(",")):
         field, _, value = term.partition("=")
@@ -75,7 +75,7 @@ def selected(obj: dict, query: dict) -> bool:
             return False
     labels = meta.get("labels") or {}
     for term in filter(None, (query.get("labelSelector") or "").split(",")):
-        label, _, value = term.partition("=")
-        if labels.get(label) != value.lstrip("="):
+        label, equals, value = term.partition("=")
+        if (labels.get(label) != value.lstrip("=")) if equals else label not in labels:
             return False
     return True

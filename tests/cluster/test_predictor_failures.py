@@ -67,6 +67,24 @@ def test_get_shows_why_the_model_server_fails(kubeconfig, fake, project, capsys)
     assert status.failure.startswith("CrashLoopBackOff (restarted 4 times): API iris failed to load")
 
 
+def test_get_lists_why_each_failing_api_fails(kubeconfig, fake, project, capsys):
+    fake.auto_ready = False
+    assert main(["deploy", str(project), "--kubeconfig", str(kubeconfig), "--no-upload"]) == 0
+    fake.set_condition("iris", "Ready", "False", "RevisionFailed")
+    fake.add_pod("iris-predictor-00001-abc", {"serving.kserve.io/inferenceservice": "iris"}, {"containerStatuses": [
+        {"name": "kserve-container", "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+         "lastState": {"terminated": TERMINATED}}]})
+    fake.add_pod("unrelated", {"app": "x"}, {"containerStatuses": [
+        {"name": "kserve-container", "state": {"terminated": {"exitCode": 2, "message": "not an API"}}}]})
+    capsys.readouterr()
+    assert main(["get", "--kubeconfig", str(kubeconfig)]) == 0
+    out = capsys.readouterr().out
+    assert "failing:\n  iris: CrashLoopBackOff (restarted 2 times): API iris failed to load: predictor.py:3" in out
+    assert "not an API" not in out
+    (status,) = kserve_bridge.client(kubeconfig=str(kubeconfig)).list_apis()
+    assert status.failure is not None and "OSError: no GPU here" in status.failure
+
+
 def test_get_of_a_ready_api_shows_no_error(kubeconfig, fake, project, capsys):
     assert main(["deploy", str(project), "--kubeconfig", str(kubeconfig), "--no-upload"]) == 0
     capsys.readouterr()
