@@ -39,18 +39,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def payload_log(args: argparse.Namespace, settings: ServerSettings, name: str):
-    """The payload logger asked for by --log_requests, started; None without it."""
+def payload_log_config(args: argparse.Namespace, settings: ServerSettings, name: str) -> dict | None:
+    """`PayloadLog`'s arguments for --log_requests (None without it). Picklable: each process of a
+    replica runs its own logger; a file sink is appended to with one write per batch (O_APPEND), so
+    processes never interleave within a record. A file that cannot be written fails here (OSError)."""
+    if not args.log_requests:
+        return None
     from kserve_bridge.contract import DEPLOYMENT_ID_LABEL
 
-    from .payload_log import PayloadLog, Source
+    from .payload_log import Source
+    if not args.log_requests.startswith(("http://", "https://")):
+        open(args.log_requests, "ab").close()  # a bad path fails at startup, not per record
     host = "localhost" if args.host in ("0.0.0.0", "127.0.0.1", "::") else args.host
     src = Source(api=name, source=f"http://{host}:{args.http_port}/",
                  namespace=os.environ.get("POD_NAMESPACE", "default"),
                  annotations={DEPLOYMENT_ID_LABEL: settings.deployment_id} if settings.deployment_id else {})
     headers = [h.strip() for h in args.log_metadata_headers.split(",") if h.strip()]
-    return PayloadLog(args.log_requests, src, mode=args.log_mode, metadata_headers=headers,
-                      queue_size=args.log_queue_size).start()
+    return {"sink": args.log_requests, "src": src, "mode": args.log_mode, "metadata_headers": headers,
+            "queue_size": args.log_queue_size}
 
 
 def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
@@ -90,23 +96,20 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         return 2
     name = args.model_name or settings.api_name
-    if settings.processes_per_replica > 1:
-        gc.enable()
-        from .supervisor import supervise
-        return supervise(settings, model_dir, name=name, host=args.host,
-                         port=args.http_port, max_payload_bytes=args.max_payload_bytes)
     try:
-        logs = payload_log(args, settings, name) if args.log_requests else None
+        log_config = payload_log_config(args, settings, name)
     except OSError as exc:
         print(f"error: cannot write payload records to {args.log_requests}: {exc.strerror or exc}", file=sys.stderr)
         gc.enable()
         return 2
+    if settings.processes_per_replica > 1:
+        gc.enable()
+        from .supervisor import supervise
+        return supervise(settings, model_dir, name=name, host=args.host, port=args.http_port,
+                         max_payload_bytes=args.max_payload_bytes, payload_log=log_config)
     from .server import serve
-    code = serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
-                 max_payload_bytes=args.max_payload_bytes, payload_log=logs)
-    if logs is not None:
-        logs.close(timeout=10)
-    return code or 0
+    return serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
+                 max_payload_bytes=args.max_payload_bytes, payload_log=log_config) or 0
 
 
 if __name__ == "__main__":

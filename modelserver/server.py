@@ -109,8 +109,9 @@ def report_load_failure(model: PredictorModel) -> int:
 
 
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-          max_payload_bytes: int, payload_log: Any = None, worker: Worker | None = None) -> int | None:
+          max_payload_bytes: int, payload_log: dict | None = None, worker: Worker | None = None) -> int | None:
     """Load the predictor and serve until stopped; 1 when it fails to load.
+    `payload_log`: `PayloadLog`'s arguments (--log_requests), for this process's own logger.
     `worker`: this process is one of a replica's processes (modelserver/worker.py)."""
     log.setLevel(settings.log_level.upper())
     model = PredictorModel(name, settings, model_dir)
@@ -127,9 +128,11 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
                        max_payload_bytes=max_payload_bytes)
     if worker is not None:
         asgi_app = worker.wrap(asgi_app)
+    records = None
     if payload_log is not None:  # modelserver/payload_log.py: records every POST, outside the limits
-        from .payload_log import PayloadLogMiddleware
-        asgi_app = PayloadLogMiddleware(asgi_app, payload_log)
+        from .payload_log import PayloadLog, PayloadLogMiddleware
+        records = PayloadLog(**payload_log).start()
+        asgi_app = PayloadLogMiddleware(asgi_app, records)
     server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1,
                                worker=worker)
     server.register_model(model)
@@ -142,4 +145,8 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     # Objects made by startup stay out of every later collection (shorter GC pauses while serving).
     gc.freeze()
     gc.enable()
-    server.start([])
+    try:
+        server.start([])
+    finally:
+        if records is not None:
+            records.close(timeout=10)  # deliver what is queued

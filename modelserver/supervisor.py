@@ -64,12 +64,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 class Supervisor:
     def __init__(self, settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-                 max_payload_bytes: int):
+                 max_payload_bytes: int, payload_log: dict | None = None):
         self.processes = settings.processes_per_replica
         self.context = multiprocessing.get_context("spawn")
         self.state = ReplicaState(self.processes, settings.max_concurrency, self.context)
         self.sock = listen(host, port)
-        self.args = (settings, model_dir, name, max_payload_bytes, self.sock, self.state)
+        self.args = (settings, model_dir, name, max_payload_bytes, payload_log, self.sock, self.state)
         self.workers: list = [None] * self.processes
         self.started = [0.0] * self.processes
         self.backoff = [0.0] * self.processes
@@ -152,8 +152,9 @@ class Supervisor:
 
 
 def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-              max_payload_bytes: int) -> int:
-    """Run `settings.processes_per_replica` workers on host:port until SIGTERM; returns the exit code."""
+              max_payload_bytes: int, payload_log: dict | None = None) -> int:
+    """Run `settings.processes_per_replica` workers on host:port until SIGTERM; returns the exit code.
+    `payload_log`: each worker runs its own payload logger with these arguments."""
     metrics_dir = tempfile.mkdtemp(prefix="kserve-bridge-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by the workers: replica-wide /metrics
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -162,7 +163,7 @@ def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, p
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // settings.processes_per_replica))
     try:
         try:
-            supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes)
+            supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes, payload_log)
         except OSError as exc:
             log.error("cannot listen on %s:%d: %s", host, port, exc)
             return 1

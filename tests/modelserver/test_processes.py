@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import multiprocessing
 import os
 import re
@@ -316,6 +317,24 @@ def test_one_port_both_processes_answer_and_metrics_cover_the_replica(tmp_path, 
     count = lambda: metric(server.url, "kserve_bridge_requests_total", route="/predict", code="200")  # noqa: E731
     wait_for(lambda: count() == sent, f"{sent} requests in /metrics")
     assert [count() for _ in range(4)] == [sent] * 4
+
+
+def test_every_process_writes_payload_records_to_the_one_file(tmp_path, serve):
+    """--log_requests with N processes: each worker runs its own logger; a file sink gets every
+    request and response once, whole lines, whichever process served it."""
+    records = tmp_path / "records.jsonl"
+    server = serve(project(tmp_path), args=["--log_requests", str(records)])
+    _, ready = readiness(server.url)
+    workers, served = {p["pid"] for p in ready["processes"]}, []
+    while set(served) != workers and len(served) < 400:
+        served.append(predict(server.url, {"n": len(served)}).json()["pid"])
+    assert set(served) == workers, f"only {set(served)} of {workers} answered in {len(served)} requests"
+    server.stop()  # SIGTERM: each worker delivers what it queued before it exits
+    events = [json.loads(line) for line in records.read_text().splitlines()]
+    requests = sorted(e["data"]["n"] for e in events if e["type"].endswith(".request"))
+    responses = [e["data"]["pid"] for e in events if e["type"].endswith(".response")]
+    assert requests == list(range(len(served)))
+    assert sorted(responses) == sorted(served)
 
 
 def test_max_replica_concurrency_holds_across_processes(tmp_path, serve):
