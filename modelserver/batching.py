@@ -29,11 +29,13 @@ log = logging.getLogger("modelserver")
 
 class Batcher:
     def __init__(self, handler: Callable[[list[Any]], list[Any]], max_size: int, interval: float, name: str = "",
-                 in_flight: Callable[[], int] | None = None, api: str | None = None, model: str = ""):
+                 in_flight: Callable[[], int] | None = None, api: str | None = None, model: str = "",
+                 clock: Callable[[], float] = time.monotonic):
         self.handler, self.max_size, self.interval, self.in_flight = handler, max_size, interval, in_flight
+        self.clock = clock  # seconds; tests pass a fake one to drive the interval
         self.sizes = metrics.BATCH_SIZE.labels(api or name, model)
         self.pending: queue.SimpleQueue[tuple[Any, Future]] = queue.SimpleQueue()
-        self.busy_since: float | None = None  # monotonic start of the running batch (liveness reads it)
+        self.busy_since: float | None = None  # `clock()` when the running batch started (liveness reads it)
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
 
@@ -52,12 +54,12 @@ class Batcher:
         return future
 
     def _collect(self) -> list[tuple[Any, Future]]:
-        batch = [self.pending.get()]
-        deadline = time.monotonic() + self.interval
+        batch, clock = [self.pending.get()], self.clock
+        deadline = clock() + self.interval
         # Requests in flight but not in the batch yet may still join: look again every `step`.
         step = max(self.interval / 10, 0.0002) if self.in_flight else self.interval
         while len(batch) < self.max_size:
-            left = deadline - time.monotonic()
+            left = deadline - clock()
             if left <= 0 or self._nobody_else(len(batch)):
                 break
             try:
@@ -77,7 +79,7 @@ class Batcher:
             items = [item for item, _ in batch]
             self.sizes.observe(len(items))
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))
-            self.busy_since = time.monotonic()
+            self.busy_since = self.clock()
             try:
                 results = self.handler(items)
                 if not isinstance(results, (list, tuple)) or len(results) != len(items):

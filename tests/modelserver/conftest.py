@@ -3,10 +3,12 @@ test time, and real `python -m modelserver` processes on free loopback ports."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,78 @@ def make_project(root: Path, spec: str, predictor: str, **files: str | bytes) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(textwrap.dedent(content))
     return root
+
+
+def wait_for(condition, what: str, timeout: float = 120, poll: float = 0.02):
+    """Poll `condition` until it returns something truthy (returned); fails naming `what` after `timeout`.
+    The way tests order events: wait for the state they need, never for a guessed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(poll)
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """A sample's value from the server's /metrics (0 when absent)."""
+    text = httpx.get(url + "/metrics", timeout=60).text
+    for line in text.splitlines():
+        match = re.match(rf"^{name}{{(.*)}} (\S+)$", line)
+        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
+            return float(match.group(2))
+    return 0.0
+
+
+def wait_in_flight(url: str, api: str, count: int) -> None:
+    """Until the server holds `count` requests of `api` in flight (bodies read, slots taken)."""
+    wait_for(lambda: metric(url, "kserve_bridge_requests_in_flight", api=api) == count,
+             f"{count} request(s) of {api} in flight")
+
+
+# Predictor code (append to a predictor's source): `hold(path)` writes PATH.entered, then blocks
+# until the test calls `release(path)`, so the test decides when a request in flight finishes.
+HOLD = """
+def hold(path):
+    import os, time
+    open(path + ".entered", "w").close()
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.005)
+"""
+
+
+def release(path: Path) -> None:
+    """Let a predictor blocked in `hold(path)` go on."""
+    path.touch()
+
+
+class FakeClock:
+    """A clock that moves only when told to (`advance`), for the batcher's interval.
+
+    Every read is counted: `wait_reads(n)` returns once the code under test has looked at
+    the time n more times, i.e. it has seen the current time and decided what to do."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now, self.reads, self.changed = now, 0, threading.Condition()
+
+    def __call__(self) -> float:
+        with self.changed:
+            self.reads += 1
+            self.changed.notify_all()
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self.changed:
+            self.now += seconds
+
+    def wait_reads(self, count: int = 2, timeout: float = 60) -> None:
+        with self.changed:
+            target = self.reads + count
+            assert self.changed.wait_for(lambda: self.reads >= target, timeout), \
+                f"the clock was not read {count} more times within {timeout}s"
 
 
 @dataclass

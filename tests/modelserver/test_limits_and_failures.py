@@ -5,12 +5,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pytest
 
-from .conftest import REPO, free_port, make_project, start_server
+from .conftest import HOLD, REPO, free_port, make_project, release, start_server, wait_in_flight
 
 pytestmark = pytest.mark.slow
 
@@ -27,16 +26,15 @@ def spec(extra: str = "") -> str:
 """
 
 
-SLOW_PREDICTOR = '''
-import time
-
+SLOW_PREDICTOR = HOLD + '''
 
 class PythonPredictor:
     def __init__(self, config):
         pass
 
     def predict(self, payload):
-        time.sleep(payload.get("sleep", 0))
+        if payload.get("hold"):
+            hold(payload["hold"])
         return {"ok": True}
 '''
 
@@ -45,13 +43,17 @@ def test_max_concurrency_answers_503_then_recovers(tmp_path, serve):
     server = serve(make_project(tmp_path / "slow", spec("  autoscaling:\n    max_replica_concurrency: 1"),
                                 SLOW_PREDICTOR))
     slow: list[httpx.Response] = []
-    worker = threading.Thread(target=lambda: slow.append(httpx.post(server.url + "/m", json={"sleep": 2}, timeout=30)))
+    gate = tmp_path / "slow-gate"
+    worker = threading.Thread(target=lambda: slow.append(httpx.post(server.url + "/m", json={"hold": str(gate)},
+                                                                    timeout=120)))
     worker.start()
-    while 'kserve_bridge_requests_in_flight{api="m"} 1.0' not in httpx.get(server.url + "/metrics").text:
-        time.sleep(0.02)  # until the slow request holds the only slot
-    busy = httpx.post(server.url + "/m", json={})
-    assert httpx.get(server.url + "/healthz").status_code == 200  # probes are never limited
-    worker.join()
+    try:
+        wait_in_flight(server.url, "m", 1)  # the held request has the only slot
+        busy = httpx.post(server.url + "/m", json={})
+        assert httpx.get(server.url + "/healthz").status_code == 200  # probes are never limited
+    finally:
+        release(gate)
+        worker.join()
     assert busy.status_code == 503
     assert "max_concurrency 1" in busy.json()["error"]
     assert slow[0].json() == {"ok": True}

@@ -15,7 +15,6 @@ import re
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -25,7 +24,7 @@ from modelserver.accept import OneAtATime
 from modelserver.replica import ReplicaState
 from modelserver.supervisor import listen
 
-from .conftest import REPO, make_project
+from .conftest import REPO, make_project, metric, wait_for
 
 SPEC = """\
 - name: pid
@@ -79,17 +78,6 @@ def release_everything(serve, tmp_path):
     (tmp_path / "load-gate").touch()
 
 
-def wait_for(condition, what: str, timeout: float = TIMEOUT_S):
-    """Poll `condition` until it returns something truthy (returned); fails after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def project(tmp_path: Path, limit: int = 1024, gate: str = "") -> Path:
     return make_project(tmp_path / "pid", SPEC.format(limit=limit, gate=f'"{gate}"'), PREDICTOR)
 
@@ -111,16 +99,6 @@ def ready_when(url: str, condition) -> tuple[int, dict]:
     """Poll /readyz until condition(status, body) holds; returns (status, body)."""
     return wait_for(lambda: (lambda r: r if r[1].get("processes") and condition(*r) else None)(readiness(url)),
                     "a /readyz answer that matches")
-
-
-def metric(url: str, name: str, **labels: str) -> float:
-    """A sample's value from /metrics (0 when absent)."""
-    text = httpx.get(url + "/metrics", timeout=10).text
-    for line in text.splitlines():
-        match = re.match(rf"^{name}{{(.*)}} (\S+)$", line)
-        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
-            return float(match.group(2))
-    return 0.0
 
 
 class InFlight:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from modelserver.batching import Batcher, stacked
 from modelserver.predictor import call_with, check_signatures, load_predictor_class
 from modelserver.repository import ModelNotFoundError, ModelRepository
 
-from .conftest import make_project
+from .conftest import FakeClock, make_project
 
 SPEC = """
 - name: api-a
@@ -130,44 +129,20 @@ def test_batcher_groups_and_fails_whole_batch():
             raise ValueError("bad item")
         return [item * 2 for item in items]
 
-    batcher = Batcher(handler, max_size=3, interval=0.5)
+    batcher = Batcher(handler, max_size=3, interval=0.5, clock=FakeClock())  # time stands still: full batches
     futures = [batcher.submit(i) for i in (1, 2, 3)]
-    assert [f.result(5) for f in futures] == [2, 4, 6] and calls == [[1, 2, 3]]
-    started = time.monotonic()
-    assert batcher.submit(5).result(5) == 10 and time.monotonic() - started >= 0.45
-    failing = [batcher.submit(x) for x in ("a", "bad")]
+    assert [f.result(60) for f in futures] == [2, 4, 6] and calls == [[1, 2, 3]]
+    failing = [batcher.submit(x) for x in ("a", "bad", "c")]
     for future in failing:
         with pytest.raises(ValueError, match="bad item"):
-            future.result(5)
-
-
-def test_batcher_runs_early_once_every_request_in_flight_has_joined():
-    in_flight = [0]
-    calls: list[list] = []
-    # An hour-long interval: a batch that runs at all ran because nobody else could join it.
-    batcher = Batcher(lambda items: calls.append(list(items)) or items, max_size=8, interval=3600,
-                      in_flight=lambda: in_flight[0])
-    in_flight[0] = 2  # both requests are in the batch: nobody else can join, so it runs at once
-    futures = [batcher.submit(i) for i in (1, 2)]
-    assert [f.result(60) for f in futures] == [1, 2] and calls[-1] == [1, 2]
-    in_flight[0] = 3  # a third request is still on its way: the batch waits for it
-    first = [batcher.submit(i) for i in (3, 4)]
-    while not batcher.pending.empty():  # the batcher has taken both and is waiting for the third
-        time.sleep(0.01)
-    assert not any(f.done() for f in first)
-    late = batcher.submit(5)
-    assert [f.result(60) for f in first + [late]] == [3, 4, 5] and calls[-1] == [3, 4, 5]
-    in_flight[0] = 0  # unknown (no middleware counting): wait the whole interval, as without in_flight
-    short = Batcher(lambda items: items, max_size=8, interval=0.3, in_flight=lambda: in_flight[0])
-    started = time.monotonic()
-    assert short.submit(6).result(60) == 6 and time.monotonic() - started >= 0.3
+            future.result(60)
 
 
 def test_batcher_rejects_wrong_result_length():
-    batcher = Batcher(lambda items: [1], max_size=2, interval=0.2)
+    batcher = Batcher(lambda items: [1], max_size=2, interval=0.2, clock=FakeClock())
     futures = [batcher.submit(i) for i in range(2)]
     with pytest.raises(TypeError, match="a list of 2 results"):
-        futures[0].result(5)
+        futures[0].result(60)
 
 
 def test_stacked_splits_outputs_by_rows():
@@ -183,9 +158,9 @@ def test_stacked_splits_outputs_by_rows():
 
 
 def test_concurrent_batches_from_threads():
-    batcher = Batcher(lambda items: [len(items)] * len(items), max_size=8, interval=0.3)
+    batcher = Batcher(lambda items: [len(items)] * len(items), max_size=8, interval=0.3, clock=FakeClock())
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(batcher.submit(0).result(5))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: results.append(batcher.submit(0).result(60))) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -231,32 +206,28 @@ def test_batcher_run_groups_coroutines_and_survives_cancellation():
             raise ValueError("bad item")
         return [item * 2 for item in items]
 
-    batcher = Batcher(handler, max_size=4, interval=0.3)
+    batcher = Batcher(handler, max_size=4, interval=0.3, clock=FakeClock())  # time stands still: full batches
 
     async def scenario():
         assert await asyncio.gather(*(batcher.run(i) for i in (1, 2, 3, 4))) == [2, 4, 6, 8]
-        failing = await asyncio.gather(batcher.run("bad"), batcher.run(5), return_exceptions=True)
-        assert [type(e) for e in failing] == [ValueError, ValueError]
-        abandoned = asyncio.ensure_future(batcher.run(7))
-        await asyncio.sleep(0.05)
+        failing = await asyncio.gather(*(batcher.run(i) for i in ("bad", 5, 6, 7)), return_exceptions=True)
+        assert [type(e) for e in failing] == [ValueError] * 4
+        abandoned = batcher.enqueue("gone")  # what `await batcher.run("gone")` waits on
         abandoned.cancel()  # the client went away while its item waited for the batch
-        return await batcher.run(8)
-    assert asyncio.run(scenario()) == 16
-    assert calls[0] == [1, 2, 3, 4] and sorted(calls[1], key=str) == [5, "bad"]
+        return await asyncio.wait_for(asyncio.gather(*(batcher.run(i) for i in (8, 9, 10))), 60)
+    assert asyncio.run(scenario()) == [16, 18, 20]
+    assert calls[0] == [1, 2, 3, 4] and calls[1] == ["bad", 5, 6, 7] and calls[2] == ["gone", 8, 9, 10]
 
 
 def test_batcher_reports_a_running_batch_for_liveness():
-    release, seen = threading.Event(), []
-    batcher = Batcher(lambda items: [release.wait()] * len(items), max_size=1, interval=0.0)
+    entered, release = threading.Event(), threading.Event()
+    batcher = Batcher(lambda items: [entered.set() or release.wait()] * len(items), max_size=1, interval=0.0,
+                      clock=FakeClock(now=42.0))
     future = batcher.submit("x")
-    while batcher.busy_since is None:  # wait until the handler runs
-        time.sleep(0.01)
-    seen.append(batcher.busy_since)
+    assert entered.wait(60)  # the handler runs
+    assert batcher.busy_since == 42.0  # the batcher's clock, when the batch began
     release.set()
-    assert future.result(60) is True
-    while batcher.busy_since is not None:
-        time.sleep(0.01)
-    assert seen[0] > 0
+    assert future.result(60) is True and batcher.busy_since is None  # cleared before results are handed out
 
 
 def test_each_error_class_carries_its_status_and_every_answer_is_json():
@@ -297,9 +268,9 @@ def test_predict_threads_keep_user_code_off_the_loop_and_report_stuck_threads():
         assert await threads.run(threading.get_ident) != loop_thread
         with pytest.raises(Exception, match="SystemExit"):
             await threads.run(sys.exit, 3)
-        blocked = threads.run(release.wait)
-        while threads.busy_since[0] is None:  # wait until the one thread is inside release.wait
-            await asyncio.sleep(0.01)
+        entered = threading.Event()
+        blocked = threads.run(lambda: entered.set() or release.wait())
+        assert entered.wait(60)  # the one thread is inside release.wait
         assert threads.stuck_for() >= 0.0
         release.set()
         assert await blocked is True
@@ -341,7 +312,8 @@ def test_one_predict_thread_means_one_predict_at_a_time(tmp_path):
 
     async def run() -> list[int]:
         async def one(i: int, s: float) -> int:
-            await asyncio.sleep(i * 0.0003)
+            for _ in range(i % 3):  # arrivals staggered by turns of the event loop, not by time
+                await asyncio.sleep(0)
             return await model.infer({"sleep": s}, {}, {})
         return await asyncio.gather(*(one(i, s) for i, s in enumerate(sleeps)))
     assert max(asyncio.run(run())) == 1
