@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 
 from kserve_bridge.contract import ServerSettings
 
-from .conftest import make_project
+from .conftest import make_project, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -62,10 +61,9 @@ class Hang:
         (directory / "entered").unlink(missing_ok=True)
         self.thread = threading.Thread(target=self._post, args=(server.url + path,))
         self.thread.start()
-        deadline = time.monotonic() + CLIENT_TIMEOUT
-        while not (directory / "entered").exists():  # wait for the predictor to be inside predict
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the predict never started"
-            time.sleep(0.02)
+        entered = directory / "entered"  # the predictor is inside predict (or the request ended first)
+        wait_for(lambda: entered.exists() or not self.thread.is_alive(), "the predict to start", CLIENT_TIMEOUT)
+        assert entered.exists(), f"the predict never started: {self.response}"
 
     def _post(self, url: str) -> None:
         self.response = httpx.post(url, json={"do": "hang"}, timeout=CLIENT_TIMEOUT)
@@ -137,19 +135,14 @@ def test_liveness_fails_once_every_predict_thread_is_stuck(start):
     try:
         hang.thread.join(CLIENT_TIMEOUT)
         assert hang.response.status_code == 504 and "error" in hang.response.json()
-        deadline, live = time.monotonic() + CLIENT_TIMEOUT, None
-        while time.monotonic() < deadline:  # the one thread is still inside the predict
-            live = httpx.get(server.url + "/healthz", timeout=CLIENT_TIMEOUT)
-            if live.status_code != 200:
-                break
-            time.sleep(0.1)
+        # the one thread is still inside the predict: once it has been for request_timeout, liveness fails
+        live = wait_for(lambda: (lambda r: r if r.status_code != 200 else None)(
+            httpx.get(server.url + "/healthz", timeout=CLIENT_TIMEOUT)), "liveness to fail", CLIENT_TIMEOUT)
         assert live.status_code == 503 and "restart needed" in live.json()["error"]
     finally:
         hang.release()
-    deadline = time.monotonic() + CLIENT_TIMEOUT
-    while httpx.get(server.url + "/healthz", timeout=CLIENT_TIMEOUT).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: httpx.get(server.url + "/healthz", timeout=CLIENT_TIMEOUT).status_code == 200,
+             "liveness to recover once the predict returned", CLIENT_TIMEOUT)
 
 
 def raw_request(server, head: bytes, body: bytes = b"", timeout: float = CLIENT_TIMEOUT) -> socket.socket:

@@ -5,6 +5,7 @@ import asyncio
 import json
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER, ServerSettings
 from kserve_bridge.spec import load_spec
 
-from .conftest import make_project
+from .conftest import HOLD, make_project, release, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +31,8 @@ SPEC = """
     endpoint: /classify
 """
 
-PREDICTOR = '''
+PREDICTOR = HOLD + '''
 import json
-import time
 from pathlib import Path
 
 import joblib
@@ -62,7 +62,7 @@ class PythonPredictor:
         if "instances" in payload:  # v1
             return self.client.get_model().predict(payload["instances"]).tolist()
         if query_params.get("raw"):
-            linger = BackgroundTask(time.sleep, float(query_params.get("linger", 0)))
+            linger = BackgroundTask(hold, query_params["hold"]) if "hold" in query_params else None
             return Response("raw!", media_type="text/x-raw", headers={"x-custom": "1"}, background=linger)
         labels = self.client.get_model().predict(payload["rows"])
         return {"labels": labels, "query": query_params, "x_test": headers.get("x-test")}
@@ -172,22 +172,22 @@ def test_health_and_metrics(server):
         assert http.get("/healthz").json() == {"status": "alive"}
         assert http.get("/readyz").json() == {"ready": True}
         count, spent = metric(http, total), metric(http, seconds)
-        # The response's background task sleeps 1 s after it is sent: latency ends when the response does.
-        started = time.monotonic()
-        assert http.post("/classify?raw=1&linger=1", json={"tag": "linger"}).text == "raw!"
-        answered = time.monotonic() - started
-        assert metric(http, total) == count  # answered while the background work still runs
-        deadline = time.monotonic() + 10
-        while metric(http, total) == count and time.monotonic() < deadline:
-            time.sleep(0.1)  # the request is recorded once its background work is done
-        assert metric(http, total) == count + 1 and time.monotonic() - started >= 1
+        # The response's background task holds until the test releases it: latency ends when the response does.
+        gate = server.project / "linger-gate"
+        try:
+            started = time.monotonic()
+            assert http.post("/classify", params={"raw": 1, "hold": str(gate)}, json={"tag": "linger"}).text == "raw!"
+            answered = time.monotonic() - started
+            wait_for(Path(f"{gate}.entered").exists, "the response's background task")
+            assert metric(http, total) == count  # answered while the background work still runs
+        finally:
+            release(gate)
+        wait_for(lambda: metric(http, total) == count + 1, "the request to be recorded after its background work")
         assert metric(http, seconds) - spent <= answered  # the latency recorded ends with the response
         assert 'kserve_bridge_request_duration_seconds_bucket{api="iris",le="0.005",route="/classify"}' \
             in http.get("/metrics").text
     post_log = server.project / "post_predict.jsonl"  # post_predict still runs after the predictor's own task
-    while not (post_log.exists() and "linger" in post_log.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "linger" in post_log.read_text()
+    wait_for(lambda: post_log.exists() and "linger" in post_log.read_text(), "post_predict after the background task")
     # The metrics carry what an access log would; at log_level info there is no log line per request.
     assert '"POST /classify' not in server.log_text() and "Registering model" in server.log_text()
 
@@ -196,11 +196,7 @@ def test_post_predict_runs_after_the_response(server):
     log = server.project / "post_predict.jsonl"
     with server.client() as http:
         assert http.post("/classify", json={"rows": ROWS, "tag": "post-1"}).status_code == 200
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if log.exists() and "post-1" in log.read_text():
-            break
-        time.sleep(0.05)
+    wait_for(lambda: log.exists() and "post-1" in log.read_text(), "post_predict's record of post-1")
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert {"rows": ROWS, "tag": "post-1"} in [line["payload"] for line in lines]
 
