@@ -87,6 +87,11 @@ class Mirror:
         pool.submit(self._send, slots, config, path, body, content_type)
         return True
 
+    def close(self) -> None:
+        """Stop the copying threads, once the copies under way have ended."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
     @staticmethod
     def _send(slots: threading.BoundedSemaphore, config: ShadowConfig, path: str, body: bytes,
               content_type: str) -> None:

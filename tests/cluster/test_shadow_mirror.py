@@ -169,18 +169,21 @@ def test_mirror_configuration(tmp_path, canary, monkeypatch):
     from modelserver.shadow import Mirror, ShadowConfig
     path = tmp_path / "shadow.json"
     mirror = Mirror(str(path), reload_seconds=0)
-    assert mirror.offer("/predict", b"{}", "application/json", []) is False  # no file: off
-    path.write_text(json.dumps({"target": canary.url, "percent": 100, "max_in_flight": 1}))
-    canary.copies.clear()
-    assert mirror.offer("/predict", b'{"x": 1}', "application/json", []) is True
-    canary.wait_for(lambda: len(canary.copies) == 1 and canary.in_progress == 0)
-    path.write_text(json.dumps({"target": canary.url, "percent": 100, "source_revision": "other"}))
-    monkeypatch.setenv("K_REVISION", "mine")
-    assert mirror.offer("/predict", b"{}", "application/json", []) is False  # another revision's job
-    path.write_text(json.dumps({"target": "ftp://x", "percent": 10}))
-    assert mirror.offer("/predict", b"{}", "application/json", []) is False  # bad file: off, logged
-    path.unlink()
-    assert mirror.offer("/predict", b"{}", "application/json", []) is False
+    try:
+        assert mirror.offer("/predict", b"{}", "application/json", []) is False  # no file: off
+        path.write_text(json.dumps({"target": canary.url, "percent": 100, "max_in_flight": 1}))
+        canary.copies.clear()
+        assert mirror.offer("/predict", b'{"x": 1}', "application/json", []) is True
+        canary.wait_for(lambda: len(canary.copies) == 1 and canary.in_progress == 0)
+        path.write_text(json.dumps({"target": canary.url, "percent": 100, "source_revision": "other"}))
+        monkeypatch.setenv("K_REVISION", "mine")
+        assert mirror.offer("/predict", b"{}", "application/json", []) is False  # another revision's job
+        path.write_text(json.dumps({"target": "ftp://x", "percent": 10}))
+        assert mirror.offer("/predict", b"{}", "application/json", []) is False  # bad file: off, logged
+        path.unlink()
+        assert mirror.offer("/predict", b"{}", "application/json", []) is False
+    finally:
+        mirror.close()  # its copying threads end with the test
     with pytest.raises(ValueError):
         ShadowConfig.parse({"target": "http://a", "percent": 150})
     assert ShadowConfig.parse({"target": "http://a", "percent": 0}) is None
