@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.monitoring.conftest import load_script
+
+stop_process_group = load_script("monitoring_stack").stop  # one definition: SIGTERM the group, then SIGKILL
 
 REPO = Path(__file__).resolve().parents[2]
 QUIET_ENV = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
@@ -66,18 +69,4 @@ def serving(project: Path, api: str, ready_timeout: float = 120, extra: tuple[st
                 time.sleep(0.2)
             yield base
         finally:
-            _stop(proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's whole process group (workers included), SIGKILL after 15 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=15)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            stop_process_group(proc)  # SIGTERM the server and its workers, SIGKILL after 15 s
