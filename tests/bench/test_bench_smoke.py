@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -14,6 +13,7 @@ from bench.models import IRIS_ROW, Workload
 from bench.projects import write_project
 from bench.report import BASE_A, FLOOR, OURS, OURS_X2, Row, process_targets, table, targets
 from bench.rss import PeakRSS, tree_cpu_seconds, tree_rss
+from tests.modelserver.conftest import wait_for
 
 WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:40111/v1/models/iris:predict
@@ -99,14 +99,12 @@ def test_two_process_targets():
 
 def test_tree_sampling_sees_children():
     script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', " \
-             "'import time; x = bytearray(40 * 2**20); time.sleep(30)']); time.sleep(30)"
+             "'import time; x = bytearray(40 * 2**20); time.sleep(600)']); time.sleep(600)"  # killed below
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline and tree_rss(parent.pid) < 40 * 2**20:
-            time.sleep(0.1)
+        wait_for(lambda: tree_rss(parent.pid) >= 40 * 2**20, "the child to hold its 40 MiB")
         with PeakRSS(parent.pid, interval=0.05) as rss:
-            time.sleep(0.2)
+            pass  # sampled as it starts and again as it stops
         assert rss.peak >= 40 * 2**20  # the child's 40 MiB counts
         assert 40 * 2**20 <= rss.peak_process < rss.peak  # the child alone, without the parent
         assert tree_cpu_seconds(parent.pid) > 0
