@@ -6,9 +6,10 @@ future with the result at the same position. If the handler raises, every
 future in the batch gets the exception. `interval` is a maximum, as in Cortex:
 given `in_flight` (the server's requests in flight), the batch runs as soon as
 every request in flight is in it, since nobody else can join (no 5 ms tax at
-low load). Threads `submit` and wait on a
-concurrent Future; coroutines `await run(item)`, and a batch wakes their event
-loop once, not once per item (docs/benchmarks.md).
+low load). The interval is measured with `clock` (`time.monotonic`; tests pass
+a fake one). Threads `submit` and wait on a concurrent Future; coroutines
+`await run(item)`, and a batch wakes their event loop once, not once per item
+(docs/benchmarks.md).
 """
 from __future__ import annotations
 
