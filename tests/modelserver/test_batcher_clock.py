@@ -3,8 +3,6 @@ fast the machine is. `waiting(batcher, clock)` returns once the batcher holds ev
 submitted so far and has looked at the (frozen) time since, so it chose to keep waiting."""
 from __future__ import annotations
 
-import pytest
-
 from modelserver.batching import Batcher
 
 from .conftest import FakeClock, wait_for
@@ -56,26 +54,26 @@ def test_a_full_batch_runs_without_waiting_for_the_interval():
     assert futures[3].result(60) == 3
 
 
-@pytest.mark.parametrize("in_flight, runs_early", [(2, True), (3, False), (0, False)])
-def test_a_batch_runs_at_once_when_every_request_in_flight_is_in_it(in_flight, runs_early):
-    """2 in flight, 2 in the batch: nobody else can join. 3 in flight: one may still come.
-    0 is unknown (no middleware counting): the batch waits for the interval, as without in_flight."""
+def test_a_batch_runs_at_once_when_every_request_in_flight_is_in_it():
+    """2 in flight, 2 in the batch: nobody else can join, it runs at once. 3 in flight: it waits for
+    the third and runs as soon as that one joins. The clock never moves."""
+    clock, in_flight = FakeClock(), [2]
+    batcher, calls = recording_batcher(clock, in_flight=lambda: in_flight[0])
+    assert [f.result(60) for f in [batcher.submit(i) for i in (1, 2)]] == [1, 2] and calls == [[1, 2]]
+    in_flight[0] = 3
+    first = [batcher.submit(i) for i in (3, 4)]
+    waiting(batcher, clock)
+    assert not any(f.done() for f in first)
+    late = batcher.submit(5)
+    assert [f.result(60) for f in [*first, late]] == [3, 4, 5] and calls[-1] == [3, 4, 5]
+
+
+def test_an_unknown_count_in_flight_waits_for_the_interval():
+    """0 is unknown (no middleware counting): the batch waits for the interval, as without in_flight."""
     clock = FakeClock()
-    batcher, calls = recording_batcher(clock, in_flight=lambda: in_flight)
+    batcher, calls = recording_batcher(clock, in_flight=lambda: 0)
     futures = [batcher.submit(i) for i in (1, 2)]
-    if runs_early:  # the clock never moves
-        assert [f.result(60) for f in futures] == [1, 2] and calls == [[1, 2]]
-        return
     waiting(batcher, clock)
     assert calls == [] and not any(f.done() for f in futures)
     clock.advance(INTERVAL)
     assert [f.result(60) for f in futures] == [1, 2] and calls == [[1, 2]]
-
-
-def test_busy_since_reads_the_same_clock():
-    clock = FakeClock(now=42.0)
-    seen: list[float | None] = []
-    batcher = Batcher(lambda items: seen.append(batcher.busy_since) or items, max_size=1, interval=INTERVAL,
-                      clock=clock)
-    assert batcher.submit("x").result(60) == "x"
-    assert seen == [42.0] and batcher.busy_since is None
