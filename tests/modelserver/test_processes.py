@@ -15,6 +15,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 import httpx
