@@ -74,11 +74,12 @@ def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
         api = spec.realtime[0]
     else:
         try:
-            api = spec.get(model_name)
+            named = spec.get(model_name)
         except KeyError as exc:
             raise BridgeError(exc.args[0]) from exc
-        if not isinstance(api, RealtimeAPI):
-            raise BridgeError(f"{model_name} is a {api.kind}; only a RealtimeAPI can be served")
+        if not isinstance(named, RealtimeAPI):
+            raise BridgeError(f"{model_name} is a {named.kind}; only a RealtimeAPI can be served")
+        api = named
     return ServerSettings.from_api(api, os.environ.get("KSERVE_BRIDGE_DEPLOYMENT_ID"))
 
 

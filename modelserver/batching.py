@@ -35,7 +35,7 @@ class Batcher:
         self.handler, self.max_size, self.interval, self.in_flight = handler, max_size, interval, in_flight
         self.clock = clock  # seconds; tests pass a fake one to drive the interval
         self.sizes = metrics.BATCH_SIZE.labels(api or name, model)
-        self.pending: queue.SimpleQueue[tuple[Any, Future]] = queue.SimpleQueue()
+        self.pending: queue.SimpleQueue[tuple[Any, Future | asyncio.Future]] = queue.SimpleQueue()
         self.busy_since: float | None = None  # `clock()` when the running batch started (liveness reads it)
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
@@ -54,7 +54,7 @@ class Batcher:
         self.pending.put((item, future))
         return future
 
-    def _collect(self) -> list[tuple[Any, Future]]:
+    def _collect(self) -> list[tuple[Any, Future | asyncio.Future]]:
         batch, clock = [self.pending.get()], self.clock
         deadline = clock() + self.interval
         # Requests in flight but not in the batch yet may still join: look again every `step`.
@@ -87,7 +87,8 @@ class Batcher:
                     raise TypeError(f"a batched predict must return a list of {len(items)} results, one per "
                                     f"request, got {type(results).__name__}"
                                     f"{f' of {len(results)}' if isinstance(results, (list, tuple)) else ''}")
-                outcomes = [(future, result, None) for (_, future), result in zip(batch, results, strict=False)]
+                outcomes: list[tuple[Any, Any, Exception | None]] = [
+                    (future, result, None) for (_, future), result in zip(batch, results, strict=False)]
             except BaseException as exc:  # noqa: BLE001 - every caller must hear about it
                 log.error("batch of %d failed: %s", len(items), exc)
                 error = as_exception(exc)  # a SystemExit would stop the event loop that receives it

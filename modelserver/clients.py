@@ -51,7 +51,7 @@ class TensorClient(PythonClient):
             if key not in self.batchers:
                 def run(feeds, key=key):
                     return self.get_model(*key).run(feeds)
-                self.batchers[key] = Batcher(stacked(run), self.max_batch_size, self.batch_interval,
+                self.batchers[key] = Batcher(stacked(run), self.max_batch_size or 1, self.batch_interval,
                                              f"{model_name or 'default'}-{model_version}", self.in_flight,
                                              api=self.api, model=model_name or "")
             return self.batchers[key]

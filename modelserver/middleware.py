@@ -73,7 +73,8 @@ class BridgeMiddleware:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started, status, lane, ended = time.perf_counter(), [500], [None], [0.0]
+        started, status, ended = time.perf_counter(), [500], [0.0]
+        lane: list[str | None] = [None]
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -95,7 +96,7 @@ class BridgeMiddleware:
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
-            self.record(lane[0] or getattr(scope.get("route"), "path", "unmatched"), scope["method"], status[0],
+            self.record(str(lane[0] or getattr(scope.get("route"), "path", "unmatched")), scope["method"], status[0],
                         (ended[0] or time.perf_counter()) - started)
 
     def record(self, route: str, method: str, code: int, seconds: float) -> None:
@@ -124,7 +125,8 @@ class BridgeMiddleware:
             if kind and kind not in JSON_TYPES and KSERVE_INFER.match(path):
                 raise UnsupportedMediaType(f"unsupported content type {kind!r} for {path}; send application/json")
             if VERSIONED.match(path):
-                return await self.unversioned(path, send)
+                await self.unversioned(path, send)
+                return None
             if declared.isdigit() and int(declared) > self.max_payload_bytes:
                 raise self.too_large()
             body = await self.read_body(receive)
@@ -134,7 +136,8 @@ class BridgeMiddleware:
                 raise Overloaded(f"too many requests in flight (max_concurrency {self.max_concurrency}); "
                                  f"retry later")
         except ServerError as exc:
-            return await self.reply(send, exc.status, str(exc))
+            await self.reply(send, exc.status, str(exc))
+            return None
         self.model.in_flight += 1
         self.in_flight_gauge.inc()
         try:
@@ -241,7 +244,12 @@ class BridgeMiddleware:
 
     @staticmethod
     async def reply(send: Any, status: int, message: str) -> None:
-        await error_response(status, message)({"type": "http"}, None, send)
+        await error_response(status, message)({"type": "http"}, _nothing_to_receive, send)
+
+
+async def _nothing_to_receive() -> dict:
+    """A response that never reads the request (error_response) still takes a receive callable."""
+    return {"type": "http.disconnect"}
 
 
 def request_headers(scope: dict) -> dict[str, str]:

@@ -46,6 +46,7 @@ def _follow_torch_threads(count: int | None) -> None:
 
 
 class PredictorModel(Model):
+    ready: bool  # kserve.Model sets it, unannotated
     def __init__(self, name: str, settings: ServerSettings, project_dir: Path):
         super().__init__(name)
         self.settings, self.project_dir = settings, Path(project_dir).resolve()

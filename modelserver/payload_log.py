@@ -184,9 +184,11 @@ class PayloadLog:
     def _post(self, batch: list[Record], conn: list) -> None:
         (record,) = batch
         url, reused = self.http, conn[0] is not None
+        if url is None:  # _deliver sends here only for an http(s) sink
+            raise RuntimeError(f"{self.sink} is not an http(s) sink")
         if conn[0] is None:
             kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-            conn[0] = kind(url.hostname, url.port, timeout=self.timeout_s)
+            conn[0] = kind(url.hostname or "localhost", url.port, timeout=self.timeout_s)
         headers = {f"ce-{k}": v for k, v in record.attributes(self.src).items()}
         headers["Content-Type"] = record.content_type or "application/octet-stream"
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")

@@ -31,6 +31,8 @@ def load_predictor_class(path: Path, predictor_type: str) -> type:
     if not path.is_file():
         raise PredictorError(f"predictor file {path} does not exist")
     spec = importlib.util.spec_from_file_location("predictor", path)
+    if spec is None or spec.loader is None:
+        raise PredictorError(f"cannot import {path} as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules["predictor"] = module
     try:

@@ -128,11 +128,11 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
                        max_payload_bytes=max_payload_bytes)
     if worker is not None:
         asgi_app = worker.wrap(asgi_app)
-    records = None
+    records: Any = None  # PayloadLog, imported only when asked for
     if payload_log is not None:  # modelserver/payload_log.py: records every POST, outside the limits
         from .payload_log import PayloadLog, PayloadLogMiddleware
         records = PayloadLog(**payload_log).start()
-        asgi_app = PayloadLogMiddleware(asgi_app, records)
+        asgi_app = PayloadLogMiddleware(asgi_app, records)  # type: ignore[assignment]  # both are ASGI apps
     server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1,
                                worker=worker)
     server.register_model(model)
@@ -150,3 +150,4 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     finally:
         if records is not None:
             records.close(timeout=10)  # deliver what is queued
+    return None

@@ -65,7 +65,8 @@ class Mirror:
     def __init__(self, path: str, reload_seconds: float = RELOAD_SECONDS):
         self.path, self.reload_seconds = path, reload_seconds
         self.config: ShadowConfig | None = None
-        self._next_check, self._stamp, self._credit = 0.0, None, 0.0
+        self._next_check, self._credit = 0.0, 0.0
+        self._stamp: tuple[int, int, int] | None = None  # mtime, size, inode of the file last read
         self._slots = threading.BoundedSemaphore(1)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -81,6 +82,8 @@ class Mirror:
                 return False
             self._credit -= 100
         slots, pool = self._slots, self._pool
+        if pool is None:  # made with the config; None only if it was never read
+            return False
         if not slots.acquire(blocking=False):
             COPIES.labels("dropped").inc()
             return False

@@ -81,6 +81,7 @@ class Supervisor:
     def start(self, slot: int) -> None:
         process = self.context.Process(target=_worker_main, args=(*self.args, slot), name=f"worker-{slot}")
         process.start()
+        assert process.pid is not None  # set by start()
         self.state.claim(slot, process.pid)
         self.workers[slot], self.started[slot] = process, time.monotonic()
         log.info("worker %d started [%d]", slot, process.pid)

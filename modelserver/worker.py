@@ -80,7 +80,7 @@ class Worker:
             return JSONResponse({"ready": True, "processes": processes})
 
         async def metrics(request: Request) -> Response:
-            encoder, content_type = exposition.choose_encoder(request.headers.get("accept"))
+            encoder, content_type = exposition.choose_encoder(request.headers.get("accept", ""))
             return Response(encoder(registry), headers={"content-type": content_type})
 
         app.add_api_route("/readyz", ready, methods=["GET"], include_in_schema=False)

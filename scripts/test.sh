@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh
 python -m ruff check .   # lint first: a finding fails the run (config in pyproject.toml)
+python -m mypy           # types of kserve_bridge and modelserver (config in pyproject.toml)
 python -m pytest "$@"

@@ -171,5 +171,8 @@ def run_auto(args: argparse.Namespace, kube, sleep=time.sleep, clock=time.time) 
                               dry_run=args.dry_run, sleep=sleep, clock=clock)
     if args.report:
         result.write(args.report)
-    print(f"{args.api}: {result.outcome.replace('_', ' ')} (exit {result.exit_code})")
-    return result.exit_code
+    code = result.exit_code
+    if code is None:  # auto_rollout returns only once the rollout has ended
+        raise RuntimeError(f"rollout of {args.api} returned while still {result.outcome}")
+    print(f"{args.api}: {result.outcome.replace('_', ' ')} (exit {code})")
+    return code

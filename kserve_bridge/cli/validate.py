@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from ..translator.runtime import choose_runtime
 
     spec = load_spec(args.path)
-    for note in spelling_notes(spec.source):  # older spellings still work; name the modern one
+    notes = spelling_notes(spec.source) if spec.source is not None else []
+    for note in notes:  # older spellings still work; name the modern one
         print(f"note: {note.format()}", file=sys.stderr)
     if args.show_resolved:
         import yaml

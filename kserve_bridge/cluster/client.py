@@ -1,6 +1,7 @@
 """The Python client Cortex users know: `kserve_bridge.client(...)` → `Client`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ class Client:
         self.storage_uri = storage_uri
 
     def create_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
-                   requirements: list[str] = (), wait: bool = False, timeout: float = 600,
+                   requirements: Sequence[str] = (), wait: bool = False, timeout: float = 600,
                    upload: bool = True) -> ApiStatus:
         """Deploy one API. With `predictor`, its source (recovered from the notebook session
         when it was defined there) is written to a deterministic temp project (predictor.py,
@@ -53,7 +54,7 @@ class Client:
         return self.get_api(api_spec["name"])
 
     def patch_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
-                  requirements: list[str] = (), upload: bool = True) -> ApiStatus:
+                  requirements: Sequence[str] = (), upload: bool = True) -> ApiStatus:
         """Re-apply an existing API's spec (server-side apply: only what changed is written)."""
         self.get_api(str(api_spec.get("name", "")))  # NotFoundError when there is nothing to patch
         return self.create_api(api_spec, predictor, project_dir, requirements, upload=upload)

@@ -10,10 +10,11 @@ import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ClusterError, NotFoundError
 
+Objects = list[dict]  # `list` inside Kube names its method
 FIELD_MANAGER = "kserve-bridge"
 CANARY_FIELD_MANAGER = "kserve-bridge-canary"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -96,12 +97,12 @@ class Kube:
         return self._call(f"GET {ref}", ref, self.api.get_namespaced_custom_object,
                           ref.group, ref.version, ref.namespace, ref.plural, ref.name)
 
-    def list(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict]:
+    def list(self, group: str, version: str, plural: str, namespace: str | None = None) -> Objects:
         result = self._call(f"LIST {plural}", None, self.api.list_namespaced_custom_object,
                             group, version, namespace or self.namespace, plural)
         return result.get("items", [])
 
-    def pods(self, label_selector: str, namespace: str | None = None) -> list[dict]:
+    def pods(self, label_selector: str, namespace: str | None = None) -> Objects:
         """Pods matching `label_selector`, as plain dicts (their status holds container states)."""
         import json
         response = self._call("LIST pods", None, self.core.list_namespaced_pod, namespace or self.namespace,
@@ -156,9 +157,10 @@ class Kube:
             patch.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
             with self._errors(f"PATCH {ref}", ref):
                 try:
-                    return self.api.patch_namespaced_custom_object(
+                    stored = self.api.patch_namespaced_custom_object(
                         ref.group, ref.version, ref.namespace, ref.plural, ref.name, patch,
-                        field_manager=CANARY_FIELD_MANAGER, _content_type=MERGE_PATCH), True
+                        field_manager=CANARY_FIELD_MANAGER, _content_type=MERGE_PATCH)
+                    return cast(dict, stored), True  # custom objects come back as decoded JSON
                 except ApiException as exc:
                     if exc.status != 409:
                         raise

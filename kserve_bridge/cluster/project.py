@@ -16,6 +16,7 @@ import inspect
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -74,7 +75,7 @@ def predictor_files(predictor: type, predictor_type: str = "python") -> dict[str
             serialized.VERSIONS_FILE: json.dumps(versions, indent=1, sort_keys=True) + "\n"}
 
 
-def write_project(api_spec: dict, predictor: type, requirements: list[str] = (),
+def write_project(api_spec: dict, predictor: type, requirements: Sequence[str] = (),
                   root: Path | None = None) -> Path:
     """A deterministic project dir with predictor.py, requirements.txt and cortex.yaml."""
     spec = dict(api_spec)

@@ -68,7 +68,8 @@ def _apply(kube: Kube, secret: dict, values: list[str]) -> tuple[str, int]:
                 if exc.status != 404:
                     raise
                 before = None
-        if before is not None and (before.metadata.labels or {}).get("app.kubernetes.io/managed-by") != "kserve-bridge":
+        labels = (before.metadata.labels if before is not None and before.metadata else None) or {}
+        if before is not None and labels.get("app.kubernetes.io/managed-by") != "kserve-bridge":
             raise ClusterError(f"Secret {name} in namespace {namespace} exists and is not managed by kserve-bridge; "
                                "rename or delete it (its values are left untouched)")
         with kube._errors(f"apply Secret {name}", None):
@@ -76,8 +77,8 @@ def _apply(kube: Kube, secret: dict, values: list[str]) -> tuple[str, int]:
                                                   _content_type=APPLY_PATCH)
     except (ClusterError, NotFoundError) as exc:
         raise type(exc)(_redact(str(exc), values)) from None
-    verb = "created" if before is None else \
-        "unchanged" if before.metadata.resource_version == stored.metadata.resource_version else "configured"
+    versions = {getattr(obj.metadata, "resource_version", None) for obj in (before, stored) if obj is not None}
+    verb = "created" if before is None else "unchanged" if len(versions) == 1 else "configured"
     return verb, len(secret["data"])
 
 

@@ -18,8 +18,8 @@ def apply_object(kube: Kube, obj: dict) -> dict:
         api = client.CoreV1Api(kube.api.api_client)
         stored = kube._call(what, None, api.patch_namespace, meta["name"], obj, **options)
     elif kind in _CORE or kind in _RBAC:
-        api = (client.CoreV1Api if kind in _CORE else client.RbacAuthorizationV1Api)(kube.api.api_client)
-        method = getattr(api, f"patch_namespaced_{_CORE.get(kind) or _RBAC[kind]}")
+        group_api = (client.CoreV1Api if kind in _CORE else client.RbacAuthorizationV1Api)(kube.api.api_client)
+        method = getattr(group_api, f"patch_namespaced_{_CORE.get(kind) or _RBAC[kind]}")
         stored = kube._call(what, None, method, meta["name"], meta["namespace"], obj, **options)
     else:
         group, version = obj["apiVersion"].split("/")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -83,6 +83,8 @@ def load_spec(source: str | Path | Mapping[str, Any] | list, project_dir: str | 
     Raises `SpecError` listing every problem. With plain data, file checks run
     only when `project_dir` is given.
     """
+    file: Path | None
+    project: Path | None
     if isinstance(source, (str, Path)):
         file = find_spec_file(Path(source))
         data, smap = read_spec_file(file)
@@ -138,9 +140,9 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None,
             check_realtime(api, project, report, broken)
             if project is not None and "predictor" not in broken:
                 base = (i,) if prefix is not None else ()
-                for found in check_predictor_file(api, project, smap.file,
-                                                  lambda loc, base=base: smap.line(base + loc),
-                                                  _label(i, items[i])):
+                def line_of(loc: tuple, base: tuple = base) -> int | None:
+                    return smap.line(base + loc)
+                for found in check_predictor_file(api, project, smap.file, line_of, _label(i, items[i])):
                     (problems if found.level == "error" else notes if notes is not None else []).append(found)
         else:
             check_splitter(api, realtime, report, broken)
@@ -180,7 +182,7 @@ def _validate_item(item: Any, report) -> tuple[API | None, frozenset[str]]:
                + f"; supported: {', '.join(API_MODELS)}", *(() if kind is None else (kind,)))
         return None, frozenset()
     try:
-        return model.model_validate(dict(item)), frozenset()
+        return cast(RealtimeAPI | TrafficSplitter, model.model_validate(dict(item))), frozenset()  # API_MODELS' kinds
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         for err in errors:
@@ -207,7 +209,7 @@ def _partial(model: type[BaseModel], item: Mapping, broken: frozenset[str]) -> t
     return api, broken
 
 
-def _report_pydantic(err: dict, model: type[BaseModel], report) -> None:
+def _report_pydantic(err: Mapping[str, Any], model: type[BaseModel], report) -> None:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-or-python"))))
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":

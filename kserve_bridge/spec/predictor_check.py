@@ -13,6 +13,7 @@ import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeGuard
 
 from ..contract import PREDICTOR_KINDS
 from ..errors import PredictorError, Problem
@@ -127,7 +128,7 @@ def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_o
     init_args = {a.arg for a in init.args.args + init.args.kwonlyargs} if init else set()
     client = CLIENT_ARG[pred.type]
     if pred.models is None and pred.type in ("tensorflow", "onnx"):
-        if client in init_args:
+        if init is not None and client in init_args:
             add(f"{name}.__init__ asks for {client}, which needs predictor.models (path, paths or dir); "
                 f"set it, or load the model in the constructor yourself", init.lineno)
         else:
@@ -137,7 +138,7 @@ def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_o
     return out
 
 
-def _in_file(base: ast.expr, classes: dict[str, ast.ClassDef]) -> bool:
+def _in_file(base: ast.expr, classes: dict[str, ast.ClassDef]) -> TypeGuard[ast.Name]:
     return isinstance(base, ast.Name) and base.id in classes
 
 
@@ -191,7 +192,7 @@ def _config_reads(owned: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctio
 def _missing_files(api: RealtimeAPI, project: Path, spec_file: str, line_of: LineOf, label: str) -> list[Problem]:
     """Warnings for local model paths, and config values that look like file names, absent from the project."""
     pred, found = api.predictor, []
-    named: list[tuple[tuple, str]] = []
+    named: list[tuple[tuple, str | None]] = []
     if pred.models is not None:
         named += [(("predictor", "models", "path"), pred.models.path),
                   (("predictor", "models", "dir"), pred.models.dir)]

@@ -174,7 +174,7 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
     if len(chosen) != 1:
         report(("predictor", "models"), "set exactly one of path, paths or dir" +
                (f" (conflicting: {', '.join(chosen)})" if chosen else ""))
-    keyed = [("predictor", "models", "signature_key")] if models.signature_key else []
+    keyed: list[tuple] = [("predictor", "models", "signature_key")] if models.signature_key else []
     keyed += [("predictor", "models", "paths", i, "signature_key")
               for i, m in enumerate(models.paths or []) if m.signature_key]
     if not PREDICTOR_KINDS[pred.type].signature_key:
@@ -187,6 +187,7 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
             report(("predictor", "models", "paths", i, "name"), "duplicate model name", name)
         if name == "_cortex_default":
             report(("predictor", "models", "paths", i, "name"), "is reserved", name)
+    locations: list[tuple[tuple, str | None, str]]
     locations = [(("predictor", "models", "path"), models.path, "any"), (("predictor", "models", "dir"),
                  models.dir, "dir")] + [(("predictor", "models", "paths", i, "path"), m.path, "any")
                                         for i, m in enumerate(models.paths or [])]
@@ -196,12 +197,12 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
                    f"{remote_schemes_text()}, or a path inside the project", location)
         elif location is not None and not is_remote(location):
             check_project_path(project, location, loc, report, kind="none")
-    caches = (models.cache_size, models.disk_cache_size)
-    if (caches[0] is None) != (caches[1] is None):
+    cache, disk = models.cache_size, models.disk_cache_size
+    if (cache is None) != (disk is None):
         report(("predictor", "models", "cache_size"), "set both cache_size and disk_cache_size, or neither")
-    elif caches[0] is not None:
-        if caches[0] > caches[1]:
-            report(("predictor", "models", "cache_size"), f"must be <= disk_cache_size ({caches[1]})", caches[0])
+    elif cache is not None and disk is not None:
+        if cache > disk:
+            report(("predictor", "models", "cache_size"), f"must be <= disk_cache_size ({disk})", cache)
         if models.path is not None:
             report(("predictor", "models", "cache_size"), "caching needs several models (paths or dir)")
         if pred.processes_per_replica != 1:

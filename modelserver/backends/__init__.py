@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from kserve_bridge.contract import PREDICTOR_KINDS
 from kserve_bridge.errors import ModelInputError, PredictorError
@@ -50,9 +51,9 @@ def cpu_budget(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
         quota = None if limit == "max" else int(limit) / int(period)
     except (OSError, ValueError):
         try:
-            limit = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
-            period = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
-            quota = limit / period if limit > 0 else None
+            cfs_quota = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
+            cfs_period = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
+            quota = cfs_quota / cfs_period if cfs_quota > 0 else None
         except (OSError, ValueError):
             pass
     return max(1, min(count, math.ceil(quota)) if quota else count)
@@ -82,7 +83,7 @@ def named_inputs(model_input: object, names: list[str], owner: str) -> dict[str,
     return {name: model_input[name] for name in names}
 
 
-def to_array(value: object, dtype: object, shape: list | None, name: str, owner: str) -> np.ndarray:
+def to_array(value: object, dtype: DTypeLike | None, shape: list | None, name: str, owner: str) -> np.ndarray:
     """Cortex's conversion: cast to the input's dtype, then reshape to its declared shape, where
     a symbolic or unknown dimension is free (reshaped only when at most one is free)."""
     try:

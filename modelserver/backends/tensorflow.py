@@ -57,15 +57,15 @@ def cortex_values(array: np.ndarray) -> list:
     flat = np.asarray(array).ravel()
     if flat.dtype.kind in "OSU":
         proto.string_val.extend(v if isinstance(v, bytes) else str(v).encode() for v in flat.tolist())
-        field = "string_val"
     else:
-        field = VALUE_FIELDS.get(f"{flat.dtype.kind}{flat.dtype.itemsize}")
-        if field is None:
+        value_field = VALUE_FIELDS.get(f"{flat.dtype.kind}{flat.dtype.itemsize}")
+        if value_field is None:
             raise PredictorError(f"cannot return a {flat.dtype.name} output the way Cortex did; "
                                  f"use tensorflow_client.predict(..., numpy=True)")
         if flat.dtype.kind == "c":
             flat = flat.view(flat.real.dtype)  # real and imaginary parts interleaved, as in the proto
-        getattr(proto, field).extend(flat.astype(np.float32 if field == "float_val" else flat.dtype).tolist())
+        getattr(proto, value_field).extend(
+            flat.astype(np.float32 if value_field == "float_val" else flat.dtype).tolist())
     return next(iter(json_format.MessageToDict(proto).values()), [])
 
 

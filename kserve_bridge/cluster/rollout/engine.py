@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 from ...errors import BridgeError, ClusterError
 from ..kube import Kube
@@ -78,7 +79,7 @@ class _Rollout:
         if self.on_decision:
             self.on_decision(decision)
 
-    def end(self, outcome: str, action: str, reason: str, **figures) -> None:
+    def end(self, outcome: str, action: str, reason: str, **figures) -> NoReturn:
         self.result.outcome = outcome
         self.decide(action, reason, **figures)
         raise _Ended

@@ -59,8 +59,9 @@ def read_state(isvc: dict) -> TrafficState:
     canary, stable = s.canary, s.stable
     predictor = (isvc.get("status") or {}).get("components", {}).get("predictor") or {}
     url = next((t.get("url") for t in predictor.get("traffic") or [] if t.get("tag") == "latest"), None)
-    return TrafficState(name, namespace, SERVERLESS, s.canary_percent, canary and canary.revision,
-                        stable and stable.revision, url, canary and canary.revision, s.split())
+    canary_revision = canary.revision if canary is not None else None
+    return TrafficState(name, namespace, SERVERLESS, s.canary_percent, canary_revision,
+                        stable.revision if stable is not None else None, url, canary_revision, s.split())
 
 
 def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
