@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -150,10 +151,12 @@ class BridgeMiddleware:
         """The whole body (None if the client left); BodyTimeout when it takes longer than body_timeout."""
         parts, size, more = [], 0, True  # a chunked or large body comes in parts: join them once
         task, expired = asyncio.current_task(), []
+        if task is None:  # ASGI apps always run in a task
+            raise RuntimeError("read_body must run inside an asyncio task")
 
         def expire() -> None:
             expired.append(True)
-            task.cancel()  # type: ignore[union-attr]
+            task.cancel()
         timer = asyncio.get_running_loop().call_later(self.body_timeout, expire)
         try:
             while more:
@@ -168,7 +171,8 @@ class BridgeMiddleware:
         except asyncio.CancelledError:
             if not expired:
                 raise
-            task.uncancel()  # type: ignore[union-attr]
+            if sys.version_info >= (3, 11):  # 3.10 has no cancel count to undo (nor Task.uncancel)
+                task.uncancel()
             raise BodyTimeout(f"the request body did not arrive within {self.body_timeout:g} s") from None
         finally:
             timer.cancel()
@@ -237,7 +241,8 @@ class BridgeMiddleware:
 
     async def unversioned(self, path: str, send: Any) -> None:
         """KServe answers 501 for any v2 model version; this server has unversioned models only: 404."""
-        name, version = VERSIONED.match(path).groups()  # type: ignore[union-attr]
+        match = VERSIONED.match(path)  # callers checked that it matches
+        name, version = match.groups() if match else (path, "")
         error = ModelNotFoundError(f"model {name!r} has no version {version!r}: this server serves "
                                    f"unversioned models (use /v2/models/{name}/...)")
         await self.reply(send, error.status, str(error))

@@ -123,7 +123,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
         return report_load_failure(model)  # a worker's exit before the replica was ready stops the replica
     if worker is not None:
         worker.add_routes(kserve_model_server.app, model)
-    asgi_app = install(kserve_model_server.app, model, endpoint=settings.endpoint,
+    asgi_app: Any = install(kserve_model_server.app, model, endpoint=settings.endpoint,
                        deployment_id=settings.deployment_id, max_concurrency=settings.max_concurrency,
                        max_payload_bytes=max_payload_bytes)
     if worker is not None:
@@ -132,7 +132,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     if payload_log is not None:  # modelserver/payload_log.py: records every POST, outside the limits
         from .payload_log import PayloadLog, PayloadLogMiddleware
         records = PayloadLog(**payload_log).start()
-        asgi_app = PayloadLogMiddleware(asgi_app, records)  # type: ignore[assignment]  # both are ASGI apps
+        asgi_app = PayloadLogMiddleware(asgi_app, records)
     server = BridgeModelServer(host=host, asgi_app=asgi_app, http_port=port, enable_grpc=False, workers=1,
                                worker=worker)
     server.register_model(model)
