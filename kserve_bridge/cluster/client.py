@@ -9,13 +9,11 @@ from ..errors import ClusterError, NotFoundError, SpecError, StorageError
 from ..storage.upload import Deployment, read_deployment
 from ..translator.secrets import project_dotenv
 from . import deploy as _deploy
-from .kube import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
+from .kube import ISVC_GROUP, ISVC_LABEL, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
 from .project import write_project
 from .quota import warn_quota
 from .secrets import apply_env_secrets
 from .status import ApiStatus, container_failure, summarize
-
-ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"  # KServe labels each predictor pod with its API
 
 
 class Client:
@@ -65,7 +63,7 @@ class Client:
         if status.ready:
             return status
         try:
-            pods = self.kube.pods(f"{ISVC_POD_LABEL}={name}", self.namespace)
+            pods = self.kube.pods(f"{ISVC_LABEL}={name}", self.namespace)
         except ClusterError:  # e.g. no permission to list pods: the InferenceService status alone
             return status
         return replace(status, failure=container_failure(pods))
@@ -90,12 +88,13 @@ class Client:
         if all(s.ready for s in statuses):
             return statuses
         try:
-            pods = self.kube.pods(ISVC_POD_LABEL, self.namespace)
+            pods = self.kube.pods(ISVC_LABEL, self.namespace)
         except ClusterError:  # e.g. no permission to list pods: the InferenceService status alone
             return statuses
         by_api: dict[str, list[dict]] = {}
         for pod in pods:
-            by_api.setdefault(((pod.get("metadata") or {}).get("labels") or {}).get(ISVC_POD_LABEL, ""), []).append(pod)
+            api = ((pod.get("metadata") or {}).get("labels") or {}).get(ISVC_LABEL, "")
+            by_api.setdefault(api, []).append(pod)
         return [s if s.ready else replace(s, failure=container_failure(by_api.get(s.name, []))) for s in statuses]
 
     def delete_api(self, name: str) -> None:

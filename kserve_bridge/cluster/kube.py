@@ -21,6 +21,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 CONFLICT_RETRIES = 5
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+ISVC_LABEL = "serving.kserve.io/inferenceservice"  # KServe labels each predictor pod with its API
 _PLURALS = {"InferenceService": "inferenceservices", "InferenceGraph": "inferencegraphs",
             "VirtualService": "virtualservices", "ServingRuntime": "servingruntimes"}
 

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..spec.units import format_quantity, parse_quantity
-from .kube import Kube
+from .kube import ISVC_LABEL, Kube
 
 ISVC_COUNT = "count/inferenceservices.serving.kserve.io"
-ISVC_LABEL = "serving.kserve.io/inferenceservice"
 _RESOURCE_KEYS = {  # quota key -> (requests or limits, resource)
     "requests.cpu": ("requests", "cpu"), "cpu": ("requests", "cpu"),
     "requests.memory": ("requests", "memory"), "memory": ("requests", "memory"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..contract import DEPLOYMENT_ID_LABEL
+from .kube import ISVC_LABEL
 
 
 @dataclass(frozen=True)
@@ -96,5 +97,5 @@ def container_failure(pods: list[dict], container: str = "kserve-container") -> 
 
 def logs_hint(name: str, namespace: str) -> str:
     """The kubectl command that shows the model server's logs."""
-    return (f"kubectl logs -n {namespace} -l serving.kserve.io/inferenceservice={name} "
+    return (f"kubectl logs -n {namespace} -l {ISVC_LABEL}={name} "
             f"-c kserve-container --tail=100")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ...contract import SHADOW_FILE, shadow_config_map
 from ...errors import BridgeError
-from ..kube import Kube
+from ..kube import ISVC_LABEL, Kube
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def config_map(api: str, namespace: str, target: str, stable: str | None, option
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": shadow_config_map(api), "namespace": namespace,
                          "labels": {"app.kubernetes.io/managed-by": "kserve-bridge",
-                                    "serving.kserve.io/inferenceservice": api}},
+                                    ISVC_LABEL: api}},
             "data": {SHADOW_FILE: json.dumps(config, sort_keys=True)}}
 
 
