@@ -47,9 +47,8 @@ def payload_log_config(args: argparse.Namespace, settings: ServerSettings, name:
         return None
     from kserve_bridge.contract import DEPLOYMENT_ID_LABEL
 
-    from .payload_log import Source
-    if not args.log_requests.startswith(("http://", "https://")):
-        open(args.log_requests, "ab").close()  # a bad path fails at startup, not per record
+    from .payload_log import Source, check_sink
+    check_sink(args.log_requests)
     host = "localhost" if args.host in ("0.0.0.0", "127.0.0.1", "::") else args.host
     src = Source(api=name, source=f"http://{host}:{args.http_port}/",
                  namespace=os.environ.get("POD_NAMESPACE", "default"),

@@ -85,6 +85,16 @@ class Record:
         return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
 
 
+HTTP_SINKS = ("http://", "https://")  # a CloudEvents receiver; any other sink is a file
+
+
+def check_sink(sink: str) -> None:
+    """OSError now when `sink` is a file that cannot be appended to: a bad path fails at startup,
+    not per record (an http(s) receiver may come up later)."""
+    if not sink.startswith(HTTP_SINKS):
+        open(sink, "ab").close()
+
+
 class PayloadLog:
     """A bounded queue of records and the thread that delivers them to `sink` (a URL or a file path)."""
 
@@ -98,7 +108,7 @@ class PayloadLog:
         self.metadata_names = {canonical_header(h) for h in metadata_headers}
         self.pending: deque[Record] = deque()
         self.queue_size, self.wake, self.stopping = queue_size, threading.Event(), False
-        self.http = urlsplit(sink) if sink.startswith(("http://", "https://")) else None
+        self.http = urlsplit(sink) if sink.startswith(HTTP_SINKS) else None
         self.sent = SENT.labels(src.api)
         # created at zero, so that rate() and the alert see them before the first loss
         self.dropped = {reason: DROPPED.labels(src.api, reason) for reason in ("queue_full", "unreachable",
@@ -107,8 +117,7 @@ class PayloadLog:
         self.thread = threading.Thread(target=self._run, name="payload-log", daemon=True)
 
     def start(self) -> PayloadLog:
-        if self.http is None:
-            open(self.sink, "ab").close()  # a bad path fails at startup, not per record
+        check_sink(self.sink)
         self.thread.start()
         return self
 
