@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,13 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.monitoring.conftest import load_script
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+monitoring_stack = load_script("monitoring_stack")  # free_port and wait_until, shared with the scripts
+free_port = monitoring_stack.free_port
 
 
 def make_project(root: Path, spec: str, predictor: str, **files: str | bytes) -> Path:
@@ -40,14 +37,10 @@ def make_project(root: Path, spec: str, predictor: str, **files: str | bytes) ->
 def wait_for(condition, what: str, timeout: float = 120, poll: float = 0.02):
     """Poll `condition` until it returns something truthy (returned); fails naming `what` after `timeout`.
     The way tests order events: wait for the state they need, never for a guessed time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(poll)
+    try:
+        return monitoring_stack.wait_until(condition, timeout, what, poll)
+    except TimeoutError as exc:
+        pytest.fail(f"timed out: {exc}")
 
 
 def metric(url: str, name: str, **labels: str) -> float:
