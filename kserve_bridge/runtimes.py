@@ -1,13 +1,14 @@
 """The model-server images and their ClusterServingRuntimes: one per framework set and accelerator.
 
 One table (`RUNTIMES`) drives the image builds (scripts/build_images.py), the runtimes shipped in
-manifests/base (scripts/update_runtimes.py writes them), and the translator's choice of runtime.
+manifests/base (translator/serving_runtime.py renders them, scripts/update_runtimes.py writes them), and the
+translator's choice of runtime.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .interface import HTTP_PORT, MODEL_DIR, PREDICTOR_KINDS, server_args
+from .interface import PREDICTOR_KINDS
 
 VERSION = "0.1.0"
 IMAGE_REPO = "ghcr.io/kserve-bridge/modelserver"
@@ -82,39 +83,3 @@ def find(frameworks: frozenset[str] | set[str], accelerator: str) -> Runtime | N
     fits = [rt for rt in RUNTIMES if rt.accelerator == accelerator and set(frameworks) <= set(rt.frameworks)]
     return min(fits, key=lambda rt: len(rt.frameworks)) if fits else None
 
-
-def cluster_serving_runtime(rt: Runtime) -> dict:
-    """The ClusterServingRuntime manifest of one runtime (GPU runtimes ask for no GPU themselves:
-    the InferenceService's compute.gpu adds the limit)."""
-    from .translator.pod import TERMINATION, probes  # here: the translator package imports this module
-
-    formats = [{"name": MODEL_FORMAT, "version": "1", "autoSelect": rt.auto_select}]
-    for f in rt.frameworks:  # kserve-bridge-<framework>, for InferenceServices written by hand
-        entry: dict = {"name": f"{MODEL_FORMAT}-{f}", "version": "1", "autoSelect": False}
-        if rt.accelerator == "cpu" and (rt.auto_select or f == rt.frameworks[-1]):
-            # One priority per runtime and format: the specialised image first, then the full one.
-            entry.update(autoSelect=True, priority=1 if rt.auto_select else 2)
-        formats.append(entry)
-    return {
-        "apiVersion": "serving.kserve.io/v1alpha1", "kind": "ClusterServingRuntime",
-        "metadata": {"name": rt.name, "labels": {
-            "kserve-bridge.io/accelerator": rt.accelerator,
-            "kserve-bridge.io/frameworks": "-".join(rt.frameworks)}},
-        "spec": {
-            "supportedModelFormats": formats,
-            "protocolVersions": ["v1", "v2"],
-            "multiModel": False,
-            "annotations": {"prometheus.kserve.io/port": str(HTTP_PORT), "prometheus.kserve.io/path": "/metrics"},
-            "containers": [{
-                "name": "kserve-container", "image": rt.image(),
-                "args": server_args("{{.Name}}", MODEL_DIR, HTTP_PORT),
-                "ports": [{"containerPort": HTTP_PORT, "protocol": "TCP"}],
-                **TERMINATION,
-                "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                    "runAsNonRoot": True, "runAsUser": 1000,
-                                    "seccompProfile": {"type": "RuntimeDefault"}},
-                **probes(),  # the same probes the translator writes on every InferenceService
-            }],
-        },
-    }

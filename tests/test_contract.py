@@ -28,6 +28,7 @@ from kserve_bridge.spec import load_spec
 from kserve_bridge.spec.schema import spec_schema
 from kserve_bridge.translator import Record
 from kserve_bridge.translator.inference_service import inference_service
+from kserve_bridge.translator.serving_runtime import cluster_serving_runtime
 from tests.spec.helpers import api, problems
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,7 +84,7 @@ def test_every_part_agrees_with_the_predictor_kind(kind: contract.PredictorKind,
 
 def test_serving_runtimes_and_inference_service_run_the_server_args() -> None:
     for rt in runtimes.RUNTIMES:
-        container = runtimes.cluster_serving_runtime(rt)["spec"]["containers"][0]
+        container = cluster_serving_runtime(rt)["spec"]["containers"][0]
         assert container["args"] == server_args("{{.Name}}")
         assert container["ports"] == [{"containerPort": HTTP_PORT, "protocol": "TCP"}]
         assert container["readinessProbe"]["httpGet"]["port"] == HTTP_PORT

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_bridge.runtimes import BY_NAME, RUNTIMES, VERSION, cluster_serving_runtime
+from kserve_bridge.runtimes import BY_NAME, RUNTIMES, VERSION
+from kserve_bridge.translator.serving_runtime import cluster_serving_runtime
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "manifests" / "base" / "serving-runtimes.yaml"
