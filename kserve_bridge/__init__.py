@@ -17,7 +17,7 @@ _LAZY = {
     "translate": "kserve_bridge.translator",
     "render": "kserve_bridge.manifest",
     "client": "kserve_bridge.cluster.client",
-    "tenant_objects": "kserve_bridge.tenant",
+    "tenant_objects": "kserve_bridge.translator.tenant",
     "create_tenant": "kserve_bridge.cluster.tenant",
 }
 

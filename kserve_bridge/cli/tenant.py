@@ -19,7 +19,7 @@ OPTIONS = [  # flag, TenantLimits field, type, help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..tenant import DEPLOYER, TenantLimits
+    from ..translator.tenant import DEPLOYER, TenantLimits
     defaults = TenantLimits()
     p = sub.add_parser("tenant", help="a team's namespace: quota, limits, deployer RBAC, mTLS policies",
                        description="Print the objects a team needs to deploy APIs in its own namespace "
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_tenant(args: argparse.Namespace) -> int:
     from ..manifest import render
-    from ..tenant import DEPLOYER, tenant_objects
+    from ..translator.tenant import DEPLOYER, tenant_objects
 
     accounts = args.service_account if args.service_account is not None else ([] if args.group else [DEPLOYER])
     objects = tenant_objects(args.name, groups=tuple(args.group), service_accounts=tuple(accounts),

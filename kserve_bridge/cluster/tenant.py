@@ -36,6 +36,6 @@ def apply_tenant(kube: Kube, objects: list[dict]) -> list[dict]:
 def create_tenant(name: str, *, kubeconfig: str | None = None, context: str | None = None,
                   **limits) -> list[dict]:
     """`kserve-bridge tenant NAME --apply` from Python: build the objects (TenantLimits options) and apply them."""
-    from ..tenant import tenant_objects
+    from ..translator.tenant import tenant_objects
     objects = tenant_objects(name, **limits)
     return apply_tenant(Kube(namespace=name, kubeconfig=kubeconfig, context=context), objects)

@@ -11,7 +11,7 @@ import yaml
 
 from kserve_bridge import BridgeError
 from kserve_bridge.cli import main
-from kserve_bridge.tenant import TenantLimits, tenant_objects
+from kserve_bridge.translator.tenant import TenantLimits, tenant_objects
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 REPO = Path(__file__).resolve().parents[2]

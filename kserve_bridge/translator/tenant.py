@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .errors import BridgeError
-from .spec.units import parse_quantity
+from ..errors import BridgeError
+from ..spec.units import parse_quantity
 
 DEPLOYER = "kserve-bridge-deployer"
 ISVC_COUNT = "count/inferenceservices.serving.kserve.io"
