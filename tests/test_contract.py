@@ -12,7 +12,6 @@ import tomllib
 import yaml
 
 from kserve_bridge import contract, runtimes
-from kserve_bridge.cluster.project import CLASS_NAMES
 from kserve_bridge.contract import (
     HTTP_PORT,
     MAX_PAYLOAD_BYTES,
@@ -24,6 +23,7 @@ from kserve_bridge.contract import (
     server_args,
 )
 from kserve_bridge.errors import SpecError
+from kserve_bridge.notebook.project import CLASS_NAMES
 from kserve_bridge.spec import load_spec
 from kserve_bridge.spec.schema import spec_schema
 from kserve_bridge.translator import Record

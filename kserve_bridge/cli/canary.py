@@ -147,7 +147,7 @@ def sigterm_interrupts() -> Iterator[None]:
 
 def run_auto(args: argparse.Namespace, kube, sleep=time.sleep, clock=time.time) -> int:
     from ..cluster.canary import RolloutResult, ShadowOptions, Thresholds, auto_rollout, load_smoke
-    from ..cluster.metrics import SOURCES, Prometheus
+    from ..cluster.rollout.metrics import SOURCES, Prometheus
 
     limits = Thresholds(max_error_rate=args.max_error_rate, max_p99_ms=args.max_p99_latency,
                         min_requests=args.min_requests, max_holds=args.max_holds,

@@ -6,11 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ClusterError, NotFoundError, SpecError, StorageError
+from ..notebook.project import write_project
 from ..storage.upload import Deployment, read_deployment
 from ..translator.secrets import project_dotenv
 from . import deploy as _deploy
 from .kube import ISVC_GROUP, ISVC_LABEL, ISVC_PLURAL, ISVC_VERSION, Kube, Ref
-from .project import write_project
 from .quota import warn_quota
 from .secrets import apply_env_secrets
 from .status import ApiStatus, container_failure, summarize

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 import kserve_bridge
-from kserve_bridge.cluster.project import write_project
 from kserve_bridge.errors import ClusterError, NotFoundError, SpecError
+from kserve_bridge.notebook.project import write_project
 from tests.cluster.conftest import ISVC_KEY
 
 SPEC = {"name": "doubler", "kind": "RealtimeAPI", "predictor": {"type": "python", "config": {"factor": 2}}}

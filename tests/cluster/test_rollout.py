@@ -22,7 +22,7 @@ from kserve_bridge.cli import main
 from kserve_bridge.cluster import canary
 from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.kube import Kube
-from kserve_bridge.cluster.metrics import Prometheus
+from kserve_bridge.cluster.rollout.metrics import Prometheus
 from tests.cluster.conftest import ISVC_KEY, isvc
 
 pytestmark = pytest.mark.slow
@@ -277,7 +277,7 @@ def test_too_little_traffic_aborts_and_leaves_traffic(fake, kubeconfig, promethe
 
 
 def test_prometheus_query_errors_are_reported(prometheus):
-    from kserve_bridge.cluster.metrics import MetricsUnavailable
+    from kserve_bridge.cluster.rollout.metrics import MetricsUnavailable
     prom = Prometheus(prometheus)
     assert prom.query("vector(2)") == 2.0
     assert prom.query('up{job="no-such-job"}') is None

@@ -14,7 +14,7 @@ from kserve_bridge.cli.canary import run_auto
 from kserve_bridge.cli.cluster import kube_for
 from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.kube import Kube
-from kserve_bridge.cluster.metrics import Prometheus
+from kserve_bridge.cluster.rollout.metrics import Prometheus
 from tests.cluster.conftest import ISVC_KEY, isvc
 from tests.cluster.recorded import START, Clock
 

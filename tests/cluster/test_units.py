@@ -5,7 +5,7 @@ import pytest
 
 from kserve_bridge.cluster.canary import Thresholds, judge
 from kserve_bridge.cluster.kube import Ref
-from kserve_bridge.cluster.metrics import RevisionHealth
+from kserve_bridge.cluster.rollout.metrics import RevisionHealth
 from kserve_bridge.cluster.status import summarize
 from kserve_bridge.errors import ClusterError
 from tests.cluster.conftest import isvc

@@ -13,8 +13,8 @@ from typing import NoReturn
 
 from ...errors import BridgeError, ClusterError
 from ..kube import Kube
-from ..metrics import KNATIVE, MODELSERVER, MetricsSource, MetricsUnavailable, Prometheus
 from .judge import ADVANCE, ROLLBACK, Thresholds, judge
+from .metrics import KNATIVE, MODELSERVER, MetricsSource, MetricsUnavailable, Prometheus
 from .report import Decision, RolloutResult
 from .shadow import Shadow, ShadowOptions
 from .smoke import SmokeRequest, run_smoke

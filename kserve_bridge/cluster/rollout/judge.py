@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..metrics import RevisionHealth
+from .metrics import RevisionHealth
 
 ADVANCE, HOLD, ROLLBACK = "advance", "hold", "rollback"
 

@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..metrics import RevisionHealth
+from .metrics import RevisionHealth
 
 # outcome -> exit code of `kserve-bridge canary auto`
 EXIT_CODES = {

@@ -23,8 +23,8 @@ import yaml
 
 from ..contract import PREDICTOR_KINDS
 from ..errors import PredictorError
-from ..notebook import serialized
-from ..notebook.recover import Unrecoverable, definition_source, recover_module
+from . import serialized
+from .recover import Unrecoverable, definition_source, recover_module
 
 # The class name the model server looks up in predictor.py for each predictor type.
 CLASS_NAMES = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}

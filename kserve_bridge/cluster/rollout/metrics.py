@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-from ..errors import ClusterError
+from ...errors import ClusterError
 
 
 class MetricsUnavailable(ClusterError):
