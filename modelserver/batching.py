@@ -9,7 +9,7 @@ every request in flight is in it, since nobody else can join (no 5 ms tax at
 low load). The interval is measured with `clock` (`time.monotonic`; tests pass
 a fake one). Threads `submit` and wait on a concurrent Future; coroutines
 `await run(item)`, and a batch wakes their event loop once, not once per item
-(docs/benchmarks.md).
+(docs/benchmarks.md). `close()` runs what is queued, then ends the thread.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from . import metrics
 from .errors import as_exception
 
 log = logging.getLogger("modelserver")
+_CLOSE: Any = ("close", None)  # the queue entry that ends a batcher's thread
 
 
 class Batcher:
@@ -37,6 +38,7 @@ class Batcher:
         self.sizes = metrics.BATCH_SIZE.labels(api or name, model)
         self.pending: queue.SimpleQueue[tuple[Any, Future | asyncio.Future]] = queue.SimpleQueue()
         self.busy_since: float | None = None  # `clock()` when the running batch started (liveness reads it)
+        self.closing = False  # the batch being collected is the last (close() was called)
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
 
@@ -54,8 +56,17 @@ class Batcher:
         self.pending.put((item, future))
         return future
 
+    def close(self, timeout: float | None = None) -> None:
+        """Run the batches of what was queued so far, then end the thread; waits up to `timeout` for it."""
+        self.pending.put(_CLOSE)
+        self.thread.join(timeout)
+
     def _collect(self) -> list[tuple[Any, Future | asyncio.Future]]:
-        batch, clock = [self.pending.get()], self.clock
+        """The next batch, empty once `close()`'s marker is reached."""
+        first = None if self.closing else self.pending.get()
+        if first is None or first is _CLOSE:
+            return []
+        batch, clock = [first], self.clock
         deadline = clock() + self.interval
         # Requests in flight but not in the batch yet may still join: look again every `step`.
         step = max(self.interval / 10, 0.0002) if self.in_flight else self.interval
@@ -64,9 +75,13 @@ class Batcher:
             if left <= 0 or self._nobody_else(len(batch)):
                 break
             try:
-                batch.append(self.pending.get(timeout=min(left, step)))
+                entry = self.pending.get(timeout=min(left, step))
             except queue.Empty:
                 continue
+            if entry is _CLOSE:
+                self.closing = True  # this batch is the last
+                break
+            batch.append(entry)
         return batch
 
     def _nobody_else(self, size: int) -> bool:
@@ -75,8 +90,7 @@ class Batcher:
         return 0 < known <= size
 
     def _loop(self) -> None:
-        while True:
-            batch = self._collect()
+        while batch := self._collect():
             items = [item for item, _ in batch]
             self.sizes.observe(len(items))
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))

@@ -18,6 +18,9 @@ class PythonClient:
     def get_model(self, model_name: str | None = None, model_version: str | int = "latest") -> Any:
         return self.repository.get(model_name, model_version)
 
+    def close(self, timeout: float | None = None) -> None:
+        """End what the client runs in the background (nothing here; a TensorClient's batchers)."""
+
 
 class TensorClient(PythonClient):
     """Cortex's onnx_client / tensorflow_client: `predict(model_input, model_name, model_version)`.
@@ -55,3 +58,10 @@ class TensorClient(PythonClient):
                                              f"{model_name or 'default'}-{model_version}", self.in_flight,
                                              api=self.api, model=model_name or "")
             return self.batchers[key]
+
+    def close(self, timeout: float | None = None) -> None:
+        """Run what each batcher has queued, then end its thread."""
+        with self.lock:
+            batchers = list(self.batchers.values())
+        for batcher in batchers:
+            batcher.close(timeout)

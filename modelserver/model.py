@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from kserve_bridge.contract import PREDICTOR_KINDS, ServerSettings
 from kserve_bridge.errors import ModelInputError, PredictorError
 
 from . import metrics
+from .backends import pytorch
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
 from .errors import BadRequest, PredictTimeout, ServerError, describe
@@ -34,15 +33,6 @@ from .project import prepare_project
 from .repository import ModelRepository
 
 log = logging.getLogger("modelserver")
-_predict_thread = threading.local()
-
-
-def _follow_torch_threads(count: int | None) -> None:
-    """Apply the load-time torch thread count in this predict thread: OpenMP keeps it per thread,
-    so `torch.set_num_threads(n)` in the predictor's __init__ would not reach predict threads."""
-    if count is not None and getattr(_predict_thread, "torch_threads", None) != count:
-        sys.modules["torch"].set_num_threads(count)
-        _predict_thread.torch_threads = count
 
 
 class PredictorModel(Model):
@@ -54,6 +44,7 @@ class PredictorModel(Model):
         self.repository: ModelRepository | None = None
         self.load_error: str | None = None
         self.batcher: Batcher | None = None
+        self.client: PythonClient | None = None
         self.torch_threads: int | None = None
         self.call_predict: Any = None
         self.call_post_predict: Any = None
@@ -78,8 +69,7 @@ class PredictorModel(Model):
             self.load_error = f"{where + ': ' if where else ''}{type(exc).__name__}: {exc}"
             log.exception("API %s failed to load: %s", self.name, self.load_error)
             return False
-        torch = sys.modules.get("torch")
-        self.torch_threads = torch.get_num_threads() if torch is not None else None
+        self.torch_threads = pytorch.thread_count()  # what the predictor's __init__ set, if it uses torch
         self.ready = True
         metrics.MODEL_LOAD.labels(self.name).set(time.monotonic() - started)
         metrics.READY.labels(self.name).set(1)
@@ -97,6 +87,7 @@ class PredictorModel(Model):
                                                 in_flight=lambda: min(self.arriving, self.threads), api=self.name)
         else:
             client = PythonClient(self.repository)
+        self.client = client
         if s.predictor_type in ("onnx", "tensorflow") and not self.repository.sources \
                 and asks_for_client(cls, s.predictor_type):
             raise PredictorError(f"{cls.__name__}.__init__ asks for {s.predictor_type}_client, but the spec sets no "
@@ -111,6 +102,23 @@ class PredictorModel(Model):
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
                                    in_flight=lambda: self.arriving)
 
+    def stop(self) -> None:
+        """KServe's teardown hook (its ModelRepository.unload calls it when SIGTERM/SIGINT stops the server):
+        out of rotation at once. The predict threads and batchers keep answering the requests the
+        server still drains; `close` ends them once it has."""
+        super().stop()
+        metrics.READY.labels(self.name).set(0)
+
+    def close(self, timeout: float | None = None) -> None:
+        """After serving: stop, run what is queued, end the batchers and predict threads (each waited
+        for up to `timeout`: a predict stuck for good cannot be interrupted, its thread is a daemon)."""
+        self.stop()
+        if self.batcher is not None:
+            self.batcher.close(timeout)
+        if self.client is not None:
+            self.client.close(timeout)
+        self.workers.close(timeout)
+
     def _model_loader(self, cls: type):
         kind = self.settings.predictor_type
         if callable(getattr(cls, "load_model", None)):
@@ -123,12 +131,12 @@ class PredictorModel(Model):
         return backend(kind).load
 
     def _predict_batch(self, items: list[tuple[Any, dict, dict]]) -> list[Any]:
-        _follow_torch_threads(self.torch_threads)
+        pytorch.follow_threads(self.torch_threads)
         payloads, queries, headers = (list(column) for column in zip(*items, strict=False))
         return self.call_predict(payload=payloads, query_params=queries, headers=headers)
 
     def _run_predict(self, payload: Any, query_params: dict, headers: dict) -> Any:
-        _follow_torch_threads(self.torch_threads)
+        pytorch.follow_threads(self.torch_threads)
         return self.call_predict(payload=payload, query_params=query_params, headers=headers)
 
     async def infer(self, payload: Any, query_params: dict, headers: dict) -> Any:

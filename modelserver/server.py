@@ -150,4 +150,5 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     finally:
         if records is not None:
             records.close(timeout=10)  # deliver what is queued
+        model.close(timeout=5)  # run queued post_predicts, end the batchers and predict threads
     return None

@@ -193,7 +193,7 @@ def test_predicts_never_run_on_the_event_loop(tmp_path, threads, sleeps):
     async def run() -> set[str]:
         return {(await model.infer({"sleep": s}, {}, {})).rstrip("-_0123456789") for s in sleeps}
     assert asyncio.run(run()) == {"predict"}
-    model.workers.close()
+    model.close()
 
 
 def test_batcher_run_groups_coroutines_and_survives_cancellation():
@@ -217,6 +217,44 @@ def test_batcher_run_groups_coroutines_and_survives_cancellation():
         return await asyncio.wait_for(asyncio.gather(*(batcher.run(i) for i in (8, 9, 10))), 60)
     assert asyncio.run(scenario()) == [16, 18, 20]
     assert calls[0] == [1, 2, 3, 4] and calls[1] == ["bad", 5, 6, 7] and calls[2] == ["gone", 8, 9, 10]
+
+
+def test_batcher_close_runs_what_is_queued_then_ends_its_thread():
+    calls: list[list] = []
+    batcher = Batcher(lambda items: calls.append(list(items)) or items, max_size=8, interval=3600,
+                      clock=FakeClock())  # time stands still: only a full batch or close() ends the wait
+    futures = [batcher.submit(i) for i in range(3)]
+    batcher.close(timeout=60)
+    assert [f.result(0) for f in futures] == [0, 1, 2] and calls == [[0, 1, 2]]
+    assert not batcher.thread.is_alive()
+
+
+def test_predictor_model_stop_leaves_rotation_and_close_ends_its_threads(tmp_path):
+    """stop(): KServe's hook on SIGTERM, out of rotation while requests drain; close(): after serving."""
+    import asyncio
+
+    from prometheus_client import REGISTRY
+
+    from modelserver.model import PredictorModel
+    spec = "- name: m\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n" \
+           "    threads_per_process: 2\n    server_side_batching: {max_batch_size: 2, batch_interval: 1h}\n"
+    project = make_project(tmp_path / "p", spec, "class PythonPredictor:\n    def __init__(self, config): ...\n"
+                           "    def predict(self, payload):\n        return [p['x'] * 2 for p in payload]\n")
+    model = PredictorModel("m", resolve_settings(project, "m"), project)
+    assert model.load() and model.batcher is not None
+
+    def ready() -> float | None:
+        return REGISTRY.get_sample_value("kserve_bridge_api_ready", {"api": "m"})
+
+    async def two() -> list:
+        return await asyncio.gather(model.infer({"x": 1}, {}, {}), model.infer({"x": 2}, {}, {}))
+    assert asyncio.run(two()) == [2, 4] and ready() == 1
+    model.stop()
+    assert model.ready is False and ready() == 0
+    assert asyncio.run(two()) == [2, 4]  # a stopped model still answers what the server drains
+    model.close(timeout=60)
+    assert not model.batcher.thread.is_alive()
+    assert not any(thread.is_alive() for thread in model.workers.threads)
 
 
 def test_batcher_reports_a_running_batch_for_liveness():
@@ -317,7 +355,7 @@ def test_one_predict_thread_means_one_predict_at_a_time(tmp_path):
             return await model.infer({"sleep": s}, {}, {})
         return await asyncio.gather(*(one(i, s) for i, s in enumerate(sleeps)))
     assert max(asyncio.run(run())) == 1
-    model.workers.close()
+    model.close()
 
 
 @pytest.mark.parametrize("files, expected", [
