@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,9 @@ from .models import Workload
 from .projects import write_project
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+from loopback import free_port  # noqa: E402  (one copy, shared with the tests and scripts)
+
 MLSERVER_VENV = REPO / "bench" / ".venv-mlserver"
 
 
@@ -38,12 +40,6 @@ class Launch:
     path: str  # prediction route
     body: bytes
     env: dict[str, str] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ours(w: Workload, work: Path, batching: bool, processes: int = 1) -> Launch:

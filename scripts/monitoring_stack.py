@@ -10,40 +10,20 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from loopback import free_port, wait_until  # scripts/ is on sys.path: run from there or via load_script
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "manifests" / "monitoring" / "prometheus-rule.yaml"
 QUIET = {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.2) -> Any:
-    """Poll `check` until it returns something truthy; TimeoutError naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not within {timeout:.0f}s")
-        time.sleep(poll)
 
 
 def _get_json(url: str, timeout: float = 5) -> Any:

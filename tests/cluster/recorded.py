@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.modelserver.conftest import free_port, wait_for
 
 STEP = 5  # seconds between samples
 KNATIVE_LE = [5, 10, 25, 50, 100, 250, 500, 1000]  # ms
@@ -72,12 +73,6 @@ def openmetrics(series: list[Series], origin: float) -> str:
     return "\n".join(lines) + "\n# EOF\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RecordedPrometheus:
     """A real Prometheus serving backfilled blocks (no scraping)."""
 
@@ -95,18 +90,18 @@ class RecordedPrometheus:
                                       f"--storage.tsdb.path={root / 'data'}", "--storage.tsdb.retention.time=30d",
                                       f"--web.listen-address=127.0.0.1:{port}"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError("prometheus did not become ready within 60s")
-            time.sleep(0.2)
+        try:
+            wait_for(self.ready, "prometheus ready", 60, poll=0.2, process=self.proc)
+        except BaseException:
+            self.stop()
+            raise
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.kube import Kube
 from kserve_bridge.cluster.rollout.metrics import Prometheus
 from tests.cluster.conftest import ISVC_KEY, isvc
+from tests.modelserver.conftest import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
@@ -48,12 +48,6 @@ CALC_FAIL_EVERY = {1: 0, 2: 5}
 FAST = ["--interval", "3s", "--window", "4s", "--min-requests", "30", "--steps", "10,50,100"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def has_modelserver() -> bool:
     try:
         import modelserver  # noqa: F401
@@ -75,14 +69,13 @@ def start_modelserver(root: Path, fail_every: int) -> tuple[subprocess.Popen, in
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
+    def answers() -> bool:
         try:
             urllib.request.urlopen(url, timeout=1).close()
-            return
         except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {timeout}s")
+            return False
+        return True
+    wait_for(answers, f"{url} answering", timeout, poll=0.2, process=proc)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,14 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
 
-from tests.cluster.test_rollout import CALC_PREDICTOR, free_port, has_modelserver, wait_http
+from tests.cluster.test_rollout import CALC_PREDICTOR, has_modelserver, wait_http
+from tests.modelserver.conftest import free_port, wait_for
 
 pytestmark = pytest.mark.skipif(not has_modelserver(), reason="modelserver is not importable")
 
@@ -114,11 +114,10 @@ def copies_metric(port: int) -> dict[str, float]:
 
 def wait_metric(port: int, predicate, timeout: float = 30) -> dict[str, float]:
     """Poll the stable's /metrics until `predicate(copies)` holds (a copy is counted once it ended)."""
-    deadline = time.monotonic() + timeout
-    while not predicate(got := copies_metric(port)):
-        assert time.monotonic() < deadline, got
-        time.sleep(0.05)
-    return got
+    def counted() -> dict[str, float] | None:
+        got = copies_metric(port)
+        return got if predicate(got) else None  # never empty: one entry per result
+    return wait_for(counted, "the shadow copies counted", timeout, poll=0.05)
 
 
 def test_share_of_requests_copied_with_marker_and_body(stable, canary):

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from tests.modelserver.conftest import free_port, loopback
 from tests.monitoring.conftest import load_script
 
 stop_process_group = load_script("monitoring_stack").stop  # one definition: SIGTERM the group, then SIGKILL
@@ -25,12 +24,6 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`kserve-bridge ARGS` in a subprocess (the interpreter running the tests), output captured."""
     return subprocess.run([sys.executable, "-m", "kserve_bridge", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **QUIET_ENV})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ready(base: str) -> bool:
@@ -60,13 +53,10 @@ def serving(project: Path, api: str, ready_timeout: float = 120, extra: tuple[st
             return log.read()[-4000:]
 
         try:
-            deadline = time.monotonic() + ready_timeout
-            while not _ready(base):
-                if proc.poll() is not None:
-                    raise AssertionError(f"server for {api} exited with {proc.returncode}:\n{output()}")
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"server for {api} not ready after {ready_timeout}s:\n{output()}")
-                time.sleep(0.2)
+            try:
+                loopback.wait_until(lambda: _ready(base), ready_timeout, f"server for {api} ready", process=proc)
+            except (TimeoutError, RuntimeError) as exc:
+                raise AssertionError(f"{exc}:\n{output()}") from None
             yield base
         finally:
             stop_process_group(proc)  # SIGTERM the server and its workers, SIGKILL after 15 s

@@ -18,8 +18,8 @@ import pytest
 from tests.monitoring.conftest import load_script
 
 REPO = Path(__file__).resolve().parents[2]
-monitoring_stack = load_script("monitoring_stack")  # free_port and wait_until, shared with the scripts
-free_port = monitoring_stack.free_port
+loopback = load_script("loopback")  # free_port and wait_until, shared with bench/ and the scripts
+free_port = loopback.free_port
 
 
 def make_project(root: Path, spec: str, predictor: str, **files: str | bytes) -> Path:
@@ -34,13 +34,14 @@ def make_project(root: Path, spec: str, predictor: str, **files: str | bytes) ->
     return root
 
 
-def wait_for(condition, what: str, timeout: float = 120, poll: float = 0.02):
-    """Poll `condition` until it returns something truthy (returned); fails naming `what` after `timeout`.
+def wait_for(condition, what: str, timeout: float = 120, poll: float = 0.02, process=None):
+    """Poll `condition` until it returns something truthy (returned); fails naming `what` after `timeout`,
+    or at once when `process` (a Popen that should bring it about) exits first.
     The way tests order events: wait for the state they need, never for a guessed time."""
     try:
-        return monitoring_stack.wait_until(condition, timeout, what, poll)
-    except TimeoutError as exc:
-        pytest.fail(f"timed out: {exc}")
+        return loopback.wait_until(condition, timeout, what, poll, process)
+    except (TimeoutError, RuntimeError) as exc:
+        pytest.fail(f"timed out: {exc}" if isinstance(exc, TimeoutError) else str(exc))
 
 
 def metric(url: str, name: str, **labels: str) -> float:

@@ -34,7 +34,10 @@ def panel_queries() -> list[tuple[str, str]]:
 
 
 def load_script(name: str):
-    """scripts/<name>.py as a module (scripts/ is not a package)."""
+    """scripts/<name>.py as a module (scripts/ is not a package; on sys.path, as when a script runs, so
+    that scripts import each other: monitoring_stack imports loopback)."""
+    if str(REPO / "scripts") not in sys.path:
+        sys.path.insert(0, str(REPO / "scripts"))
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 
 import pytest
 
 from kserve_bridge.cli import main
 from kserve_bridge.storage.upload import MANIFEST
+from tests.modelserver.conftest import free_port, wait_for
 
 ACCOUNT = "devstoreaccount1"  # Azurite's well-known development account and key
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -22,22 +22,22 @@ URI = f"https://{ACCOUNT}.blob.core.windows.net/models/apis"
 def azurite(tmp_path, monkeypatch):
     if not shutil.which("azurite-blob"):
         pytest.skip("azurite is not installed (npm install -g azurite; scripts/install.sh does)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(["azurite-blob", "--blobHost", "127.0.0.1", "--blobPort", str(port),
                              "--location", str(tmp_path / "azurite"), "--skipApiVersionCheck", "--silent"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:  # wait until it accepts connections
+
+    def accepts() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("azurite did not start")
-            time.sleep(0.1)
+            return False
+        return True
+    try:
+        wait_for(accepts, "azurite accepting connections", 60, poll=0.1, process=proc)
+    except BaseException:
+        proc.kill()
+        raise
     connection = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
                   f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection)
