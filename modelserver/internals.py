@@ -8,8 +8,8 @@ by `check_versions`):
 
 - KServe: `RESTServer.create_application()` builds its routes and exception handlers on the module
   app `kserve.model_server.app`; it also adds timing_asgi's `TimingMiddleware` (a log line per
-  request, ~40 us, docs/benchmarks.md), which we take back out of `app.user_middleware`, and its own
-  `/metrics` route, which we take out so that ours (replica-wide with several processes) is the one.
+  request, ~40 us, docs/benchmarks.md), which we take back out of `app.user_middleware`. Its own
+  `/metrics` route stays, after ours (replica-wide with several processes), which runs first.
 - uvicorn: `Server.handle_exit` (its signal handler) starts our drain instead of stopping at once;
   `Server.startup` is extended for replica workers, which accept through `OneAtATime`
   (modelserver/accept.py) rather than a listener of uvicorn's, so it needs `server_state`,
@@ -45,7 +45,7 @@ from .errors import HeadersTooLarge
 log = logging.getLogger("modelserver")
 
 # The versions whose internals RELIED_ON was checked against (pyproject.toml's [server] bounds say the same).
-SUPPORTED = {"kserve": SpecifierSet("==0.21.*"), "uvicorn": SpecifierSet(">=0.30.6,<0.56")}
+SUPPORTED = {"kserve": SpecifierSet("==0.21.*"), "uvicorn": SpecifierSet(">=0.55,<0.56")}
 # (object, attribute, why): what an upgrade must keep; tests/modelserver/test_internals.py checks each.
 RELIED_ON: list[tuple[Any, str, str]] = [
     (RESTServer, "create_application", "builds KServe's routes and exception handlers on kserve.model_server:app"),
@@ -53,7 +53,7 @@ RELIED_ON: list[tuple[Any, str, str]] = [
     (uvicorn.Server, "startup", "extended for replica workers (HttpServer.startup)"),
     (uvicorn.Server, "shutdown", "closes what `servers` holds, OneAtATime included, then drains"),
     (uvicorn.Server, "capture_signals", "installs handle_exit for SIGINT/SIGTERM during serve()"),
-    (uvicorn.Config, "http_protocol_class", "the protocol a worker's accepted connections get"),
+    (uvicorn.Config, "load", "sets http_protocol_class, the protocol a worker's accepted connections get"),
     (HttpToolsProtocol, "on_message_begin", "CappedHttpToolsProtocol: a request head begins"),
     (HttpToolsProtocol, "on_headers_complete", "CappedHttpToolsProtocol: measures the complete head"),
     (HttpToolsProtocol, "send_400_response", "CappedHttpToolsProtocol: quiet after its own 431"),
@@ -81,19 +81,16 @@ def check_versions() -> str | None:
 
 
 def kserve_app(repository: ModelRepository, add_ours: Callable[[Any], None]) -> Any:
-    """KServe's FastAPI app serving `repository`'s models: `add_ours(app)` adds our routes first (they
-    win where paths meet), then KServe adds its v1/v2 routes and exception handlers. Without KServe's
-    timing middleware and its /metrics route: our middleware records latency, our /metrics covers the
-    replica."""
+    """KServe's FastAPI app serving `repository`'s models: `add_ours(app)` adds our routes first, then
+    KServe adds its v1/v2 routes, exception handlers and /metrics, which ours (added first, covering
+    the replica) shadows: Starlette runs the first route that matches. Without KServe's timing
+    middleware: our middleware records latency."""
     app = model_server.app
     add_ours(app)
-    before = len(app.router.routes)
     rest = RESTServer(KSERVE_APP, DataPlane(model_registry=repository),
                       ModelRepositoryExtension(model_registry=repository), http_port=0)
     rest.create_application()
     app.user_middleware = [m for m in app.user_middleware if m.cls is not TimingMiddleware]
-    app.router.routes = app.router.routes[:before] + [r for r in app.router.routes[before:]
-                                                      if getattr(r, "path", None) != "/metrics"]
     return app
 
 

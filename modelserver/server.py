@@ -14,7 +14,7 @@ from kserve_bridge.contract import ServerSettings
 from . import metrics
 from .app import Readiness, install
 from .endpoint import CortexEndpoint
-from .internals import HttpServer, http_config
+from .internals import HttpServer, check_versions, http_config
 from .model import PredictorModel
 
 if TYPE_CHECKING:
@@ -34,10 +34,9 @@ def use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def report_load_failure(model: PredictorModel) -> int:
+def report_start_failure(message: str) -> int:
     """Exit status 1, the reason in the log and in Kubernetes' termination message (docs/mapping.md,
     "A predictor that fails to load"): the pod restarts with back-off, as Cortex's "error" status did."""
-    message = f"API {model.name} failed to load: {model.load_error}"
     log.error("%s", message)
     path = Path(os.environ.get(TERMINATION_LOG_ENV, "/dev/termination-log"))
     if path.is_file():  # the kubelet creates it in a pod; never created elsewhere
@@ -56,6 +55,9 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     `worker`: this process is one of a replica's processes (modelserver/worker.py).
     `drain_delay_s`: after SIGTERM, how long to keep accepting while readiness fails."""
     log.setLevel(settings.log_level.upper())
+    wrong_versions = check_versions()
+    if wrong_versions:
+        return report_start_failure(wrong_versions)
     requests = worker.in_flight(name, settings.max_concurrency) if worker is not None else None
     model = PredictorModel(name, settings, model_dir, requests=requests)
     metrics.export_thresholds(name)
@@ -63,7 +65,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     if worker is not None:
         worker.loaded(loaded)
     if not loaded:
-        return report_load_failure(model)  # a worker's exit before the replica was ready stops the replica
+        return report_start_failure(f"API {model.name} failed to load: {model.load_error}")  # a worker's exit before the replica was ready stops the replica
     readiness = Readiness(model, worker.state if worker is not None else None)
     asgi_app: Any = install(model, CortexEndpoint(model, settings.endpoint), readiness,
                             deployment_id=settings.deployment_id, max_payload_bytes=max_payload_bytes)

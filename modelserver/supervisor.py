@@ -31,7 +31,7 @@ from kserve_bridge.contract import ServerSettings
 from .replica import ReplicaState
 
 log = logging.getLogger("modelserver.supervisor")
-LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (server.report_load_failure)
+LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (server.report_start_failure)
 GRACE_S = 35.0  # KServe's uvicorn drains for 30 s (ModelServer grace_period); then SIGKILL
 YOUNG_S = 10.0  # a worker dying sooner than this after its start is restarted with a growing delay
 MAX_BACKOFF_S = 30.0
