@@ -50,6 +50,10 @@ def shadow_config_map(api_name: str) -> str:
     return f"{api_name}-kserve-bridge-shadow"
 
 ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kserve_bridge_alert_threshold
+# SIGTERM: seconds the server keeps accepting while /readyz fails, before it closes the port and drains
+# (docs/limits.md, "Shutdown"). The translator sets it on RawDeployment pods; Knative's queue-proxy drains.
+DRAIN_DELAY_ENV = "KSERVE_BRIDGE_DRAIN_DELAY_S"
+RAW_DEPLOYMENT_DRAIN_DELAY_S = 5
 DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05}
 
 

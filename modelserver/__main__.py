@@ -12,7 +12,15 @@ import os
 import sys
 from pathlib import Path
 
-from kserve_bridge.contract import HTTP_PORT, MAX_PAYLOAD_BYTES, MODEL_DIR, MODEL_DIR_ENV, PORT_ENV, ServerSettings
+from kserve_bridge.contract import (
+    DRAIN_DELAY_ENV,
+    HTTP_PORT,
+    MAX_PAYLOAD_BYTES,
+    MODEL_DIR,
+    MODEL_DIR_ENV,
+    PORT_ENV,
+    ServerSettings,
+)
 from kserve_bridge.errors import BridgeError
 
 
@@ -28,6 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     p.add_argument("--max_payload_bytes", type=int, default=MAX_PAYLOAD_BYTES,
                    help=f"largest request body accepted; larger gets 413 (default {MAX_PAYLOAD_BYTES})")
+    p.add_argument("--drain_delay_s", type=float, default=float(os.environ.get(DRAIN_DELAY_ENV, "0")),
+                   help="after SIGTERM, seconds to keep accepting while /readyz fails, before closing the port "
+                        f"and finishing the requests held (default ${DRAIN_DELAY_ENV} or 0)")
     p.add_argument("--log_requests", default=None, metavar="URL_OR_FILE",
                    help="payload logging: each request/response as a CloudEvent to an http(s) receiver, or as "
                         "JSON lines appended to a file (KServe's logger record format)")
@@ -106,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         from .supervisor import supervise
         return supervise(settings, model_dir, name=name, host=args.host, port=args.http_port,
-                         max_payload_bytes=args.max_payload_bytes, payload_log=log_config)
+                         max_payload_bytes=args.max_payload_bytes, payload_log=log_config,
+                         drain_delay_s=args.drain_delay_s)
     from .server import serve
     return serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
-                 max_payload_bytes=args.max_payload_bytes, payload_log=log_config) or 0
+                 max_payload_bytes=args.max_payload_bytes, payload_log=log_config,
+                 drain_delay_s=args.drain_delay_s) or 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,10 @@ import errno
 import logging
 import socket
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
+
+from .internals import on_connection_lost
 
 if TYPE_CHECKING:
     from .replica import ReplicaState
@@ -100,11 +103,4 @@ class OneAtATime:
 
     def _counted_protocol(self) -> asyncio.Protocol:
         """uvicorn's protocol; the connection is counted out of the replica's state when it is lost."""
-        protocol = self.protocol_factory()
-        lost, state, slot = protocol.connection_lost, self.state, self.slot
-
-        def connection_lost(exc: Exception | None) -> None:
-            state.closed(slot)
-            lost(exc)
-        protocol.connection_lost = connection_lost  # type: ignore[method-assign]  # this instance only
-        return protocol
+        return on_connection_lost(self.protocol_factory(), partial(self.state.closed, self.slot))

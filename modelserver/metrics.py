@@ -1,10 +1,11 @@
-"""Prometheus metrics, exported on KServe's own /metrics (the default registry)."""
+"""Prometheus metrics, exported on /metrics: this process's (the default registry) or, with
+processes_per_replica > 1 (PROMETHEUS_MULTIPROC_DIR set by the supervisor), the whole replica's."""
 from __future__ import annotations
 
 import json
 import os
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, exposition, multiprocess
 
 from kserve_bridge.contract import ALERTS_ENV, DEFAULT_ALERTS
 
@@ -29,3 +30,18 @@ def export_thresholds(api: str, environ: dict | None = None) -> None:
     raw = (os.environ if environ is None else environ).get(ALERTS_ENV)
     for name, value in {**DEFAULT_ALERTS, **(json.loads(raw) if raw else {})}.items():
         ALERT_THRESHOLD.labels(api, name).set(value)
+
+
+_replica: list[CollectorRegistry] = []  # built on first use, in a replica's process
+
+
+def exposition_for(accept: str) -> tuple[bytes, str]:
+    """/metrics' body and content type for a request's Accept header."""
+    registry = REGISTRY
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        if not _replica:
+            _replica.append(CollectorRegistry())
+            multiprocess.MultiProcessCollector(_replica[0])
+        registry = _replica[0]
+    encoder, content_type = exposition.choose_encoder(accept)
+    return encoder(registry), content_type

@@ -3,7 +3,8 @@
 Around every HTTP request: the payload limit (413), content types of the KServe
 routes (415), a body that does not arrive in time (408), max concurrency (503,
 counted once a POST's body is read, so slow uploads hold no slot), the
-deployment-id header and request metrics. Every error answer comes from
+deployment-id header and request metrics; while the server drains (SIGTERM),
+`connection: close` on every answer. Every error answer comes from
 modelserver/errors.py.
 It also answers the hot path itself (the "predict lane"): POST
 `/v1/models/<name>:predict`, the Cortex endpoint and `/predict` with an
@@ -20,21 +21,19 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.responses import Response
 
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
 from . import metrics, shadow
+from .endpoint import CortexEndpoint
 from .errors import (
     BadRequest,
     BodyTimeout,
     ModelNotFoundError,
-    Overloaded,
     PayloadTooLarge,
     PredictorError,
     ServerError,
@@ -45,6 +44,9 @@ from .errors import (
 from .model import PredictorModel
 from .payload import dump_json
 
+if TYPE_CHECKING:
+    from .app import Readiness
+
 log = logging.getLogger("modelserver")
 KSERVE_INFER = re.compile(r"^/v[12]/models/[^/]+(/versions/[^/]+)?(:predict|:explain|/infer)$")
 # What KServe's own v1/v2 routes parse (curl -d sends x-www-form-urlencoded; KServe reads it as JSON).
@@ -52,22 +54,21 @@ JSON_TYPES = ("application/json", "application/cloudevents+json", "application/o
               "application/x-www-form-urlencoded")
 V1_ROUTE = "/v1/models/{model_name}:predict"  # KServe's route path, the metrics' route label
 VERSIONED = re.compile(r"^/v2/models/([^/]+)/versions/([^/]+)")
+CLOSE = (b"connection", b"close")
 BODY_TIMEOUT_S = 60.0  # the most a request body may take to arrive (capped by the API's request_timeout)
-CortexPredict = Callable[[Callable[[], Awaitable[Any]], dict, dict], Awaitable[Response]]
 
 
 class BridgeMiddleware:
     """Limits, the deployment-id header, metrics and the predict lane around `app`."""
 
-    def __init__(self, app: Any, model: PredictorModel, endpoint: str, cortex_predict: CortexPredict,
-                 deployment_id: str | None, max_concurrency: int, max_payload_bytes: int):
-        self.app, self.model, self.cortex_predict = app, model, cortex_predict
+    def __init__(self, app: Any, model: PredictorModel, endpoint: CortexEndpoint, readiness: Readiness,
+                 deployment_id: str | None, max_payload_bytes: int):
+        self.app, self.model, self.endpoint, self.readiness = app, model, endpoint, readiness
+        self.requests = model.requests  # the one in-flight count and its limit (modelserver/in_flight.py)
         self.body_timeout = min(BODY_TIMEOUT_S, model.settings.request_timeout)
-        self.max_concurrency, self.max_payload_bytes = max_concurrency, max_payload_bytes
-        self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, endpoint: endpoint, "/predict": "/predict"}
-        self.lanes.setdefault(endpoint.rstrip("/") + "/predict", endpoint.rstrip("/") + "/predict")
+        self.max_payload_bytes = max_payload_bytes
+        self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, **{path: path for path in endpoint.paths}}
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
-        self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
         self.series: dict[tuple, tuple] = {}
         self.shadow = shadow.from_env()  # copies a share of predict requests to a candidate (canary --shadow)
 
@@ -81,17 +82,19 @@ class BridgeMiddleware:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 message["headers"] = list(message.get("headers", [])) + self.extra_headers
+                if self.readiness.draining:  # clients open their next request where the load balancer sends it
+                    message["headers"].append(CLOSE)
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 ended[0] = time.perf_counter()  # latency ends here, not after post_predict's background task
 
         try:
             if scope["method"] == "POST":
-                self.model.arriving += 1
+                self.requests.begin()
                 try:
                     lane[0] = await self.post(scope, receive, send_with_headers)
                 finally:
-                    self.model.arriving -= 1
+                    self.requests.end()
             elif VERSIONED.match(scope["path"]):
                 await self.unversioned(scope["path"], send_with_headers)
             else:
@@ -133,19 +136,14 @@ class BridgeMiddleware:
             body = await self.read_body(receive)
             if body is None:  # the client went away
                 return None
-            if self.model.in_flight >= self.max_concurrency:
-                raise Overloaded(f"too many requests in flight (max_concurrency {self.max_concurrency}); "
-                                 f"retry later")
+            self.requests.enter()  # Overloaded when every slot is taken
         except ServerError as exc:
             await self.reply(send, exc.status, str(exc))
             return None
-        self.model.in_flight += 1
-        self.in_flight_gauge.inc()
         try:
             return await self.limited(body, kind, scope, receive, send)
         finally:
-            self.model.in_flight -= 1
-            self.in_flight_gauge.dec()
+            self.requests.leave()
 
     async def read_body(self, receive: Any) -> bytes | None:
         """The whole body (None if the client left); BodyTimeout when it takes longer than body_timeout."""
@@ -233,7 +231,7 @@ class BridgeMiddleware:
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(f"malformed JSON body: {exc}") from exc
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        response = await self.cortex_predict(read, query, request_headers(scope))
+        response = await self.endpoint.answer(read, query, request_headers(scope))
         await response(scope, receive, send)
 
     def too_large(self) -> PayloadTooLarge:

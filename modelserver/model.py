@@ -27,6 +27,7 @@ from .backends import pytorch
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
 from .errors import BadRequest, PredictTimeout, ServerError, describe
+from .in_flight import InFlight
 from .predict_threads import PredictThreads, expire
 from .predictor import asks_for_client, bind, instantiate, load_predictor_class
 from .project import prepare_project
@@ -37,7 +38,7 @@ log = logging.getLogger("modelserver")
 
 class PredictorModel(Model):
     ready: bool  # kserve.Model sets it, unannotated
-    def __init__(self, name: str, settings: ServerSettings, project_dir: Path):
+    def __init__(self, name: str, settings: ServerSettings, project_dir: Path, requests: InFlight | None = None):
         super().__init__(name)
         self.settings, self.project_dir = settings, Path(project_dir).resolve()
         self.predictor: Any = None
@@ -53,8 +54,8 @@ class PredictorModel(Model):
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
         self.workers = PredictThreads(threads)  # user code never runs on the event loop
         self.threads = threads
-        self.in_flight = 0  # POSTs holding a concurrency slot: body read (kept by BridgeMiddleware)
-        self.arriving = 0  # POSTs begun, body read or not: who may still join a batch (the batcher reads it)
+        # this API's requests (arriving ones may still join a batch: the batchers read them)
+        self.requests = requests or InFlight(name, settings.max_concurrency)
         metrics.READY.labels(name).set(0)
 
     def load(self) -> bool:
@@ -83,8 +84,8 @@ class PredictorModel(Model):
         self.repository = ModelRepository(s, self.project_dir, self._model_loader(cls))
         if PREDICTOR_KINDS[s.predictor_type].tensor_client:
             # Only requests holding a predict thread can join a client batch.
-            client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval,
-                                                in_flight=lambda: min(self.arriving, self.threads), api=self.name)
+            client: PythonClient = TensorClient(self.repository, s.max_batch_size, s.batch_interval, api=self.name,
+                                                in_flight=lambda: min(self.requests.arriving, self.threads))
         else:
             client = PythonClient(self.repository)
         self.client = client
@@ -100,7 +101,7 @@ class PredictorModel(Model):
             self.call_post_predict = bind(hook, "response", "payload", "query_params", "headers")
         if s.max_batch_size and not PREDICTOR_KINDS[s.predictor_type].tensor_client:
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
-                                   in_flight=lambda: self.arriving)
+                                   in_flight=lambda: self.requests.arriving)
 
     def stop(self) -> None:
         """KServe's teardown hook (its ModelRepository.unload calls it when SIGTERM/SIGINT stops the server):

@@ -24,6 +24,7 @@ class ReplicaState:
         self.in_flight = context.RawArray("l", processes)  # POSTs it holds permits for
         self.connections = context.RawArray("l", processes)  # open client connections (modelserver/accept.py)
         self.was_ready = context.RawValue("b", 0)  # 1 once every worker had loaded (set by the last to load)
+        self.draining = context.RawValue("b", 0)  # 1 from SIGTERM on: /readyz fails (set by the supervisor)
         self.permits = context.Semaphore(max_concurrency)
 
     # worker side (each slot is written only by its own worker while that worker lives)

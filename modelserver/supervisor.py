@@ -7,9 +7,10 @@ bound while a worker restarts, a dying worker cannot take queued connections wit
 idle worker accepts before a busy one (with SO_REUSEPORT the kernel hashes each connection to
 a socket whatever that worker is doing). uvicorn's and KServe's `--workers` do the same.
 
-It restarts a worker that exits (backing off while one keeps dying young), and on SIGTERM or
-SIGINT closes its copy of the socket and passes SIGTERM on: each worker stops accepting,
-finishes the requests it holds (up to `GRACE_S`) and exits. The supervisor itself imports
+It restarts a worker that exits (backing off while one keeps dying young). On SIGTERM it marks
+the replica unready and, for the drain delay (--drain_delay_s), lets the workers keep accepting;
+then (at once on SIGINT) it closes its copy of the socket and passes SIGTERM on: each worker stops
+accepting, finishes the requests it holds (up to `GRACE_S`) and exits. The supervisor itself imports
 neither KServe nor the predictor.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from kserve_bridge.contract import ServerSettings
 from .replica import ReplicaState
 
 log = logging.getLogger("modelserver.supervisor")
-LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (server.report_load_failure)
+LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (server.report_start_failure)
 GRACE_S = 35.0  # KServe's uvicorn drains for 30 s (ModelServer grace_period); then SIGKILL
 YOUNG_S = 10.0  # a worker dying sooner than this after its start is restarted with a growing delay
 MAX_BACKOFF_S = 30.0
@@ -64,7 +65,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 class Supervisor:
     def __init__(self, settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-                 max_payload_bytes: int, payload_log: dict | None = None):
+                 max_payload_bytes: int, payload_log: dict | None = None, drain_delay_s: float = 0.0):
+        self.drain_delay_s = drain_delay_s
+        self.drain_at: float | None = None  # when a SIGTERM's delay ends
         self.processes = settings.processes_per_replica
         self.context = multiprocessing.get_context("spawn")
         self.state = ReplicaState(self.processes, settings.max_concurrency, self.context)
@@ -110,7 +113,13 @@ class Supervisor:
         self.due[slot] = time.monotonic() + self.backoff[slot]
 
     def on_signal(self, signum: int, frame: object) -> None:
-        self.stopping = True
+        """SIGTERM with a drain delay: the replica is unready at once (every worker's /readyz reads the
+        flag) and keeps accepting until the delay ends. Else, or a second signal: drain now."""
+        if signum == signal.SIGTERM and self.drain_delay_s and self.drain_at is None and not self.stopping:
+            self.state.draining.value = 1
+            self.drain_at = time.monotonic() + self.drain_delay_s
+        else:
+            self.stopping = True
         os.write(self.wakeup_w, b"x")
 
     def run(self) -> int:
@@ -121,14 +130,20 @@ class Supervisor:
             self.start(slot)
         while not self.stopping:
             now = time.monotonic()
+            if self.drain_at is not None and now >= self.drain_at:
+                break
             for slot in [s for s, when in self.due.items() if when <= now]:
                 del self.due[slot]
                 self.start(slot)
-            timeout = max(0.0, min(self.due.values()) - now) if self.due else None
+            deadlines = [*self.due.values(), *([self.drain_at] if self.drain_at is not None else [])]
+            timeout = max(0.0, min(deadlines) - now) if deadlines else None
             live = {p.sentinel: slot for slot, p in enumerate(self.workers) if p is not None}
             for ready in wait([*live, self.wakeup_r], timeout):
-                if ready in live and not self.stopping:
+                if ready == self.wakeup_r:
+                    os.read(self.wakeup_r, 64)
+                elif ready in live and not self.stopping:
                     self.reap(live[ready])
+        self.stopping = True
         return self.drain()
 
     def drain(self) -> int:
@@ -153,7 +168,7 @@ class Supervisor:
 
 
 def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-              max_payload_bytes: int, payload_log: dict | None = None) -> int:
+              max_payload_bytes: int, payload_log: dict | None = None, drain_delay_s: float = 0.0) -> int:
     """Run `settings.processes_per_replica` workers on host:port until SIGTERM; returns the exit code.
     `payload_log`: each worker runs its own payload logger with these arguments."""
     metrics_dir = tempfile.mkdtemp(prefix="kserve-bridge-metrics-")
@@ -164,7 +179,8 @@ def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, p
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // settings.processes_per_replica))
     try:
         try:
-            supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes, payload_log)
+            supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes, payload_log,
+                                    drain_delay_s)
         except OSError as exc:
             log.error("cannot listen on %s:%d: %s", host, port, exc)
             return 1

@@ -1,14 +1,15 @@
 """One server process of a multi-process replica (see modelserver/supervisor.py).
 
 A worker is the ordinary model server (modelserver/server.py), except that it serves on the
-listening socket the supervisor owns and these answer for the whole replica: `/readyz` is 200 once
-every worker has loaded the predictor (as Cortex, a later restart of one does not make the
-replica unready: the others serve meanwhile); `/metrics` sums every worker's series
-(prometheus_client multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by the supervisor); and
-`max_concurrency` is counted across the replica (`ReplicaState` permits).
+listening socket the supervisor owns (modelserver/accept.py) and these answer for the whole
+replica: `/readyz` (modelserver/app.py's `Readiness` reads the replica's state), `/metrics` sums
+every worker's series (prometheus_client multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by the
+supervisor) and `max_concurrency` is counted across the replica (`InFlight` takes the replica's
+permits).
 """
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import gc
 import logging
@@ -16,17 +17,16 @@ import os
 import signal
 import socket
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from fastapi import Request
-from prometheus_client import CollectorRegistry, exposition, multiprocess
-from starlette.responses import JSONResponse, Response
 
 from kserve_bridge.contract import ServerSettings
 
+from .accept import OneAtATime
+from .in_flight import InFlight
 from .replica import ReplicaState
+
+log = logging.getLogger("modelserver")
 
 PR_SET_PDEATHSIG = 1
 
@@ -58,63 +58,19 @@ def _exit_with_parent() -> None:
 
 
 class Worker:
-    """This process's slot in the replica; `server.serve` calls the hooks below."""
+    """This process's slot in the replica; `server.serve` asks it for the replica's parts."""
 
     def __init__(self, state: ReplicaState, slot: int, sock: socket.socket):
         self.state, self.slot, self.sock = state, slot, sock  # the supervisor's listening socket
 
-    def add_routes(self, app: Any, model: Any) -> None:
-        """Replica-wide /readyz and /metrics; added before the per-process routes, so they win."""
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+    def in_flight(self, api: str, max_concurrency: int) -> InFlight:
+        """The API's request count, whose slots are the replica's permits."""
+        return InFlight(api, max_concurrency, self.state, self.slot)
 
-        async def ready(request: Request) -> JSONResponse:
-            processes = self.state.describe()
-            if not model.ready:
-                return JSONResponse({"ready": False, "error": model.load_error or "loading",
-                                     "processes": processes}, status_code=503)
-            if not self.state.was_ready.value:  # until all have loaded; then a restart does not count
-                loaded = sum(p["ready"] for p in processes)
-                return JSONResponse({"ready": False, "error": f"{loaded} of {len(processes)} processes loaded",
-                                     "processes": processes}, status_code=503)
-            return JSONResponse({"ready": True, "processes": processes})
-
-        async def metrics(request: Request) -> Response:
-            encoder, content_type = exposition.choose_encoder(request.headers.get("accept", ""))
-            return Response(encoder(registry), headers={"content-type": content_type})
-
-        app.add_api_route("/readyz", ready, methods=["GET"], include_in_schema=False)
-        app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
-
-    def wrap(self, app: Any) -> Any:
-        return ReplicaLimit(app, self.state, self.slot)
+    def acceptor(self, protocol_factory: Callable[[], asyncio.Protocol]) -> OneAtATime:
+        """What serves the replica's socket in this process (uvicorn's HttpServer starts it)."""
+        log.info("serving on the replica's socket %s:%s", *self.sock.getsockname()[:2])
+        return OneAtATime(self.sock, protocol_factory, asyncio.get_running_loop(), self.state, self.slot)
 
     def loaded(self, ready: bool) -> None:
         self.state.loaded(self.slot, ready)
-
-
-class ReplicaLimit:
-    """In front of BridgeMiddleware: a POST needs one of the replica's permits, else 503."""
-
-    def __init__(self, inner: Any, state: ReplicaState, slot: int):
-        self.inner, self.state, self.slot = inner, state, slot
-        self.message = (f"too many requests in flight (max_concurrency {state.max_concurrency} across the "
-                        f"replica's {state.processes} processes); retry later")
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            return await self.inner(scope, receive, send)
-        if self.state.enter(self.slot):
-            try:
-                return await self.inner(scope, receive, send)
-            finally:
-                self.state.leave(self.slot)
-        started = time.perf_counter()
-        extra = self.inner.extra_headers
-
-        async def send_with_headers(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + extra
-            await send(message)
-        await self.inner.reply(send_with_headers, 503, self.message)
-        self.inner.record("unmatched", "POST", 503, time.perf_counter() - started)

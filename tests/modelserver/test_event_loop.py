@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from modelserver.server import BridgeModelServer
+from modelserver.server import use_uvloop
 
 uvloop = pytest.importorskip("uvloop")
 
@@ -17,8 +17,8 @@ def restore_policy():
     asyncio.set_event_loop_policy(before)
 
 
-def loop_type_after_setup(server: BridgeModelServer) -> type:
-    server.setup_event_loop()
+def loop_type_after_setup() -> type:
+    use_uvloop()
 
     async def running() -> type:
         return type(asyncio.get_running_loop())
@@ -27,5 +27,4 @@ def loop_type_after_setup(server: BridgeModelServer) -> type:
 
 def test_the_server_runs_on_uvloop(restore_policy):
     """Single process and replica workers alike (workers accept for themselves: modelserver/accept.py)."""
-    server = BridgeModelServer(host="127.0.0.1", asgi_app=None, http_port=0, enable_grpc=False)
-    assert issubclass(loop_type_after_setup(server), uvloop.Loop)
+    assert issubclass(loop_type_after_setup(), uvloop.Loop)

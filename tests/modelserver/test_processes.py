@@ -248,21 +248,6 @@ def test_a_worker_out_of_file_descriptors_pauses_accepting():
     accepting(test)
 
 
-def test_a_stop_signal_before_uvicorn_runs_is_not_lost():
-    """SIGTERM between KServe installing its handlers and uvicorn installing its own: uvicorn must
-    still be told to drain (KServe's own stop() only stops its multi-process and gRPC servers)."""
-    from kserve.protocol.rest.server import RESTServer
-
-    from modelserver.server import BridgeModelServer
-
-    server = BridgeModelServer(host="127.0.0.1", asgi_app=None, http_port=0, enable_grpc=False, workers=1)
-    server._rest_server = RESTServer("kserve.model_server:app", server.dataplane,
-                                     server.model_repository_extension, 0)
-    assert server._rest_server._server.should_exit is False
-    server.stop(signal.SIGTERM)  # no event loop running yet, as in the window
-    assert server._rest_server._server.should_exit is True
-
-
 def test_port_in_use_is_a_clear_error(tmp_path):
     import subprocess
     import sys

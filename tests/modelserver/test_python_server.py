@@ -189,7 +189,7 @@ def test_health_and_metrics(server):
     post_log = server.project / "post_predict.jsonl"  # post_predict still runs after the predictor's own task
     wait_for(lambda: post_log.exists() and "linger" in post_log.read_text(), "post_predict after the background task")
     # The metrics carry what an access log would; at log_level info there is no log line per request.
-    assert '"POST /classify' not in server.log_text() and "Registering model" in server.log_text()
+    assert '"POST /classify' not in server.log_text() and "API iris ready in" in server.log_text()
 
 
 def test_post_predict_runs_after_the_response(server):
