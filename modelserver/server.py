@@ -65,7 +65,8 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     if worker is not None:
         worker.loaded(loaded)
     if not loaded:
-        return report_start_failure(f"API {model.name} failed to load: {model.load_error}")  # a worker's exit before the replica was ready stops the replica
+        # a worker's exit before the replica was ready stops the replica
+        return report_start_failure(f"API {model.name} failed to load: {model.load_error}")
     readiness = Readiness(model, worker.state if worker is not None else None)
     asgi_app: Any = install(model, CortexEndpoint(model, settings.endpoint), readiness,
                             deployment_id=settings.deployment_id, max_payload_bytes=max_payload_bytes)
