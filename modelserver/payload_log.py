@@ -6,21 +6,27 @@ bytes for one sender thread, which takes them every 50 ms or as soon as 64 wait 
 thread switch per record); a full queue drops the record. The thread POSTs each record to an http(s)
 sink in CloudEvents binary mode (the `ce-*` headers of KServe's agent) or appends it to a
 file as a JSON line (CloudEvents' structured JSON form). A sink that is down or answers
-non-2xx loses that record. Every loss counts in `kserve_bridge_payload_log_dropped_total`
-and logs a warning (at most one per WARN_EVERY_S).
+non-2xx loses that record. A file write that fails part-way (disk full) is cut back to its last
+whole line: the file holds only whole records, exactly those counted as sent; the rest of the batch
+is lost ("unwritable") and the next batch tries again. `close` delivers what it can within its
+budget; what is still queued then is lost ("shutdown"). Every loss counts in
+`kserve_bridge_payload_log_dropped_total` and logs a warning (at most one per WARN_EVERY_S).
 """
 from __future__ import annotations
 
 import base64
+import errno
+import fcntl
 import http.client
 import logging
+import os
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import orjson
@@ -34,8 +40,10 @@ RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
 WARN_EVERY_S = 10.0
 FLUSH_EVERY_S, WAKE_AT = 0.05, 64  # the sender wakes every 50 ms, or at once for 64 waiting records
 SENT = Counter("kserve_bridge_payload_log_records_total", "Payload records delivered to the sink", ["api"])
-DROPPED = Counter("kserve_bridge_payload_log_dropped_total", "Payload records lost (queue_full, unreachable, "
-                  "rejected)", ["api", "reason"])
+REASONS = ("queue_full", "unreachable", "rejected", "unwritable", "shutdown")
+DROPPED = Counter("kserve_bridge_payload_log_dropped_total", f"Payload records lost ({', '.join(REASONS)})",
+                  ["api", "reason"])
+DRAIN_S = 10.0  # at shutdown, how long queued records may take to reach the sink
 
 
 def rfc3339(seconds: float) -> str:
@@ -111,8 +119,9 @@ class PayloadLog:
         self.http = urlsplit(sink) if sink.startswith(HTTP_SINKS) else None
         self.sent = SENT.labels(src.api)
         # created at zero, so that rate() and the alert see them before the first loss
-        self.dropped = {reason: DROPPED.labels(src.api, reason) for reason in ("queue_full", "unreachable",
-                                                                              "rejected")}
+        self.dropped = {reason: DROPPED.labels(src.api, reason) for reason in REASONS}
+        self.counts = dict.fromkeys(("sent", *REASONS), 0)  # this logger's own totals, for the closing line
+        self.in_flight, self.abandoned = 0, False  # records taken by the sender; True once close() gave up
         self.last_warning = 0.0
         self.thread = threading.Thread(target=self._run, name="payload-log", daemon=True)
 
@@ -121,12 +130,25 @@ class PayloadLog:
         self.thread.start()
         return self
 
-    def close(self, timeout: float | None = None) -> None:
-        """Deliver what is queued, then stop."""
+    def close(self, timeout: float | None = DRAIN_S) -> None:
+        """Deliver what is queued within `timeout` seconds, then stop; records not delivered by then
+        (queued, or taken by a sender still waiting on the sink) count as lost ("shutdown")."""
         log.info("payload log: delivering %d queued records to %s before stopping", len(self.pending), self.sink)
         self.stopping = True
         self.wake.set()
         self.thread.join(timeout)
+        with self.lock:
+            self.abandoned = True  # the sender's late outcomes no longer count: these are counted here
+            left = len(self.pending) + self.in_flight
+            self.pending.clear()
+            self.queued_bytes = self.in_flight = 0
+            self._count("shutdown", left)
+        if left:
+            log.warning("payload log: %d records not delivered to %s within the %g s shutdown budget", left,
+                        self.sink, timeout)
+        lost = ", ".join(f"{reason} {n}" for reason, n in self.counts.items() if n and reason != "sent")
+        log.info("payload log: stopped; %d records delivered to %s, %d lost%s", self.counts["sent"], self.sink,
+                 sum(self.counts.values()) - self.counts["sent"], f" ({lost})" if lost else "")
 
     def submit(self, scope: dict, body: bytes, status: int, response: bytes, arrived: float) -> None:
         """Queue the request and (when 200) the response record of one call; never blocks."""
@@ -157,12 +179,36 @@ class PayloadLog:
 
     def _take(self, most: int) -> list[Record]:
         with self.lock:
+            if self.abandoned:
+                return []
             batch = [self.pending.popleft() for _ in range(min(most, len(self.pending)))]
             self.queued_bytes -= sum(len(r.body) for r in batch)
+            self.in_flight = len(batch)
         return batch
 
-    def _drop(self, reason: str, detail: str, count: int = 1) -> None:
-        self.dropped[reason].inc(count)
+    def _count(self, outcome: str, n: int) -> None:
+        """`n` records sent or lost (`outcome` a reason); under `self.lock` or from the request path."""
+        if n:
+            self.counts[outcome] += n
+            (self.sent if outcome == "sent" else self.dropped[outcome]).inc(n)
+
+    def _settle(self, sent: int, lost: int = 0, reason: str = "unreachable", detail: str = "") -> None:
+        """The outcome of the sender's in-flight records; none counts once `close` has counted them."""
+        with self.lock:
+            if self.abandoned:
+                return
+            self.in_flight -= sent + lost
+            self._count("sent", sent)
+            self._count(reason, lost)
+        if lost:
+            self._warn(reason, detail)
+
+    def _drop(self, reason: str, detail: str) -> None:
+        with self.lock:
+            self._count(reason, 1)
+        self._warn(reason, detail)
+
+    def _warn(self, reason: str, detail: str) -> None:
         now = time.monotonic()
         if now - self.last_warning >= WARN_EVERY_S or not self.last_warning:
             self.last_warning = now
@@ -172,7 +218,7 @@ class PayloadLog:
         deliver = self._post if self.http is not None else self._append
         conn: list = [None]
         most = 1 if self.http is not None else 256  # one event per POST; a file takes many in one write
-        while not (self.stopping and not self.pending):
+        while not (self.stopping and not self.pending) and not self.abandoned:
             self.wake.wait(FLUSH_EVERY_S)
             self.wake.clear()
             while batch := self._take(most):
@@ -182,13 +228,34 @@ class PayloadLog:
                     if conn[0] is not None:
                         conn[0].close()
                         conn[0] = None
-                    self._drop("unreachable", f"{type(exc).__name__}: {exc}", len(batch))
+                    self._settle(0, len(batch), "unreachable", f"{type(exc).__name__}: {exc}")
 
     def _append(self, batch: list[Record], conn: list) -> None:
+        """One write of the batch's lines; cut back to the last whole line when the write stops short.
+        An advisory lock keeps the processes of a replica, each appending to the file, out of a cut."""
+        lines = [record.json_line(self.src) for record in batch]
+        data = memoryview(b"".join(lines))
         if conn[0] is None:
             conn[0] = open(self.sink, "ab", buffering=0)
-        conn[0].write(b"".join(record.json_line(self.src) for record in batch))
-        self.sent.inc(len(batch))
+        fd = conn[0].fileno()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            start, written = os.lseek(fd, 0, os.SEEK_END), 0
+            try:
+                while written < len(data):
+                    written += os.write(fd, data[written:]) or _no_space()
+            except OSError as exc:
+                whole = kept = 0
+                while whole < len(lines) and kept + len(lines[whole]) <= written:
+                    kept += len(lines[whole])
+                    whole += 1
+                if kept < written:
+                    os.ftruncate(fd, start + kept)  # no cut record stays to fuse with the next line
+                self._settle(whole, len(batch) - whole, "unwritable", exc.strerror or str(exc))
+                return
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        self._settle(len(batch))
 
     def _post(self, batch: list[Record], conn: list) -> None:
         (record,) = batch
@@ -212,9 +279,13 @@ class PayloadLog:
             answer = conn[0].getresponse()
         answer.read()
         if 200 <= answer.status < 300:
-            self.sent.inc()
+            self._settle(1)
         else:
-            self._drop("rejected", f"HTTP {answer.status}")
+            self._settle(0, 1, "rejected", f"HTTP {answer.status}")
+
+
+def _no_space() -> NoReturn:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a write that took nothing
 
 
 class PayloadLogMiddleware:

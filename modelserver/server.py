@@ -88,6 +88,6 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
         asyncio.run(server.serve())
     finally:
         if records is not None:
-            records.close(timeout=10)  # deliver what is queued
+            records.close()  # deliver what is queued within DRAIN_S; count the rest as lost
         model.close(timeout=5)  # run queued post_predicts, end the batchers and predict threads
     return None

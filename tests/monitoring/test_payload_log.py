@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
 from modelserver.payload_log import REQUEST_TYPE, RESPONSE_TYPE, PayloadLog, Source
-from tests.monitoring.conftest import load_script
+from tests.monitoring.conftest import REPO, load_script
 
 stack = load_script("monitoring_stack")
 ARRIVED = datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=timezone.utc).timestamp()
@@ -211,3 +214,72 @@ def test_serve_answers_while_the_receiver_stalls(receiver, tmp_path):
     assert first_request["ce-inferenceservicename"] == "audited-iris"
     assert len(json.loads(first_request["ce-annotations"])["kserve-bridge.io/deployment-id"]) == 12
     assert json.loads(events[1][1])["species"] == "setosa"
+
+
+class DiskWriter:
+    """tests/monitoring/disk_writer.py in its own process, appending records to `sink`."""
+
+    def __init__(self, sink: Path):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.monitoring.disk_writer", str(sink)],
+                                     cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __call__(self, command: str) -> dict[str, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        assert answer, f"disk_writer exited with {self.proc.wait()}"
+        return json.loads(answer)
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs (needs root and mount(8)): ("tmpfs", mount point)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def intact_records(path: Path) -> list[int]:
+    """The `n` of each line; fails on a line that is not one whole record."""
+    data = path.read_bytes()
+    assert not data or data.endswith(b"\n"), f"the file ends in a cut record: ...{data[-80:]!r}"
+    return [json.loads(line)["data"]["n"] for line in data.splitlines()]
+
+
+@pytest.mark.parametrize("disk", ["tmpfs", "size-capped file"])
+def test_a_full_disk_keeps_whole_records_counts_the_rest_and_resumes(tmp_path, request, disk):
+    """The file holds exactly the records counted as sent, all whole; the others count as lost
+    (`unwritable`); once space returns, logging goes on by itself."""
+    if disk == "tmpfs":
+        root = request.getfixturevalue("small_disk")
+        (root / "filler").write_bytes(b"\0" * 96 * 1024)  # removed below: the space that "returns"
+    else:
+        root = tmp_path
+    sink = root / "records.jsonl"
+    writer = DiskWriter(sink)
+    try:
+        if disk != "tmpfs":
+            writer(f"limit {160 * 1024}")
+        full = writer("write 300 1000")  # ~400 KiB for ~160 KiB of room
+        assert full["sent"] + full["unwritable"] == 300 and full["sent"] > 0 and full["unwritable"] > 0
+        assert intact_records(sink) == list(range(full["sent"]))  # whole, in order, nothing else
+        if disk == "tmpfs":
+            (root / "filler").unlink()
+        else:
+            writer("limit none")
+        resumed = writer("write 40 1000")
+        closed = writer("close")
+    finally:
+        writer.stop()
+    assert resumed["sent"] == full["sent"] + 40 and resumed["unwritable"] == full["unwritable"]
+    assert intact_records(sink) == list(range(full["sent"])) + list(range(300, 340))
+    assert closed == resumed  # nothing was left to lose at close
