@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -21,12 +24,14 @@ ARRIVED = datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=timezone.utc).timestamp()
 
 
 class Receiver:
-    """A CloudEvents receiver: keeps (headers, body) of each POST; `stall` holds answers until `release`."""
+    """A CloudEvents receiver: keeps (headers, body) of each POST; `stall` holds answers until `released`
+    is set; `gated` answers one POST per permit that `allow` gives (the others wait)."""
 
-    def __init__(self, status: int = 200, stall: bool = False):
+    def __init__(self, status: int = 200, stall: bool = False, gated: bool = False):
         self.events: list[tuple[dict, bytes]] = []
         self.arrived = threading.Condition()
         self.released = threading.Event()
+        self.permits, self.answered = threading.Semaphore(0), 0
         if not stall:
             self.released.set()
         receiver = self
@@ -38,9 +43,13 @@ class Receiver:
                     receiver.events.append(({k.lower(): v for k, v in self.headers.items()}, body))
                     receiver.arrived.notify_all()
                 receiver.released.wait()
+                if gated and not receiver.permits.acquire(timeout=300):
+                    return
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                with receiver.arrived:
+                    receiver.answered += 1
 
             def log_message(self, *args):
                 pass
@@ -56,8 +65,12 @@ class Receiver:
             assert self.arrived.wait_for(lambda: len(self.events) >= count, timeout), self.events
             return list(self.events)
 
+    def allow(self, count: int) -> None:
+        self.permits.release(count)
+
     def close(self) -> None:
         self.released.set()
+        self.permits.release(1000)
         self.server.shutdown()
         self.server.server_close()
 
@@ -283,3 +296,31 @@ def test_a_full_disk_keeps_whole_records_counts_the_rest_and_resumes(tmp_path, r
     assert resumed["sent"] == full["sent"] + 40 and resumed["unwritable"] == full["unwritable"]
     assert intact_records(sink) == list(range(full["sent"])) + list(range(300, 340))
     assert closed == resumed  # nothing was left to lose at close
+
+
+def test_sigterm_delivers_what_the_budget_allows_and_counts_the_rest(receiver, tmp_path):
+    """SIGTERM with a slow sink and a full queue: the server delivers what it can within its 10 s budget,
+    then says how many records it did not deliver, and why, before it exits 0."""
+    sink = receiver(gated=True)
+    project = stack.watched_project(tmp_path / "project")
+    port = stack.free_port()
+    log_file = tmp_path / "serve.log"
+    server = stack.serve(project, port, log_file, "--log-requests", sink.url)
+    try:
+        url = f"http://127.0.0.1:{port}/audited-iris"
+        assert stack.traffic(url, 20, threads=1) == {200: 20}  # 40 records: 1 waits on the sink, 39 queued
+        sink.wait_for(1)
+        os.killpg(server.pid, signal.SIGTERM)
+        stack.wait_until(lambda: "before stopping" in log_file.read_text(), 60, "the payload log draining")
+        sink.allow(5)  # the sink answers 5 records, then is stuck again (each POST times out after 5 s)
+        assert server.wait(timeout=120) == 0
+    finally:
+        stack.stop(server)
+    text = log_file.read_text()
+    summary = re.search(r"payload log: stopped; (\d+) records delivered to \S+, (\d+) lost \(([^)]*)\)", text)
+    assert summary, text[-3000:]
+    assert int(summary[1]) == sink.answered == 5 and int(summary[2]) == 35
+    lost = dict(part.split() for part in summary[3].split(", "))
+    assert set(lost) <= {"unreachable", "shutdown"} and int(lost["shutdown"]) > 0
+    assert f"payload log: {lost['shutdown']} records not delivered to {sink.url} within the 10 s shutdown " \
+           "budget" in text
