@@ -3,8 +3,9 @@
 What Cortex found only in the cluster, minutes after a deploy, reported with the
 predictor's file and line: a syntax error, no (or an ambiguous) predictor class,
 arguments Cortex would not pass, `config["key"]` reads for keys predictor.config
-lacks, a tensorflow/onnx client asked for without models. Files the spec or the
-config name that are not in the project are warnings (they may be created at start).
+lacks (config_reads.py: an error only when surely run), a tensorflow/onnx client
+asked for without models. Files the spec or the config name that are not in the
+project are warnings (they may be created at start).
 The class-choice rule and the argument table are shared with the model server.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TypeGuard
 
 from ..contract import PREDICTOR_KINDS
 from ..errors import PredictorError, Problem
+from .config_reads import config_reads
 from .models import RealtimeAPI
 
 CORTEX_CLASS = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}
@@ -167,26 +169,18 @@ def _inherited_methods(cls: ast.ClassDef, classes: dict[str, ast.ClassDef],
 
 def _config_reads(owned: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]], api: RealtimeAPI,
                   spec_file: str, line_of: LineOf, add: Callable[..., None]) -> None:
-    """`config["key"]` / `self.config["key"]` reads of keys predictor.config does not define."""
-    config = api.predictor.config
+    """`config["key"]` reads of keys predictor.config lacks: errors when surely run, else warnings."""
     where = line_of(("predictor", "config")) if "config" in api.predictor.model_fields_set else None
-    for name, method in owned.values():
-        seen: set[str] = set()
-        for node in ast.walk(method):
-            if not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)):
-                continue
-            target, key = node.value, node.slice
-            is_config = (isinstance(target, ast.Name) and target.id == "config") or (
-                isinstance(target, ast.Attribute) and target.attr == "config"
-                and isinstance(target.value, ast.Name) and target.value.id == "self")
-            if not (is_config and isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                continue
-            if key.value in config or key.value in seen:
-                continue
-            seen.add(key.value)
-            defined = (f"predictor.config ({spec_file}:{where}) has no {key.value!r}" if where
-                       else f"predictor.config is not set in {spec_file}")
-            add(f"{name}.{method.name} reads config[{key.value!r}], but {defined}", node.lineno)
+    for read in config_reads(owned, api.predictor.config):
+        *parents, key = read.path
+        expression = "config" + "".join(f"[{k!r}]" for k in read.path)
+        part = "".join(f".{k}" for k in parents)
+        defined = (f"predictor.config{part} ({spec_file}:{where}) has no {key!r}" if where
+                   else f"predictor.config is not set in {spec_file}")
+        doubt = "" if read.certain else " (if that read runs: it is in a branch, a helper, or the class " \
+                                        "changes its config)"
+        add(f"{read.owner}.{read.method} reads {expression}, but {defined}{doubt}", read.line,
+            "error" if read.certain else "warning")
 
 
 def _missing_files(api: RealtimeAPI, project: Path, spec_file: str, line_of: LineOf, label: str) -> list[Problem]:

@@ -84,16 +84,16 @@ def test_config_reads_name_the_spec_line(tmp_path):
 
 
 def test_every_problem_at_once_with_spec_errors(tmp_path):
-    project = make(tmp_path, "class PythonPredictor:\n    def predict(self, payload, body):\n"
-                             "        return self.config['x']\n",
+    project = make(tmp_path, "class PythonPredictor:\n    def __init__(self, config):\n        self.config = config\n"
+                             "    def predict(self, payload, body):\n        return self.config['x']\n",
                    extra="config: {}\n")
     with (project / "cortex.yaml").open("a") as spec:
         spec.write("  compute:\n    cpu: 1m\n")
     found = errors(project)
     assert any(line.startswith("cortex.yaml:8: apis[0](api).compute.cpu: must be at least 20m") for line in found)
-    assert any("predictor.py:2: apis[0](api): PythonPredictor.predict: unknown argument(s) body" in line
+    assert any("predictor.py:4: apis[0](api): PythonPredictor.predict: unknown argument(s) body" in line
                for line in found)
-    assert any("predictor.py:3: apis[0](api): PythonPredictor.predict reads config['x'], but predictor.config "
+    assert any("predictor.py:5: apis[0](api): PythonPredictor.predict reads config['x'], but predictor.config "
                "(cortex.yaml:6) has no 'x'" in line for line in found)
 
 

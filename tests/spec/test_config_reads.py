@@ -1,0 +1,155 @@
+"""`config["key"]` reads checked against predictor.config: an error only when the read surely runs on
+predictor.config itself, a warning on doubt, nothing when the code guards it. Each predictor below is
+a shape found in Cortex's own predictors (cortexlabs/cortex v0.19.0-v0.31.1), written anew."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kserve_bridge.errors import SpecError
+from kserve_bridge.spec import load_spec
+
+SPEC = """\
+- name: api
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    config:
+      threshold: 0.5
+      models:
+        iris: {labels: [a, b, c]}
+"""
+
+
+def problems(tmp_path: Path, predictor: str) -> list[tuple[str, int | None, str]]:
+    """(level, line, message) of every config-read problem; errors and warnings alike."""
+    (tmp_path / "cortex.yaml").write_text(SPEC)
+    (tmp_path / "predictor.py").write_text(textwrap.dedent(predictor))
+    try:
+        found = load_spec(tmp_path).notes
+    except SpecError as exc:
+        found = exc.problems
+    return [(p.level, p.line, p.message.replace(f"{tmp_path}/", "")) for p in found if "reads config" in p.message]
+
+
+# Cortex's TensorFlow multi-model example: a part of the config kept in self.config.
+PART_KEPT = '''
+class PythonPredictor:
+    def __init__(self, config):
+        self.config = config["models"]
+        self.labels = self.config["iris"]["labels"]
+
+    def predict(self, payload, query_params):
+        return self.config[query_params["model"]]
+'''
+
+
+def test_a_part_of_the_config_kept_in_self_config_is_followed(tmp_path):
+    assert problems(tmp_path, PART_KEPT) == []
+    assert problems(tmp_path, PART_KEPT.replace('["iris"]', '["setosa"]')) == [
+        ("error", 5, "PythonPredictor.__init__ reads config['models']['setosa'], but predictor.config.models "
+                     "(cortex.yaml:6) has no 'setosa'")]
+
+
+@pytest.mark.parametrize("shape, predictor", [
+    ("a membership test guards it", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                self.device = config["device"] if "device" in config else "cpu"
+            def predict(self, payload):
+                return 1
+    '''),
+    ("a try catches KeyError", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                try:
+                    self.limit = config["limit"]
+                except KeyError:
+                    self.limit = 10
+            def predict(self, payload):
+                return 1
+    '''),
+    ("self.config is something else", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                self.config = {"limit": 3}
+            def predict(self, payload):
+                return self.config["limit"]
+    '''),
+    ("config is rebound", '''
+        import json
+        class PythonPredictor:
+            def __init__(self, config):
+                config = json.load(open("settings.json"))
+                self.limit = config["limit"]
+            def predict(self, payload):
+                return 1
+    '''),
+    ("the class writes the key first", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                config["limit"] = 10
+                self.limit = config["limit"]
+            def predict(self, payload):
+                return 1
+    '''),
+    ("a global named config", '''
+        config = {"limit": 3}
+        class PythonPredictor:
+            def predict(self, payload):
+                return config["limit"]
+    '''),
+])
+def test_reads_that_cannot_fail_or_are_not_predictor_config_are_not_reported(tmp_path, shape, predictor):
+    assert problems(tmp_path, predictor) == [], shape
+
+
+@pytest.mark.parametrize("shape, predictor, line", [
+    ("in a branch", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                if config["threshold"] > 1:
+                    self.scale = config["scale"]
+            def predict(self, payload):
+                return 1
+    ''', 5),
+    ("in a helper the server does not call", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                self.config = config
+            def predict(self, payload):
+                return 1
+            def debug(self):
+                return self.config["verbose"]
+    ''', 8),
+    ("the class may add keys", '''
+        class PythonPredictor:
+            def __init__(self, config):
+                config.setdefault("limit", 10)
+                self.limit = config["limit"]
+            def predict(self, payload):
+                return 1
+    ''', 5),
+])
+def test_reads_that_may_not_run_are_warnings(tmp_path, shape, predictor, line):
+    found = problems(tmp_path, predictor)
+    assert [(level, at) for level, at, _ in found] == [("warning", line)], (shape, found)
+    assert "(if that read runs" in found[0][2]
+
+
+def test_a_read_in_a_base_class_of_the_file_is_followed(tmp_path):
+    predictor = '''
+        class Base:
+            def __init__(self, config):
+                self.config = config["models"]
+
+        class PythonPredictor(Base):
+            def predict(self, payload):
+                return self.config["iris"]["colour"]
+    '''
+    assert problems(tmp_path, predictor) == [
+        ("error", 8, "PythonPredictor.predict reads config['models']['iris']['colour'], but "
+                     "predictor.config.models.iris (cortex.yaml:6) has no 'colour'")]
