@@ -35,7 +35,8 @@ FRAMEWORK_MODULES: dict[str, frozenset[str]] = {
 # requirements.txt; it still says torch).
 FRAMEWORK_OF_MODULE = {"sklearn": "sklearn", "joblib": "sklearn", "torch": "torch", "torchvision": "torch",
                        "torchaudio": "torch", "onnxruntime": "onnx", "onnx": "onnx", "tensorflow": "tensorflow",
-                       "keras": "tensorflow", "tensorflow_hub": "tensorflow", "tensorflow_text": "tensorflow"}
+                       "keras": "tensorflow", "tf_keras": "tensorflow", "tensorflow_hub": "tensorflow",
+                       "tensorflow_text": "tensorflow"}
 FRAMEWORK_OF_PREDICTOR_TYPE = {t: kind.framework for t, kind in PREDICTOR_KINDS.items()}
 
 

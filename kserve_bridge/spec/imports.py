@@ -1,14 +1,19 @@
 """What a project imports, read statically: never imports the user's code.
 
 `project_imports` follows predictor.py into the project's own modules; `requirement_names`
-reads the pip requirements file. Both feed the choice of runtime and its warnings.
+reads the pip requirements file and `listed_modules` says which import names those distributions
+provide: from their installed metadata (top_level.txt, else RECORD), guessed from the name when a
+distribution is not installed here (then a warning says so). Both feed the choice of runtime and
+its warnings.
 """
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.metadata
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_FILES = 200
@@ -17,9 +22,9 @@ MAX_BYTES = 2 * 1024 * 1024
 DISTRIBUTION_OF = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
                    "skimage": "scikit-image", "bs4": "beautifulsoup4", "dotenv": "python-dotenv",
                    "google": "protobuf", "attr": "attrs", "dateutil": "python-dateutil"}
-# Distributions that provide the same import under another name (GPU / CPU builds).
-ALSO_PROVIDES = {"tensorflow-cpu": "tensorflow", "tensorflow-gpu": "tensorflow", "onnxruntime-gpu": "onnxruntime",
-                 "opencv-python-headless": "opencv-python", "tf-keras": "keras", "pillow-simd": "pillow"}
+# Builds of a distribution under another name (GPU / CPU / slim builds), for names guessed without metadata.
+ALSO_PROVIDES = {"opencv-python-headless": "opencv-python", "opencv-contrib-python": "opencv-python",
+                 "pillow-simd": "pillow"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,17 @@ def normalize(name: str) -> str:
 
 
 def distribution(module: str) -> str:
-    return normalize(DISTRIBUTION_OF.get(module, module))
+    """The distribution to install for an import name: the known exceptions, else the one installed
+    distribution that provides it (package metadata), else the import name itself."""
+    if module in DISTRIBUTION_OF:
+        return normalize(DISTRIBUTION_OF[module])
+    installed = _installed_providers().get(module, [])
+    return normalize(installed[0] if len(set(installed)) == 1 else module)
+
+
+@functools.cache
+def _installed_providers() -> dict[str, list[str]]:
+    return dict(importlib.metadata.packages_distributions())  # ~0.5 s: asked only for a warning's advice
 
 
 def _local(project: Path, roots: list[Path], dotted: str, names: tuple[str, ...] = ()) -> list[Path]:
@@ -129,8 +144,51 @@ def requirement_names(project: Path, pip_file: str) -> set[str]:
                 continue
             match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", line)
             if match and not line.startswith("-"):
-                name = normalize(match.group(1))
-                names.add(name)
-                if name in ALSO_PROVIDES:
-                    names.add(ALSO_PROVIDES[name])
+                names.add(normalize(match.group(1)))
     return names
+
+
+@dataclass
+class Listed:
+    """Import names the listed distributions provide (import name -> distribution)."""
+
+    modules: dict[str, str] = field(default_factory=dict)
+    guessed: set[str] = field(default_factory=set)  # listed distributions not installed here: names guessed
+
+
+def listed_modules(distributions: set[str]) -> Listed:
+    listed = Listed()
+    for dist in sorted(distributions):
+        try:
+            names = installed_top_level(importlib.metadata.distribution(dist))
+        except importlib.metadata.PackageNotFoundError:
+            names = guessed_top_level(dist)
+            listed.guessed.add(dist)
+        for name in names:
+            listed.modules.setdefault(name, dist)
+    return listed
+
+
+def installed_top_level(dist: importlib.metadata.Distribution) -> set[str]:
+    """The import names an installed distribution provides: top_level.txt, else the files it installed."""
+    text = dist.read_text("top_level.txt")
+    if text:
+        return {line.strip().replace("/", ".").split(".")[0] for line in text.splitlines() if line.strip()}
+    names = set()
+    for file in dist.files or []:
+        top = file.parts[0]
+        if len(file.parts) == 1 and top.endswith((".py", ".so", ".pyd")):
+            names.add(top.split(".")[0])
+        elif len(file.parts) > 1 and not top.endswith((".dist-info", ".egg-info", ".data")) and \
+                top not in ("..", "__pycache__", "bin"):
+            names.add(top)
+    return names
+
+
+def guessed_top_level(dist: str) -> set[str]:
+    """Import names a distribution that is not installed here probably provides: its name as an
+    import name, its first word (mlflow-skinny, tensorflow-cpu, google-cloud-storage) and the known
+    exceptions (scikit-learn: sklearn)."""
+    dist = normalize(ALSO_PROVIDES.get(dist, dist))
+    known = {module for module, name in DISTRIBUTION_OF.items() if normalize(name) == dist}
+    return {dist.replace("-", "_"), dist.split("-")[0]} | known

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..runtimes import BY_NAME, FRAMEWORK_OF_MODULE, FRAMEWORK_OF_PREDICTOR_TYPE, RUNTIMES, Runtime, find
-from ..spec.imports import Import, distribution, project_imports, requirement_names, third_party
+from ..spec.imports import Import, distribution, listed_modules, project_imports, requirement_names, third_party
 from ..spec.models import RealtimeAPI
 
 GPU_ORDER = ("torch", "tensorflow", "onnx")  # which GPU image wins when several frameworks are used
@@ -40,10 +40,10 @@ def choose_runtime(api: RealtimeAPI, project: Path | None) -> Choice:
         fw = FRAMEWORK_OF_MODULE.get(imp.module)
         if fw:
             needed.setdefault(fw, f"{imp.file}:{imp.line} imports {imp.module}")
-    requirements = requirement_names(project, pred.dependencies.pip) if project else set()
+    listed = listed_modules(requirement_names(project, pred.dependencies.pip) if project else set())
     for module, fw in FRAMEWORK_OF_MODULE.items():
-        if distribution(module) in requirements and fw not in needed:
-            needed[fw] = f"{pred.dependencies.pip} lists {distribution(module)}"
+        if module in listed.modules and fw not in needed:
+            needed[fw] = f"{pred.dependencies.pip} lists {listed.modules[module]}"
     reasons = list(needed.values()) or ["no framework imported: the smallest image"]
     warnings: list[str] = []
     runtime = find(set(needed), "cpu") or BY_NAME["kserve-bridge"]  # several CPU frameworks: the full image
@@ -60,11 +60,13 @@ def choose_runtime(api: RealtimeAPI, project: Path | None) -> Choice:
                             f"{'/'.join(runtime.frameworks)}: list {', '.join(missing)} in "
                             f"{pred.dependencies.pip} or use predictor.image")
     provided = runtime.modules()
+    unsure = (f", unless {', '.join(sorted(listed.guessed))} provides it (not installed here, so what it provides "
+              f"is guessed from its name)") if listed.guessed else ""
     for imp in imports:
-        dist = distribution(imp.module)
-        if imp.module not in provided and dist not in requirements and imp.module not in requirements:
+        if imp.module not in provided and imp.module not in listed.modules:
             warnings.append(f"{imp.file}:{imp.line}: imports {imp.module}, which the {runtime.name} image does not "
-                            f"have and {pred.dependencies.pip} does not list (add {dist} to it)")
+                            f"have and {pred.dependencies.pip} does not list (add {distribution(imp.module)} to "
+                            f"it{unsure})")
     return Choice(runtime, reasons, warnings, imports)
 
 

@@ -130,3 +130,42 @@ def test_serve_names_the_cluster_runtime_and_missing_local_frameworks(tmp_path: 
     assert "runs on kserve-bridge-torch (predictor.py:1 imports torch)" in err
     assert "predictor.py:2 imports not_installed_anywhere_xyz, which this Python environment lacks" in err
     assert "imports torch, which this Python environment lacks" not in err  # torch is installed here
+
+
+def import_warnings(project: Path, *site: Path) -> str:
+    """`validate`'s import warnings in a fresh process whose environment also holds `site`."""
+    path = ":".join([str(REPO), *map(str, site)])
+    done = subprocess.run([sys.executable, "-m", "kserve_bridge", "validate", str(project)], capture_output=True,
+                          text=True, env={"PYTHONPATH": path, "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return "\n".join(line for line in done.stderr.splitlines() if "imports " in line)
+
+
+def test_a_listed_distribution_not_installed_here_provides_its_guessed_import(tmp_path: Path) -> None:
+    """mlflow-skinny (not installed here) is a build of mlflow: `import mlflow` needs nothing more."""
+    project = make_project(tmp_path, [api()], {"predictor.py": "import mlflow\nimport zebra_utils\n",
+                                               "requirements.txt": "mlflow-skinny==2.9.2\nzebra-tools\n"})
+    found = import_warnings(project)
+    assert "mlflow" not in found.replace("mlflow-skinny", "")
+    assert "predictor.py:2: imports zebra_utils" in found  # the name says nothing: warned, saying it is unsure
+    assert "unless mlflow-skinny, zebra-tools provides it (not installed here" in found
+
+
+@pytest.mark.parametrize("metadata", ["top_level.txt", "RECORD"])
+def test_an_installed_distribution_says_which_imports_it_provides(tmp_path: Path, metadata: str) -> None:
+    """A distribution whose name says nothing of its import name, installed by pip: its metadata decides."""
+    source = tmp_path / "src"
+    (source / "zebra_utils").mkdir(parents=True)
+    (source / "zebra_utils" / "__init__.py").write_text("")
+    (source / "setup.py").write_text("from setuptools import setup\nsetup(name='zebra-tools', version='1.0', "
+                                     "packages=['zebra_utils'])\n")
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(site), str(source)], check=True, capture_output=True, timeout=300)
+    if metadata == "RECORD":
+        for top_level in site.glob("*.dist-info/top_level.txt"):
+            top_level.unlink()  # as flit and hatchling install: RECORD only
+    project = make_project(tmp_path / "project", [api()], {"predictor.py": "import zebra_utils\n",
+                                                           "requirements.txt": "zebra-tools\n"})
+    assert "zebra_utils" in import_warnings(project)  # not installed: the name is no clue
+    assert import_warnings(project, site) == ""
