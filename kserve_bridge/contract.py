@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .interface import (  # noqa: F401
+    BUNDLE_MANIFEST,
     CLIENT_ARG_OF_CLASS,
     HTTP_PORT,
     MAX_PAYLOAD_BYTES,

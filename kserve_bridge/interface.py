@@ -16,6 +16,8 @@ MODEL_DIR_ENV = "KSERVE_BRIDGE_MODEL_DIR"  # overrides MODEL_DIR for `python -m 
 HTTP_PORT = 8080
 PORT_ENV = "PORT"
 MAX_PAYLOAD_BYTES = 32 * 1024 * 1024  # largest request body; larger gets 413
+# Written last into each uploaded prefix (so into MODEL_DIR): the deployment, each file's size and sha256.
+BUNDLE_MANIFEST = "kserve-bridge.json"
 
 
 def server_args(model_name: str | None = None, model_dir: str = MODEL_DIR, port: int = HTTP_PORT) -> list[str]:

@@ -107,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         return 2
     name = args.model_name or settings.api_name
+    from .bundle import bundle_problem
+    problem = bundle_problem(model_dir)  # before anything from the model dir is imported
+    if problem:
+        from .server import report_start_failure
+        gc.enable()
+        return report_start_failure(f"API {name}: {problem}")
     try:
         log_config = payload_log_config(args, settings, name)
     except OSError as exc:

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Protocol
@@ -29,6 +30,18 @@ class Store(Protocol):
     def put_file(self, key: str, path: str, progress: Progress | None = None) -> None: ...
     def put_bytes(self, key: str, data: bytes) -> None: ...
     def get_bytes(self, key: str) -> bytes: ...
+    def sha256(self, key: str) -> str | None: ...  # of the object's bytes, streamed; None when it is absent
+
+
+class Sha256Sink:
+    """A writable file that only hashes what it is given: objects are streamed through it, never held whole."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
 
 
 def join(uri: str, *parts: str) -> str:

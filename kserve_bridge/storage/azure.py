@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from . import ObjectMissing, Progress
+from . import ObjectMissing, Progress, Sha256Sink
 
 
 def is_azure_blob(uri: str) -> bool:
@@ -89,6 +89,16 @@ class AzureStore:
                 return self._blob(key).download_blob().readall()
         except ResourceNotFoundError:
             raise ObjectMissing(f"{self.uri}/{key} does not exist") from None
+
+    def sha256(self, key: str) -> str | None:
+        from azure.core.exceptions import ResourceNotFoundError
+        sink = Sha256Sink()
+        try:
+            with self._errors("GET"):
+                self._blob(key).download_blob().readinto(sink)
+        except ResourceNotFoundError:
+            return None
+        return sink.digest.hexdigest()
 
 
 def _credential(account: str):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from . import ObjectMissing, Progress
+from . import ObjectMissing, Progress, Sha256Sink
 
 
 class GCSStore:
@@ -78,3 +78,15 @@ class GCSStore:
             if isinstance(exc.__cause__, NotFound):
                 raise ObjectMissing(f"{self.uri}/{key} does not exist") from None
             raise
+
+    def sha256(self, key: str) -> str | None:
+        from google.api_core.exceptions import NotFound
+        sink = Sha256Sink()
+        try:
+            with self._errors("GET"):
+                self._blob(key).download_to_file(sink)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, NotFound):
+                return None
+            raise
+        return sink.digest.hexdigest()

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from . import ObjectMissing, Progress
+from . import ObjectMissing, Progress, Sha256Sink
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _REFUSED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
@@ -90,3 +90,13 @@ class S3Store:
                 return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except _Missing:
             raise ObjectMissing(f"{self.uri}/{key} does not exist") from None
+
+    def sha256(self, key: str) -> str | None:
+        sink = Sha256Sink()
+        try:
+            with self._errors("GET", key):
+                for chunk in self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].iter_chunks():
+                    sink.write(chunk)
+        except _Missing:
+            return None
+        return sink.digest.hexdigest()

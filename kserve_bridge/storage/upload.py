@@ -1,8 +1,11 @@
 """Upload a project to `<storage URI>/<deployment id>/` and read back what a deployment ran.
 
 The prefix is content-addressed: the deployment id hashes the project's files and the
-API's resolved spec, so a prefix that holds a manifest is complete and never changes;
-uploading it again is skipped. The manifest is written last, after every file.
+API's resolved spec. The manifest, written last after every file, lists each file's size and
+sha256. A prefix that already holds a manifest is trusted only once every file in it has been
+read back and matches the project: one that differs or is missing is uploaded again (and named),
+so a prefix changed in storage is repaired, not deployed. The model server checks the same
+sha256s against what the storage initializer downloaded (modelserver/bundle.py).
 """
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ..contract import BUNDLE_MANIFEST as MANIFEST
 from ..errors import StorageError
-from ..package import project_files
-from . import ObjectMissing, join, open_store
+from ..package import file_sha256, project_files
+from . import ObjectMissing, Store, join, open_store
 
-MANIFEST = "kserve-bridge.json"
 PROGRESS_FROM_BYTES = 8 << 20  # smaller bundles upload in a blink: one line, no percentages
 
 
@@ -61,23 +64,42 @@ def _size(n: int) -> str:
 def upload_project(project_dir: str | Path, uri: str, manifest: dict[str, Any],
                    stream: IO[str] | None = None) -> bool:
     """Upload the project's files then the manifest to `uri` (a deployment's prefix), reporting
-    to `stream` (default: stderr). Returns False when the prefix is already complete."""
+    to `stream` (default: stderr). Returns False when the prefix already held all of it, verified."""
     stream = stream or sys.stderr
     store = open_store(uri)
     store.check()
-    if store.exists(MANIFEST):
-        print(f"{uri} already holds deployment {manifest['deployment_id']}: nothing to upload", file=stream)
-        return False
     files = list(project_files(project_dir))
     sizes = {name: path.stat().st_size for name, path in files}
     if MANIFEST in sizes:
         raise StorageError(f"the project has a file named {MANIFEST}, a name the upload reserves; rename it")
+    hashes = {name: file_sha256(path) for name, path in files}
+    body = json.dumps(dict(manifest, files=sizes, sha256=hashes), sort_keys=True, indent=1).encode()
+    if store.exists(MANIFEST):
+        return _repair(store, files, hashes, body, manifest["deployment_id"], stream)
     progress = ProgressPrinter(sum(sizes.values()), len(files), uri, stream)
     for name, path in files:
         store.put_file(name, str(path), progress)
-    body = dict(manifest, files=sizes)
-    store.put_bytes(MANIFEST, json.dumps(body, sort_keys=True, indent=1).encode())
+    store.put_bytes(MANIFEST, body)
     return True
+
+
+def _repair(store: Store, files: list[tuple[str, Path]], hashes: dict[str, str], body: bytes, deployment: str,
+            stream: IO[str]) -> bool:
+    """Read back every file of a complete prefix; upload again each one that differs from the project (or
+    is gone), then the manifest when it differs. True when anything was written."""
+    changed = [(name, path) for name, path in files if store.sha256(name) != hashes[name]]
+    for name, path in changed:
+        print(f"{join(store.uri, name)} does not match the project's {name} (sha256 differs, or it is gone): "
+              "uploading it again", file=stream)
+        store.put_file(name, str(path))
+    if changed or store.get_bytes(MANIFEST) != body:
+        if not changed:
+            print(f"{store.uri}: every file matches; writing its manifest again (it differed)", file=stream)
+        store.put_bytes(MANIFEST, body)
+        return True
+    print(f"{store.uri} already holds deployment {deployment} ({len(files)} files verified by sha256): "
+          "nothing to upload", file=stream)
+    return False
 
 
 def read_deployment(uri: str) -> Deployment:

@@ -2,7 +2,11 @@
 what lands in storage is fetched with KServe's own storage code and served by the model server."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -10,7 +14,7 @@ import pytest
 
 from kserve_bridge.cli import main
 from kserve_bridge.storage.upload import MANIFEST
-from tests.storage.conftest import BUCKET, fetch_and_serve
+from tests.storage.conftest import BUCKET, fetch_and_serve, isvc_env
 
 URI = f"s3://{BUCKET}/apis/iris"
 
@@ -43,6 +47,7 @@ def test_deploy_uploads_to_a_prefix_per_deployment_and_kserve_serves_it(fake, ku
     manifest = json.loads(s3.read(prefix + MANIFEST))
     assert manifest["deployment_id"] == dep_id and manifest["api"] == "iris"
     assert manifest["predictor_path"] == "predictor.py" and manifest["files"]["data/weights.json"] == 15
+    assert manifest["sha256"]["data/weights.json"] == hashlib.sha256(b'{"offset": 100}').hexdigest()
 
     server = fetch_and_serve(isvc, tmp_path, serve)
     answer = httpx.post(f"{server.url}/v1/models/iris:predict", json={"x": [1, 2, 3]}, timeout=30)
@@ -55,12 +60,14 @@ def test_same_deployment_uploads_nothing_and_a_new_revision_keeps_the_old_code(f
                                                                                capsys):
     assert deploy(kubeconfig, str(project), "--storage-uri", URI) == 0
     first = fake.isvc("iris")["metadata"]["labels"]["kserve-bridge.io/deployment-id"]
-    # a complete prefix is never rewritten: remove a file and deploy again; it stays removed
-    s3.client.delete_object(Bucket=BUCKET, Key=f"apis/iris/{first}/cortex.yaml")
     capsys.readouterr()
     assert deploy(kubeconfig, str(project), "--storage-uri", URI) == 0
-    assert "nothing to upload" in capsys.readouterr().err
-    assert f"apis/iris/{first}/cortex.yaml" not in s3.keys()
+    assert "(2 files verified by sha256): nothing to upload" in capsys.readouterr().err
+    # a file removed from a complete prefix is put back, named
+    s3.client.delete_object(Bucket=BUCKET, Key=f"apis/iris/{first}/cortex.yaml")
+    assert deploy(kubeconfig, str(project), "--storage-uri", URI) == 0
+    assert f"{URI}/{first}/cortex.yaml does not match the project's cortex.yaml" in capsys.readouterr().err
+    assert s3.read(f"apis/iris/{first}/cortex.yaml") == (project / "cortex.yaml").read_bytes()
 
     (project / "predictor.py").write_text((project / "predictor.py").read_text().replace("sum(", "max("))
     assert deploy(kubeconfig, str(project), "--storage-uri", URI) == 0
@@ -145,3 +152,36 @@ def test_pvc_is_refused_with_the_commands_that_fill_it(fake, kubeconfig, project
     assert f"kubectl cp {package[4]}/{Path(bundle).name} " in err
     assert "--no-upload --storage-uri pvc://projects/iris/" in err
     assert writes(fake) == []
+
+
+def test_a_tampered_bundle_stops_the_server_naming_the_file_and_deploy_repairs_it(fake, kubeconfig, project, s3,
+                                                                                  tmp_path, serve, capsys):
+    """One object overwritten under a complete prefix: the model server, on what KServe's storage code
+    downloads, exits before loading with the file in its termination message; `deploy` names the file and
+    uploads it again; then the same download serves."""
+    from kserve_storage import Storage
+    assert deploy(kubeconfig, str(project), "--storage-uri", URI) == 0
+    isvc = fake.isvc("iris")
+    dep_id = isvc["metadata"]["labels"]["kserve-bridge.io/deployment-id"]
+    tampered = (project / "predictor.py").read_text().replace("return", "import os; os.system('id'); return", 1)
+    s3.client.put_object(Bucket=BUCKET, Key=f"apis/iris/{dep_id}/predictor.py", Body=tampered.encode())
+
+    fetched, termination = tmp_path / "mnt-models", tmp_path / "termination-log"
+    Storage.download(isvc["spec"]["predictor"]["model"]["storageUri"], str(fetched))
+    termination.write_text("")  # the kubelet creates it; the server writes its reason there
+    env = {**os.environ, **isvc_env(isvc), "KSERVE_BRIDGE_TERMINATION_LOG": str(termination),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "modelserver", "--model_dir", str(fetched), "--model_name", "iris",
+                           "--http_port", "0"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-3000:]
+    message = termination.read_text()
+    assert message.startswith("API iris: the project in ") and "predictor.py (sha256 differs)" in message
+    assert "cortex.yaml" not in message  # only what changed is named
+
+    capsys.readouterr()
+    assert deploy(kubeconfig, str(project), "--storage-uri", URI) == 0
+    assert f"{URI}/{dep_id}/predictor.py does not match the project's predictor.py" in capsys.readouterr().err
+    assert s3.read(f"apis/iris/{dep_id}/predictor.py") == (project / "predictor.py").read_bytes()
+    server = fetch_and_serve(isvc, tmp_path / "again", serve)
+    answer = httpx.post(f"{server.url}/v1/models/iris:predict", json={"x": [1, 2, 3]}, timeout=30)
+    assert answer.status_code == 200, answer.text
