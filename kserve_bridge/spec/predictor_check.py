@@ -170,12 +170,13 @@ def _inherited_methods(cls: ast.ClassDef, classes: dict[str, ast.ClassDef],
 def _config_reads(owned: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]], api: RealtimeAPI,
                   spec_file: str, line_of: LineOf, add: Callable[..., None]) -> None:
     """`config["key"]` reads of keys predictor.config lacks: errors when surely run, else warnings."""
-    where = line_of(("predictor", "config")) if "config" in api.predictor.model_fields_set else None
+    is_set = "config" in api.predictor.model_fields_set
+    where = line_of(("predictor", "config")) if is_set else None
     for read in config_reads(owned, api.predictor.config):
         *parents, key = read.path
         expression = "config" + "".join(f"[{k!r}]" for k in read.path)
-        part = "".join(f".{k}" for k in parents)
-        defined = (f"predictor.config{part} ({spec_file}:{where}) has no {key!r}" if where
+        part, at = "".join(f".{k}" for k in parents), f" ({spec_file}:{where})" if where else ""
+        defined = (f"predictor.config{part}{at} has no {key!r}" if is_set
                    else f"predictor.config is not set in {spec_file}")
         doubt = "" if read.certain else " (if that read runs: it is in a branch, a helper, or the class " \
                                         "changes its config)"
