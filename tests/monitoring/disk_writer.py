@@ -21,7 +21,7 @@ JSON = {"headers": [(b"content-type", b"application/json")]}
 def main(sink: str) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails with EFBIG instead
     payload_log = PayloadLog(sink, Source(api="disk", source="http://localhost:8080/"), mode="request").start()
-    wait_until = load_script("monitoring_stack").wait_until
+    wait_until = load_script("loopback").wait_until
     submitted = 0
     for line in sys.stdin:
         command, *args = line.split()

@@ -311,7 +311,8 @@ def test_sigterm_delivers_what_the_budget_allows_and_counts_the_rest(receiver, t
         assert stack.traffic(url, 20, threads=1) == {200: 20}  # 40 records: 1 waits on the sink, 39 queued
         sink.wait_for(1)
         os.killpg(server.pid, signal.SIGTERM)
-        stack.wait_until(lambda: "before stopping" in log_file.read_text(), 60, "the payload log draining")
+        stack.wait_until(lambda: "before stopping" in log_file.read_text(), 60, "the payload log draining",
+                         process=server)
         sink.allow(5)  # the sink answers 5 records, then is stuck again (each POST times out after 5 s)
         assert server.wait(timeout=120) == 0
     finally:
