@@ -60,8 +60,9 @@ def choose_runtime(api: RealtimeAPI, project: Path | None) -> Choice:
                             f"{'/'.join(runtime.frameworks)}: list {', '.join(missing)} in "
                             f"{pred.dependencies.pip} or use predictor.image")
     provided = runtime.modules()
-    unsure = (f", unless {', '.join(sorted(listed.guessed))} provides it (not installed here, so what it provides "
-              f"is guessed from its name)") if listed.guessed else ""
+    guessed = sorted(listed.guessed)
+    unsure = (f", unless {', '.join(guessed[:3])}{f' or {len(guessed) - 3} more' if len(guessed) > 3 else ''} "
+              "provides it (not installed here, so what it provides is guessed from its name)") if guessed else ""
     for imp in imports:
         if imp.module not in provided and imp.module not in listed.modules:
             warnings.append(f"{imp.file}:{imp.line}: imports {imp.module}, which the {runtime.name} image does not "
