@@ -1,6 +1,9 @@
 """`config["key"]` reads checked against predictor.config: an error only when the read surely runs on
-predictor.config itself, a warning on doubt, nothing when the code guards it. Each predictor below is
-a shape found in Cortex's own predictors (cortexlabs/cortex v0.19.0-v0.31.1), written anew."""
+predictor.config itself, a warning on doubt, nothing when the code guards it. The shapes of Cortex's own
+predictors (cortexlabs/cortex v0.19.0-v0.31.1; scripts/check_cortex_predictors.py) are written anew
+here: a part of the config kept in self.config and read with fixed and dynamic keys, a read in an `if`
+chain's tests, reads in a loop, `config.get` with a default (tests/spec/test_predictor_check.py); the
+others are the doubts a static check must not call errors."""
 from __future__ import annotations
 
 import textwrap
@@ -153,3 +156,30 @@ def test_a_read_in_a_base_class_of_the_file_is_followed(tmp_path):
     assert problems(tmp_path, predictor) == [
         ("error", 8, "PythonPredictor.predict reads config['models']['iris']['colour'], but "
                      "predictor.config.models.iris (cortex.yaml:6) has no 'colour'")]
+
+
+def test_an_if_chain_reads_its_first_test_always_and_a_loop_body_maybe(tmp_path):
+    """As Cortex's PyTorch examples choose a device: the first test always runs (an error when the key is
+    missing), a later `elif` test or a loop body may not (warnings; with an error they are not shown)."""
+    chain = '''
+        class PythonPredictor:
+            def __init__(self, config):
+                if config["device"] == "gpu":
+                    self.device = "cuda"
+                elif config["accelerator"] == "inf":
+                    self.device = "inf"
+            def predict(self, payload):
+                return 1
+    '''
+    assert [(level, line) for level, line, _ in problems(tmp_path, chain)] == [("error", 4)]
+    assert [(level, line) for level, line, _ in problems(tmp_path, chain.replace('"device"', '"threshold"'))] \
+        == [("warning", 6)]
+    loop = '''
+        class PythonPredictor:
+            def __init__(self, config):
+                for name in config["models"]:
+                    self.warm = config["warmup"]
+            def predict(self, payload):
+                return 1
+    '''
+    assert [(level, line) for level, line, _ in problems(tmp_path, loop)] == [("warning", 5)]
