@@ -187,7 +187,7 @@ class PayloadLog:
         return batch
 
     def _count(self, outcome: str, n: int) -> None:
-        """`n` records sent or lost (`outcome` a reason); under `self.lock` or from the request path."""
+        """`n` records sent or lost (`outcome` a reason); called under `self.lock`."""
         if n:
             self.counts[outcome] += n
             (self.sent if outcome == "sent" else self.dropped[outcome]).inc(n)
