@@ -148,6 +148,7 @@ class Supervisor:
         if signum == signal.SIGTERM and self.drain_delay_s and self.drain_at is None and not self.stopping:
             self.state.draining.value = 1
             self.drain_at = time.monotonic() + self.drain_delay_s
+            log.info("SIGTERM: not ready; still accepting for %g s before draining", self.drain_delay_s)
         else:
             self.stopping = True
         os.write(self.wakeup_w, b"x")
