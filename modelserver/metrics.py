@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, exposition, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from kserve_bridge.contract import ALERTS_ENV, DEFAULT_ALERTS
 
@@ -18,11 +20,13 @@ LATENCY = Histogram("kserve_bridge_request_duration_seconds", "Request latency i
 IN_FLIGHT = Gauge("kserve_bridge_requests_in_flight", "Requests being served", ["api"], multiprocess_mode="livesum")
 BATCH_SIZE = Histogram("kserve_bridge_batch_size", "Requests per server-side batch", ["api", "model"],
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+# Gauges below: "live" modes, so a dead process's value leaves /metrics (the supervisor marks it dead).
 MODEL_LOAD = Gauge("kserve_bridge_model_load_seconds", "Seconds the API took to load (predictor and models)",
-                   ["api"])
-READY = Gauge("kserve_bridge_api_ready", "1 once the API is loaded and ready, else 0", ["api"])
+                   ["api"], multiprocess_mode="livemax")
+READY = Gauge("kserve_bridge_api_ready", "1 once the API is loaded and ready, else 0", ["api"],
+              multiprocess_mode="livemax")
 ALERT_THRESHOLD = Gauge("kserve_bridge_alert_threshold", "The API's alert thresholds (kserve.alerts), read by "
-                        "manifests/monitoring's PrometheusRule", ["api", "threshold"])
+                        "manifests/monitoring's PrometheusRule", ["api", "threshold"], multiprocess_mode="livemax")
 
 
 def export_thresholds(api: str, environ: dict | None = None) -> None:
@@ -32,16 +36,42 @@ def export_thresholds(api: str, environ: dict | None = None) -> None:
         ALERT_THRESHOLD.labels(api, name).set(value)
 
 
-_replica: list[CollectorRegistry] = []  # built on first use, in a replica's process
+class Processes:
+    """The replica's processes, read when /metrics is scraped (a replica's shared state, or this one
+    process): configured, live with the predictor loaded, and restarts after a process exited. A rule
+    alerts when fewer are ready than configured (manifests/monitoring, KServeBridgeReplicaDegraded)."""
+
+    def __init__(self, api: str, read: Callable[[], tuple[int, int, int]]):
+        self.api, self.read = api, read
+
+    def collect(self) -> Iterator[Metric]:
+        configured, ready, restarts = self.read()
+        for family, value in ((GaugeMetricFamily("kserve_bridge_processes", "Server processes configured per "
+                                                 "replica (processes_per_replica)", labels=["api"]), configured),
+                              (GaugeMetricFamily("kserve_bridge_processes_ready", "Live server processes whose "
+                                                 "predictor is loaded", labels=["api"]), ready),
+                              (CounterMetricFamily("kserve_bridge_process_restarts", "Server processes restarted "
+                                                   "after they exited", labels=["api"]), restarts)):
+            family.add_metric([self.api], value)
+            yield family
+
+
+_registry: list[CollectorRegistry] = []  # what /metrics exposes, set by `export_processes`
+
+
+def export_processes(processes: Processes) -> None:
+    """Expose `processes` on /metrics, with, in a replica (PROMETHEUS_MULTIPROC_DIR set by the
+    supervisor), every process's series instead of this process's."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    registry.register(processes)
+    _registry[:] = [registry]
 
 
 def exposition_for(accept: str) -> tuple[bytes, str]:
     """/metrics' body and content type for a request's Accept header."""
-    registry = REGISTRY
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        if not _replica:
-            _replica.append(CollectorRegistry())
-            multiprocess.MultiProcessCollector(_replica[0])
-        registry = _replica[0]
     encoder, content_type = exposition.choose_encoder(accept)
-    return encoder(registry), content_type
+    return encoder(_registry[0] if _registry else REGISTRY), content_type

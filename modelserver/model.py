@@ -104,9 +104,9 @@ class PredictorModel(Model):
                                    in_flight=lambda: self.requests.arriving)
 
     def stop(self) -> None:
-        """KServe's teardown hook (its ModelRepository.unload calls it when SIGTERM/SIGINT stops the server):
-        out of rotation at once. The predict threads and batchers keep answering the requests the
-        server still drains; `close` ends them once it has."""
+        """KServe's teardown hook (its ModelRepository.unload calls it): not ready. Our server calls it
+        through `close`, once it has drained (a SIGTERM makes /readyz fail at once through
+        app.Readiness, while predicts are still answered)."""
         super().stop()
         metrics.READY.labels(self.name).set(0)
 

@@ -24,6 +24,7 @@ class ReplicaState:
         self.in_flight = context.RawArray("l", processes)  # POSTs it holds permits for
         self.connections = context.RawArray("l", processes)  # open client connections (modelserver/accept.py)
         self.was_ready = context.RawValue("b", 0)  # 1 once every worker had loaded (set by the last to load)
+        self.restarts = context.RawValue("l", 0)  # workers restarted after they exited (by the supervisor)
         self.draining = context.RawValue("b", 0)  # 1 from SIGTERM on: /readyz fails (set by the supervisor)
         self.permits = context.Semaphore(max_concurrency)
 
@@ -59,6 +60,11 @@ class ReplicaState:
         self.ready[slot] = int(ready)
         if self.all_ready():
             self.was_ready.value = 1
+
+    def counts(self) -> tuple[int, int, int]:
+        """Processes configured, live and loaded, restarted (kserve_bridge_processes*, metrics.Processes)."""
+        return self.processes, sum(bool(self.ready[i] and self.pids[i]) for i in range(self.processes)), \
+            self.restarts.value
 
     def describe(self) -> list[dict]:
         """Per slot: pid and readiness (for /readyz)."""

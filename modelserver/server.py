@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +15,12 @@ from .app import Readiness, install
 from .endpoint import CortexEndpoint
 from .internals import HttpServer, check_versions, http_config
 from .model import PredictorModel
+from .termination import report_failure
 
 if TYPE_CHECKING:
     from .worker import Worker
 
 log = logging.getLogger("modelserver")
-TERMINATION_LOG_ENV = "KSERVE_BRIDGE_TERMINATION_LOG"
 
 
 def use_uvloop() -> None:
@@ -34,19 +33,6 @@ def use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def report_start_failure(message: str) -> int:
-    """Exit status 1, the reason in the log and in Kubernetes' termination message (docs/mapping.md,
-    "A predictor that fails to load"): the pod restarts with back-off, as Cortex's "error" status did."""
-    log.error("%s", message)
-    path = Path(os.environ.get(TERMINATION_LOG_ENV, "/dev/termination-log"))
-    if path.is_file():  # the kubelet creates it in a pod; never created elsewhere
-        try:
-            path.write_text(message[-4096:])  # Kubernetes keeps at most 4096 bytes
-        except OSError as exc:
-            log.warning("cannot write %s: %s", path, exc)
-    return 1
-
-
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
           max_payload_bytes: int, payload_log: dict | None = None, worker: Worker | None = None,
           drain_delay_s: float = 0.0) -> int | None:
@@ -57,7 +43,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     log.setLevel(settings.log_level.upper())
     wrong_versions = check_versions()
     if wrong_versions:
-        return report_start_failure(wrong_versions)
+        return report_failure(wrong_versions)
     requests = worker.in_flight(name, settings.max_concurrency) if worker is not None else None
     model = PredictorModel(name, settings, model_dir, requests=requests)
     metrics.export_thresholds(name)
@@ -65,9 +51,11 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     if worker is not None:
         worker.loaded(loaded)
     if not loaded:
-        # a worker's exit before the replica was ready stops the replica
-        return report_start_failure(f"API {model.name} failed to load: {model.load_error}")
+        # a worker's exit before the replica was ready stops the replica (modelserver/supervisor.py)
+        return report_failure(f"API {model.name} failed to load: {model.load_error}")
     readiness = Readiness(model, worker.state if worker is not None else None)
+    metrics.export_processes(metrics.Processes(name, worker.state.counts if worker is not None
+                                               else lambda: (1, int(model.ready), 0)))
     asgi_app: Any = install(model, CortexEndpoint(model, settings.endpoint), readiness,
                             deployment_id=settings.deployment_id, max_payload_bytes=max_payload_bytes)
     records: Any = None  # PayloadLog, imported only when asked for

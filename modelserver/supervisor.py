@@ -7,7 +7,12 @@ bound while a worker restarts, a dying worker cannot take queued connections wit
 idle worker accepts before a busy one (with SO_REUSEPORT the kernel hashes each connection to
 a socket whatever that worker is doing). uvicorn's and KServe's `--workers` do the same.
 
-It restarts a worker that exits (backing off while one keeps dying young). On SIGTERM it marks
+It restarts a worker that exits (backing off while one keeps dying young; each restart is counted
+in kserve_bridge_process_restarts_total). While a worker is down the replica serves with the
+others and stays ready (kserve_bridge_processes_ready < kserve_bridge_processes says so, and
+KServeBridgeReplicaDegraded alerts); a worker that cannot be restored within the restore deadline
+(KSERVE_BRIDGE_RESTORE_DEADLINE_S, default 600) stops the replica with exit 1, so that Kubernetes
+restarts it, counts it and, if it cannot load either, backs off (docs/limits.md). On SIGTERM it marks
 the replica unready and, for the drain delay (--drain_delay_s), lets the workers keep accepting;
 then (at once on SIGINT) it closes its copy of the socket and passes SIGTERM on: each worker stops
 accepting, finishes the requests it holds (up to `GRACE_S`) and exits. The supervisor itself imports
@@ -29,12 +34,18 @@ from pathlib import Path
 from kserve_bridge.contract import ServerSettings
 
 from .replica import ReplicaState
+from .termination import report_failure
 
 log = logging.getLogger("modelserver.supervisor")
-LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (server.report_start_failure)
+LOAD_FAILED = 1  # a worker's exit status when the predictor fails to load (termination.report_failure)
 GRACE_S = 35.0  # KServe's uvicorn drains for 30 s (ModelServer grace_period); then SIGKILL
 YOUNG_S = 10.0  # a worker dying sooner than this after its start is restarted with a growing delay
 MAX_BACKOFF_S = 30.0
+# How long a slot may stay without a loaded worker (it keeps failing to restart: a model store that is
+# down, a crash at load) before the replica exits 1, so Kubernetes restarts it and counts it.
+RESTORE_DEADLINE_ENV = "KSERVE_BRIDGE_RESTORE_DEADLINE_S"
+RESTORE_DEADLINE_S = 600.0
+RESTORE_POLL_S = 1.0  # how often a restarting slot is looked at
 
 
 def _worker_main(*args) -> None:
@@ -77,6 +88,9 @@ class Supervisor:
         self.started = [0.0] * self.processes
         self.backoff = [0.0] * self.processes
         self.due: dict[int, float] = {}  # slot -> when to restart it
+        self.down_since: dict[int, float] = {}  # slot -> when it last had a loaded worker (after a restart)
+        self.restore_deadline_s = float(os.environ.get(RESTORE_DEADLINE_ENV, RESTORE_DEADLINE_S))
+        self.last_exit: dict[int, str] = {}
         self.stopping = False
         self.exit_code = 0
         self.wakeup_r, self.wakeup_w = os.pipe()
@@ -111,6 +125,22 @@ class Supervisor:
                   lived, f" holding {held} requests" if held else "",
                   f" in {self.backoff[slot]:.0f}s" if self.backoff[slot] else "")
         self.due[slot] = time.monotonic() + self.backoff[slot]
+        self.down_since.setdefault(slot, time.monotonic())
+        self.last_exit[slot] = f"exit status {process.exitcode}"
+
+    def check_restored(self) -> None:
+        """Slots whose restarted worker has loaded are restored; one that stays down past the restore
+        deadline stops the replica (exit 1, the reason in the termination message)."""
+        now = time.monotonic()
+        for slot, since in list(self.down_since.items()):
+            if self.state.ready[slot] and self.state.pids[slot]:
+                del self.down_since[slot]
+                log.info("worker %d restored after %.1fs", slot, now - since)
+            elif now - since >= self.restore_deadline_s:
+                report_failure(f"worker {slot} of {self.processes} could not be restored for "
+                               f"{self.restore_deadline_s:g}s (last: {self.last_exit.get(slot)}); stopping the "
+                               f"replica so that it is restarted")
+                self.stopping, self.exit_code = True, LOAD_FAILED
 
     def on_signal(self, signum: int, frame: object) -> None:
         """SIGTERM with a drain delay: the replica is unready at once (every worker's /readyz reads the
@@ -118,6 +148,7 @@ class Supervisor:
         if signum == signal.SIGTERM and self.drain_delay_s and self.drain_at is None and not self.stopping:
             self.state.draining.value = 1
             self.drain_at = time.monotonic() + self.drain_delay_s
+            log.info("SIGTERM: not ready; still accepting for %g s before draining", self.drain_delay_s)
         else:
             self.stopping = True
         os.write(self.wakeup_w, b"x")
@@ -135,7 +166,12 @@ class Supervisor:
             for slot in [s for s, when in self.due.items() if when <= now]:
                 del self.due[slot]
                 self.start(slot)
-            deadlines = [*self.due.values(), *([self.drain_at] if self.drain_at is not None else [])]
+                self.state.restarts.value += 1
+            self.check_restored()
+            if self.stopping:
+                break
+            deadlines = [*self.due.values(), *([self.drain_at] if self.drain_at is not None else []),
+                         *([now + RESTORE_POLL_S] if self.down_since else [])]
             timeout = max(0.0, min(deadlines) - now) if deadlines else None
             live = {p.sentinel: slot for slot, p in enumerate(self.workers) if p is not None}
             for ready in wait([*live, self.wakeup_r], timeout):

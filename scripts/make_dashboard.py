@@ -70,6 +70,11 @@ PANELS: list[tuple[str, str, list[tuple[str, str]], int]] = [
        "sent/s {{revision_name}}"),
       (f"sum by (revision_name, reason) (rate(kserve_bridge_payload_log_dropped_total{{{SEL}}}{RATE}))",
        "dropped/s {{revision_name}} {{reason}}")], 12),
+    ("Server processes: ready vs configured (processes_per_replica), restarts", "short",
+     [(f"sum by (revision_name) (kserve_bridge_processes_ready{{{SEL}}})", "ready {{revision_name}}"),
+      (f"sum by (revision_name) (kserve_bridge_processes{{{SEL}}})", "configured {{revision_name}}"),
+      (f"sum by (revision_name) (increase(kserve_bridge_process_restarts_total{{{SEL}}}[15m]))",
+       "restarts in 15m {{revision_name}}")], 12),
 ]
 
 

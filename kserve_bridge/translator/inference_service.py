@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..contract import ALERTS_ENV, DEPLOYMENT_ID_LABEL, MODEL_DIR, ServerSettings, is_remote, server_args
+from ..contract import (
+    ALERTS_ENV,
+    DEPLOYMENT_ID_LABEL,
+    DRAIN_DELAY_ENV,
+    MODEL_DIR,
+    RAW_DEPLOYMENT_DRAIN_DELAY_S,
+    ServerSettings,
+    is_remote,
+    server_args,
+)
 from ..runtimes import MODEL_FORMAT
 from ..spec.models import RealtimeAPI
 from . import pod
@@ -111,6 +120,10 @@ def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: st
     settings = ServerSettings.from_api(api, deployment_id)
     read_only = api.kserve.restricted_security
     env = {**(pod.scratch_env() if read_only else {}), **pred.env, **settings.to_env()}
+    if api.kserve.deployment_mode == "RawDeployment":  # Knative's queue-proxy drains Serverless pods itself
+        env[DRAIN_DELAY_ENV] = str(RAW_DEPLOYMENT_DRAIN_DELAY_S)
+        rec.map("(shutdown)", f"env {DRAIN_DELAY_ENV}={RAW_DEPLOYMENT_DRAIN_DELAY_S}: on SIGTERM /readyz fails and "
+                "the server keeps accepting while the endpoints' removal propagates, then drains")
     if api.kserve.alerts is not None:
         env[ALERTS_ENV] = alert_thresholds(api.kserve.alerts)
         rec.map("kserve.alerts", f"env {ALERTS_ENV} (exported as kserve_bridge_alert_threshold; "
