@@ -1,8 +1,9 @@
-"""The server's errors: each class carries its HTTP status; one function turns any
-exception into the JSON answer `{"error": message}` every route gives.
+"""The server's errors: each class carries its HTTP status and its gRPC status code (the name of a
+`grpc.StatusCode`); one function turns any exception into the JSON answer `{"error": message}`
+every HTTP route gives, another into the status and message of a gRPC call (modelserver/grpc_service.py).
 
 KServe's own errors (raised inside its routes) are mapped here too, so the predict
-lane, the Cortex endpoint and KServe's FastAPI app answer the same way.
+lane, the Cortex endpoint, KServe's FastAPI app and the gRPC service answer the same way.
 """
 from __future__ import annotations
 
@@ -15,64 +16,65 @@ from kserve_bridge.errors import ModelInputError
 
 
 class ServerError(Exception):
-    """An error with an HTTP status; `str()` is the message the client reads."""
+    """An error with an HTTP status and a gRPC code; `str()` is the message the client reads."""
 
-    status = 500
+    status, grpc = 500, "INTERNAL"
 
 
 class BadRequest(ServerError):
     """The request does not match its content type or the model's inputs."""
 
-    status = 400
+    status, grpc = 400, "INVALID_ARGUMENT"
 
 
 class ModelNotFoundError(ServerError, LookupError):
     """An unknown model name or version."""
 
-    status = 404
+    status, grpc = 404, "NOT_FOUND"
 
 
 class BodyTimeout(ServerError):
-    status = 408
+    status, grpc = 408, "DEADLINE_EXCEEDED"
 
 
 class PayloadTooLarge(ServerError):
-    status = 413
+    status, grpc = 413, "RESOURCE_EXHAUSTED"
 
 
 class UnsupportedMediaType(ServerError):
-    status = 415
+    status, grpc = 415, "INVALID_ARGUMENT"
 
 
 class HeadersTooLarge(ServerError):
-    status = 431
+    status, grpc = 431, "RESOURCE_EXHAUSTED"
 
 
 class PredictorError(ServerError):
     """The predictor raised (any exception, SystemExit included) or returned something unserialisable."""
 
-    status = 500
+    status, grpc = 500, "INTERNAL"
 
 
 class NotReady(ServerError):
-    status = 503
+    status, grpc = 503, "UNAVAILABLE"
 
 
 class Overloaded(ServerError):
     """More requests in flight than max_concurrency."""
 
-    status = 503
+    status, grpc = 503, "RESOURCE_EXHAUSTED"
 
 
 class PredictTimeout(ServerError):
     """The predict outlived the API's request timeout."""
 
-    status = 504
+    status, grpc = 504, "DEADLINE_EXCEEDED"
 
 
-# KServe's errors, raised inside its own routes, and the model clients' input errors.
-KSERVE_STATUS: dict[type, int] = {InvalidInput: 400, ModelNotFound: 404, InferenceError: 500, ModelNotReady: 503,
-                                  ModelInputError: 400}
+# KServe's errors, raised inside its own routes, and the model clients' input errors: HTTP status, gRPC code.
+KSERVE_STATUS: dict[type, tuple[int, str]] = {
+    InvalidInput: (400, "INVALID_ARGUMENT"), ModelNotFound: (404, "NOT_FOUND"), InferenceError: (500, "INTERNAL"),
+    ModelNotReady: (503, "UNAVAILABLE"), ModelInputError: (400, "INVALID_ARGUMENT")}
 
 
 def describe(exc: BaseException) -> str:
@@ -92,10 +94,21 @@ def status_and_message(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, RequestValidationError):  # a body that does not fit KServe's request model
         problems = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in exc.errors())
         return 422, f"invalid request: {problems}"
-    for kind, status in KSERVE_STATUS.items():
+    for kind, (status, _) in KSERVE_STATUS.items():
         if isinstance(exc, kind):
             return status, _message(exc)
     return 500, describe(exc)
+
+
+def grpc_code_and_message(exc: BaseException) -> tuple[str, str]:
+    """The gRPC status code (a `grpc.StatusCode` name) and message for `exc`: the same message as the
+    HTTP answer; an error of no class above is the predictor's (INTERNAL, with its message)."""
+    if isinstance(exc, ServerError):
+        return exc.grpc, _message(exc)
+    for kind, (_, code) in KSERVE_STATUS.items():
+        if isinstance(exc, kind):
+            return code, _message(exc)
+    return "INTERNAL", describe(exc)
 
 
 def _message(exc: BaseException) -> str:

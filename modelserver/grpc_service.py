@@ -1,0 +1,212 @@
+"""The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, KServe's generated stubs).
+
+Every RPC reads the same `PredictorModel` the HTTP routes serve: ModelInfer turns the request
+into KServe's `InferRequest` and calls `PredictorModel.predict`, the v2 REST route's entry, so a
+predictor sees the same payload, batches may mix HTTP and gRPC requests, and both protocols
+give the same outputs. Around it, what BridgeMiddleware does for an HTTP POST: the replica's
+`max_concurrency` (RESOURCE_EXHAUSTED), the request timeout (DEADLINE_EXCEEDED, from
+`PredictorModel.infer`), metrics and payload records. Status codes come from the one error table,
+modelserver/errors.py. The server around it: modelserver/grpc_server.py.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from kserve import InferRequest, InferResponse
+from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceServicer
+
+from . import metrics
+from .errors import (
+    BadRequest,
+    ModelNotFoundError,
+    NotReady,
+    Overloaded,
+    PredictorError,
+    grpc_code_and_message,
+    status_and_message,
+)
+from .model import PredictorModel
+
+if TYPE_CHECKING:
+    from .payload_log import PayloadLog
+    from .replica import ReplicaState
+
+log = logging.getLogger("modelserver")
+SERVICE = "/inference.GRPCInferenceService/"
+INFER_ROUTE = SERVICE + "ModelInfer"  # the HTTP/2 path of the call: the metrics' route label
+SERVER_NAME = "kserve-bridge"
+
+
+class InferenceService(GRPCInferenceServiceServicer):
+    """`inference.GRPCInferenceService` for one API. `replica`/`slot`: this process is one of a
+    replica's (modelserver/worker.py): the permits and the readiness are the replica's."""
+
+    def __init__(self, model: PredictorModel, max_concurrency: int, payload_log: PayloadLog | None = None,
+                 replica: ReplicaState | None = None, slot: int = 0):
+        self.model, self.max_concurrency, self.payload_log = model, max_concurrency, payload_log
+        self.replica, self.slot = replica, slot
+        self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
+        self.series: dict[int, tuple] = {}
+
+    # health and metadata
+
+    async def ServerLive(self, request: pb.ServerLiveRequest, context: Any) -> pb.ServerLiveResponse:
+        """Live unless every predict thread is stuck past the request timeout (as /healthz)."""
+        return pb.ServerLiveResponse(live=self.model.stuck() is None)
+
+    async def ServerReady(self, request: pb.ServerReadyRequest, context: Any) -> pb.ServerReadyResponse:
+        return pb.ServerReadyResponse(ready=self.ready())
+
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Any) -> pb.ModelReadyResponse:
+        try:
+            self.find(request.name, request.version)
+        except ModelNotFoundError as exc:
+            await self.abort(context, exc)
+        return pb.ModelReadyResponse(ready=self.ready())
+
+    async def ServerMetadata(self, request: pb.ServerMetadataRequest, context: Any) -> pb.ServerMetadataResponse:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            ours = version(SERVER_NAME)
+        except PackageNotFoundError:  # run from a checkout that is not installed
+            ours = "unknown"
+        return pb.ServerMetadataResponse(name=SERVER_NAME, version=ours, extensions=[])
+
+    async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Any) -> pb.ModelMetadataResponse:
+        try:
+            model = self.find(request.name, request.version)
+        except ModelNotFoundError as exc:
+            await self.abort(context, exc)
+        return pb.ModelMetadataResponse(
+            name=model.name, versions=[], platform=self.model.settings.predictor_type,
+            inputs=[pb.ModelMetadataResponse.TensorMetadata(**t) for t in model.get_input_types()],
+            outputs=[pb.ModelMetadataResponse.TensorMetadata(**t) for t in model.get_output_types()])
+
+    # inference
+
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
+        started, arrived = time.perf_counter(), time.time()
+        model = self.model
+        model.arriving += 1  # may still join a batch (the batcher reads it)
+        permit = False
+        try:
+            response: pb.ModelInferResponse | None = None
+            try:
+                target = self.find(request.model_name, request.model_version)
+                if not model.ready:
+                    raise NotReady(f"API {model.name} is not ready: {model.load_error or 'loading'}")
+                permit = self.enter()
+                response = await self.infer(target, request, headers(context))
+                error: BaseException | None = None
+            except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
+                error = exc
+            status = 200 if error is None else status_and_message(error)[0]
+            self.record(status, time.perf_counter() - started)
+            if self.payload_log is not None:
+                self.log_payload(request, response, status, context, arrived)
+            if error is not None:
+                await self.abort(context, error)
+            return response
+        finally:
+            model.arriving -= 1
+            if permit:
+                self.leave()
+
+    async def infer(self, model: PredictorModel, request: pb.ModelInferRequest,
+                    request_headers: dict[str, str]) -> pb.ModelInferResponse:
+        try:
+            validate(request)
+            infer_request = InferRequest.from_grpc(request)
+        except BadRequest:
+            raise
+        except Exception as exc:  # a tensor KServe cannot read: the client's
+            raise BadRequest(f"malformed request: {exc}") from exc
+        result = await model.predict(infer_request, request_headers)
+        if isinstance(result, pb.ModelInferResponse):
+            return result
+        if not isinstance(result, InferResponse):  # a v1-style dict: the v2 route expects an InferResponse
+            raise BadRequest(f"model {model.name} answered a v2 request with {type(result).__name__}")
+        try:
+            return result.to_grpc()
+        except Exception as exc:
+            raise PredictorError(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
+
+    def find(self, name: str, version: str) -> PredictorModel:
+        """The model a request names; NOT_FOUND for any other name, or any version (unversioned models)."""
+        if name != self.model.name:
+            raise ModelNotFoundError(f"model {name!r} is not served here (this server serves {self.model.name!r})")
+        if version:
+            raise ModelNotFoundError(f"model {name!r} has no version {version!r}: this server serves "
+                                     f"unversioned models (leave model_version empty)")
+        return self.model
+
+    def ready(self) -> bool:
+        """As /readyz: loaded, and in a replica of several processes, every one loaded once."""
+        return self.model.ready and (self.replica is None or bool(self.replica.was_ready.value))
+
+    def enter(self) -> bool:
+        """Take a concurrency slot (and the replica's permit); Overloaded when none is left."""
+        if self.model.in_flight >= self.max_concurrency:
+            raise Overloaded(f"too many requests in flight (max_concurrency {self.max_concurrency}); retry later")
+        if self.replica is not None and not self.replica.enter(self.slot):
+            raise Overloaded(f"too many requests in flight (max_concurrency {self.replica.max_concurrency} across "
+                             f"the replica's {self.replica.processes} processes); retry later")
+        self.model.in_flight += 1
+        self.in_flight_gauge.inc()
+        return True
+
+    def leave(self) -> None:
+        self.model.in_flight -= 1
+        self.in_flight_gauge.dec()
+        if self.replica is not None:
+            self.replica.leave(self.slot)
+
+    def record(self, status: int, seconds: float) -> None:
+        """The HTTP routes' series: a gRPC call is an HTTP/2 POST to INFER_ROUTE; `code` is the HTTP
+        status of the same outcome (errors.py), so the 5xx and 503 alerts count gRPC faults too."""
+        series = self.series.get(status)
+        if series is None:
+            api = self.model.name
+            series = self.series[status] = (metrics.REQUESTS.labels(api, INFER_ROUTE, "POST", str(status)),
+                                            metrics.LATENCY.labels(api, INFER_ROUTE),
+                                            metrics.ERRORS.labels(api, INFER_ROUTE) if status >= 500 else None)
+        series[0].inc()
+        series[1].observe(seconds)
+        if series[2] is not None:
+            series[2].inc()
+
+    def log_payload(self, request: pb.ModelInferRequest, response: pb.ModelInferResponse | None, status: int,
+                    context: Any, arrived: float) -> None:
+        """One request record (and a response record when it succeeded), as the protobuf JSON mapping."""
+        from google.protobuf.json_format import MessageToJson
+        pairs = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers(context).items()
+                 if k != "content-type" and isinstance(v, str)]
+        scope = {"headers": [*pairs, (b"content-type", b"application/json")]}
+        body = MessageToJson(request, indent=None).encode()
+        answer = MessageToJson(response, indent=None).encode() if response is not None else b""
+        assert self.payload_log is not None  # the caller checked
+        self.payload_log.submit(scope, body, status, answer, arrived)
+
+    @staticmethod
+    async def abort(context: Any, exc: BaseException) -> None:
+        code, message = grpc_code_and_message(exc)
+        await context.abort(grpc.StatusCode[code], message)
+
+
+def headers(context: Any) -> dict[str, str]:
+    """The call's metadata as the predictor's `headers` (lower-case names, as over HTTP)."""
+    return {m.key: m.value for m in context.invocation_metadata() or ()}
+
+
+def validate(request: pb.ModelInferRequest) -> None:
+    """What KServe's servicer checks before decoding: raw contents, one per input, never both kinds."""
+    raw = len(request.raw_input_contents)
+    if raw and raw != len(request.inputs):
+        raise BadRequest(f"{len(request.inputs)} inputs but {raw} raw_input_contents; send one per input")
+    for item in request.inputs:
+        if raw and item.HasField("contents"):
+            raise BadRequest(f"input {item.name!r}: contents and raw_input_contents are exclusive")
