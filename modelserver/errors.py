@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi.exceptions import RequestValidationError
 from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from kserve_bridge.errors import ModelInputError
 
@@ -53,6 +53,17 @@ class PredictorError(ServerError):
     """The predictor raised (any exception, SystemExit included) or returned something unserialisable."""
 
     status, grpc = 500, "INTERNAL"
+
+
+class PredictorAnswered(ServerError):
+    """The predictor returned its own starlette Response (a 400 of its own, say): every route answers
+    with it unchanged (status, headers, body); gRPC with its status's code and its body as the message."""
+
+    def __init__(self, response: Response):
+        self.response, self.status = response, response.status_code
+        body = getattr(response, "body", b"")
+        super().__init__(bytes(body).decode("utf-8", "replace") if isinstance(body, (bytes, memoryview)) else
+                         f"the predictor answered {response.status_code}")
 
 
 class NotReady(ServerError):
@@ -127,11 +138,16 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def to_response(exc: BaseException) -> JSONResponse:
-    """The JSON answer for `exc`."""
-    return error_response(*status_and_message(exc))
+def to_response(exc: BaseException) -> Response:
+    """The JSON answer for `exc` (a predictor's own Response as it is; Starlette's 405 keeps its Allow header)."""
+    if isinstance(exc, PredictorAnswered):
+        return exc.response
+    response = error_response(*status_and_message(exc))
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
-async def handle(_request: object, exc: Exception) -> JSONResponse:
+async def handle(_request: object, exc: Exception) -> Response:
     """A FastAPI exception handler for every error class above and Starlette's HTTP errors."""
     return to_response(exc)
