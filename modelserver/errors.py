@@ -61,9 +61,16 @@ class PredictorAnswered(ServerError):
 
     def __init__(self, response: Response):
         self.response, self.status = response, response.status_code
+        self.grpc = ANSWERED_GRPC.get(self.status, "INVALID_ARGUMENT" if 400 <= self.status < 500 else "UNKNOWN")
         body = getattr(response, "body", b"")
         super().__init__(bytes(body).decode("utf-8", "replace") if isinstance(body, (bytes, memoryview)) else
                          f"the predictor answered {response.status_code}")
+
+
+# The gRPC code of a predictor's own HTTP answer: what the status means, as the classes here map theirs.
+ANSWERED_GRPC = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                 408: "DEADLINE_EXCEEDED", 409: "ABORTED", 413: "RESOURCE_EXHAUSTED", 429: "RESOURCE_EXHAUSTED",
+                 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
 
 class NotReady(ServerError):

@@ -1,9 +1,11 @@
 """The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, KServe's generated stubs).
 
 Every RPC reads the same `PredictorModel` the HTTP routes serve: ModelInfer turns the request
-into KServe's `InferRequest` and calls `PredictorModel.predict`, the v2 REST route's entry, so a
-predictor sees the same payload, batches may mix HTTP and gRPC requests, and both protocols
-give the same outputs. Around it, what BridgeMiddleware does for an HTTP POST: the replica's
+into KServe's `InferRequest` and calls `PredictorModel.predict`, which runs the protocol-neutral
+v2 inference (modelserver/v2_infer.py: each model by its name, requested outputs, named outputs),
+so a predictor sees the same payload, batches may mix HTTP and gRPC requests, and both protocols
+give the same outputs; ModelReady and ModelMetadata name models as modelserver/model_names.py does.
+Around it, what BridgeMiddleware does for an HTTP POST: the replica's
 `max_concurrency` (RESOURCE_EXHAUSTED), the request timeout (DEADLINE_EXCEEDED, from
 `PredictorModel.infer`), metrics and payload records. Status codes come from the one error table,
 modelserver/errors.py. The server around it: modelserver/grpc_server.py.
@@ -23,13 +25,13 @@ from . import metrics
 from .errors import (
     BadRequest,
     ModelNotFoundError,
-    NotReady,
     Overloaded,
     PredictorError,
     grpc_code_and_message,
     status_and_message,
 )
 from .model import PredictorModel
+from .model_names import metadata, route
 
 if TYPE_CHECKING:
     from .payload_log import PayloadLog
@@ -63,7 +65,7 @@ class InferenceService(GRPCInferenceServiceServicer):
 
     async def ModelReady(self, request: pb.ModelReadyRequest, context: Any) -> pb.ModelReadyResponse:
         try:
-            self.find(request.name, request.version)
+            route(self.model, request.name, request.version or None)
         except ModelNotFoundError as exc:
             await self.abort(context, exc)
         return pb.ModelReadyResponse(ready=self.ready())
@@ -78,13 +80,14 @@ class InferenceService(GRPCInferenceServiceServicer):
 
     async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Any) -> pb.ModelMetadataResponse:
         try:
-            model = self.find(request.name, request.version)
-        except ModelNotFoundError as exc:
+            described = metadata(self.model, route(self.model, request.name, request.version or None))
+        except Exception as exc:  # an unknown model (NOT_FOUND), a predictor's malformed v2_inputs (INTERNAL)
             await self.abort(context, exc)
-        return pb.ModelMetadataResponse(
-            name=model.name, versions=[], platform=self.model.settings.predictor_type,
-            inputs=[pb.ModelMetadataResponse.TensorMetadata(**t) for t in model.get_input_types()],
-            outputs=[pb.ModelMetadataResponse.TensorMetadata(**t) for t in model.get_output_types()])
+        tensors = pb.ModelMetadataResponse.TensorMetadata
+        return pb.ModelMetadataResponse(name=described["name"], versions=described["versions"],
+                                        platform=described["platform"],
+                                        inputs=[tensors(**t) for t in described["inputs"]],
+                                        outputs=[tensors(**t) for t in described["outputs"]])
 
     # inference
 
@@ -96,11 +99,8 @@ class InferenceService(GRPCInferenceServiceServicer):
         try:
             response: pb.ModelInferResponse | None = None
             try:
-                target = self.find(request.model_name, request.model_version)
-                if not model.ready:
-                    raise NotReady(f"API {model.name} is not ready: {model.load_error or 'loading'}")
                 permit = self.enter()
-                response = await self.infer(target, request, headers(context))
+                response = await self.infer(request, headers(context))
                 error: BaseException | None = None
             except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
                 error = exc
@@ -116,8 +116,8 @@ class InferenceService(GRPCInferenceServiceServicer):
             if permit:
                 self.leave()
 
-    async def infer(self, model: PredictorModel, request: pb.ModelInferRequest,
-                    request_headers: dict[str, str]) -> pb.ModelInferResponse:
+    async def infer(self, request: pb.ModelInferRequest, request_headers: dict[str, str]) -> pb.ModelInferResponse:
+        """The model the request names (NOT_FOUND), ready (UNAVAILABLE), runs it (modelserver/v2_infer.py)."""
         try:
             validate(request)
             infer_request = InferRequest.from_grpc(request)
@@ -125,24 +125,13 @@ class InferenceService(GRPCInferenceServiceServicer):
             raise
         except Exception as exc:  # a tensor KServe cannot read: the client's
             raise BadRequest(f"malformed request: {exc}") from exc
-        result = await model.predict(infer_request, request_headers)
-        if isinstance(result, pb.ModelInferResponse):
-            return result
-        if not isinstance(result, InferResponse):  # a v1-style dict: the v2 route expects an InferResponse
-            raise BadRequest(f"model {model.name} answered a v2 request with {type(result).__name__}")
+        result = await self.model.predict(infer_request, request_headers)
+        if not isinstance(result, InferResponse):  # v2_infer returns one; anything else is a bug here
+            raise PredictorError(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
         try:
             return result.to_grpc()
         except Exception as exc:
             raise PredictorError(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
-
-    def find(self, name: str, version: str) -> PredictorModel:
-        """The model a request names; NOT_FOUND for any other name, or any version (unversioned models)."""
-        if name != self.model.name:
-            raise ModelNotFoundError(f"model {name!r} is not served here (this server serves {self.model.name!r})")
-        if version:
-            raise ModelNotFoundError(f"model {name!r} has no version {version!r}: this server serves "
-                                     f"unversioned models (leave model_version empty)")
-        return self.model
 
     def ready(self) -> bool:
         """As /readyz: loaded, and in a replica of several processes, every one loaded once."""
