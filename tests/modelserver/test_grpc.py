@@ -211,9 +211,12 @@ def test_over_capacity_is_resource_exhausted_then_recovers(tmp_path, serve):
     assert call(url, "infer", infer_request([3.0])).outputs[0].as_numpy().tolist() == [6.0]
 
 
-def test_request_timeout_is_deadline_exceeded(tmp_path, serve):
-    server, url = grpc_server(serve, make_project(tmp_path / "slow", spec("  kserve:\n    request_timeout: 1"),
-                                                  PREDICTOR))
+def test_request_timeout_is_deadline_exceeded_and_serve_takes_grpc_port(tmp_path, serve):
+    port = free_port()  # `kserve-bridge serve --grpc-port`, as a user starts it
+    serve(make_project(tmp_path / "slow", spec("  kserve:\n    request_timeout: 1"), PREDICTOR),
+          command=[sys.executable, "-m", "kserve_bridge", "serve", str(tmp_path / "slow")],
+          args=["--grpc-port", str(port)])
+    url = f"127.0.0.1:{port}"
     gate = tmp_path / "gate"
     try:
         code, message = code_of(url, "infer", infer_request([1.0], hold=gate))
