@@ -17,9 +17,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import grpc
+import numpy as np
 from kserve import InferRequest, InferResponse
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceServicer
+from kserve.protocol.infer_type import serialize_byte_tensor
 
 from . import metrics
 from .errors import (
@@ -129,7 +131,7 @@ class InferenceService(GRPCInferenceServiceServicer):
         if not isinstance(result, InferResponse):  # v2_infer returns one; anything else is a bug here
             raise PredictorError(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
         try:
-            return result.to_grpc()
+            return encode(result)
         except Exception as exc:
             raise PredictorError(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
 
@@ -184,6 +186,28 @@ class InferenceService(GRPCInferenceServiceServicer):
     async def abort(context: Any, exc: BaseException) -> None:
         code, message = grpc_code_and_message(exc)
         await context.abort(grpc.StatusCode[code], message)
+
+
+def encode(response: InferResponse) -> pb.ModelInferResponse:
+    """The response as gRPC: every output's array as raw_output_contents (little-endian; BYTES
+    length-prefixed), as KServe's `to_grpc` sends numpy outputs and tritonclient reads them, without
+    its REST-only `binary_data_size` parameters, in a fifth of its time. Anything else (lists as
+    data, parameters set by the predictor) goes through KServe's own `to_grpc`."""
+    if response.parameters or not all(isinstance(o.data, np.ndarray) and not o.parameters
+                                      for o in response.outputs):
+        return response.to_grpc()
+    tensors, raw = [], []
+    for output in response.outputs:
+        array = output.data
+        if output.datatype == "BYTES":
+            packed = serialize_byte_tensor(array)  # a 0-d object array holding the bytes (empty: size 0)
+            raw.append(packed.item() if packed.size else b"")
+        else:
+            raw.append(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+        tensors.append(pb.ModelInferResponse.InferOutputTensor(name=output.name, datatype=output.datatype,
+                                                               shape=output.shape))
+    return pb.ModelInferResponse(model_name=response.model_name, model_version=response.model_version or "",
+                                 id=response.id or "", outputs=tensors, raw_output_contents=raw)
 
 
 def headers(context: Any) -> dict[str, str]:
