@@ -97,13 +97,28 @@ def measure(name: str, launch: tuple, w: Workload, levels: list[int], seconds: f
         load(port, w, max(levels), 1.0)  # warm-up
         rows = {}
         for c in levels:
-            cpu = tree_cpu_seconds(proc.pid)
+            cpu, each = tree_cpu_seconds(proc.pid), worker_cpu(proc.pid)
             result = load(port, w, c, seconds)
             result["cpu_us_per_req"] = (tree_cpu_seconds(proc.pid) - cpu) / max(1, result["requests"]) * 1e6
+            used = {pid: seconds - each.get(pid, 0.0) for pid, seconds in worker_cpu(proc.pid).items()}
+            result["worker_cpu_share"] = sorted((round(s / max(1e-9, sum(used.values())), 2) for s in used.values()),
+                                                reverse=True) if len(used) > 1 else []
             rows[c] = result
         return rows
     finally:
         stop(proc)
+
+
+def worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each child process that did work (a replica's workers; nothing for one process)."""
+    import psutil
+    out = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            out[child.pid] = sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return {p: s for p, s in out.items() if s > 1.0}  # the supervisor's helpers (resource tracker) idle
 
 
 def targets(best: dict[str, dict[int, dict]]) -> list[str]:
@@ -152,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 rounds.append({"round": r, "server": name, "rows": rows})
                 print(f"round {r} {name}: " + ", ".join(f"c{c} {v['rps']:.0f} rps {v['cpu_us_per_req']:.0f} us/req"
+                                                        + (f" workers {v['worker_cpu_share']}"
+                                                           if v['worker_cpu_share'] else "")
                                                         for c, v in rows.items()), file=sys.stderr)
     best: dict[str, dict[int, dict]] = {}
     for entry in rounds:

@@ -22,6 +22,7 @@ from kserve.protocol.infer_type import RequestedOutput
 from .conftest import HOLD, REPO, free_port, make_project, metric, release, wait_for, wait_in_flight
 
 pytestmark = pytest.mark.slow
+LIMIT = 100_000  # the echo server's --max_payload_bytes
 TRITON_PYTHON = Path(os.environ.get("KSERVE_BRIDGE_TRITONCLIENT_PYTHON", REPO / ".venv-tritonclient/bin/python"))
 
 
@@ -111,7 +112,7 @@ def echo(tmp_path_factory, module_servers):
     root = tmp_path_factory.mktemp("grpc")
     records = root / "records.jsonl"
     server, url = grpc_server(module_servers, make_project(root / "echo", spec(), PREDICTOR),
-                              "--log_requests", str(records))
+                              "--log_requests", str(records), "--max_payload_bytes", str(LIMIT))
     return server, url, records
 
 
@@ -145,6 +146,8 @@ def test_status_codes_and_the_server_keeps_serving(echo):
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "'x'" in message
     code, message = code_of(url, "infer", infer_request([-1.0]))
     assert code == grpc.StatusCode.INTERNAL and "negative input" in message
+    code, message = code_of(url, "infer", infer_request([1.0] * (LIMIT // 4 + 10)))  # FP32: above the limit
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert call(url, "infer", infer_request([2.0])).outputs[0].as_numpy().tolist() == [4.0]
     route = "/inference.GRPCInferenceService/ModelInfer"
     assert metric(server.url, "kserve_bridge_requests_total", route=route, code="404") >= 2
