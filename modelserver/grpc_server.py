@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Awaitable
 
 import grpc
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import add_GRPCInferenceServiceServicer_to_server
@@ -39,8 +40,17 @@ class GrpcServer:
                         ("grpc.so_reuseport", int(reuse_port))]
         self.server: grpc.aio.Server | None = None
 
+    async def beside(self, http: Awaitable[None]) -> None:
+        """Serve gRPC while `http` (the HTTP server's `serve()`) runs; once HTTP has drained, gRPC drains.
+        A port that cannot be bound raises OSError before HTTP starts (the server exits)."""
+        await self.start()
+        try:
+            await http
+        finally:
+            await self.stop()
+
     async def start(self) -> None:
-        """Bind, serve, and return once stopped. A port that cannot be bound raises (the server exits)."""
+        """Bind and start serving; OSError when the port cannot be bound."""
         server = grpc.aio.server(options=self.options)
         add_GRPCInferenceServiceServicer_to_server(self.service, server)
         try:
@@ -51,7 +61,6 @@ class GrpcServer:
         self.server = server
         await server.start()
         log.info("serving gRPC (inference.GRPCInferenceService) on %s", address(self.host, self.port))
-        await server.wait_for_termination()
 
     async def stop(self, grace: float = GRACE_S) -> None:
         """No new calls; those in progress get `grace` seconds."""

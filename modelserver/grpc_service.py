@@ -5,9 +5,10 @@ into KServe's `InferRequest` and calls `PredictorModel.predict`, which runs the 
 v2 inference (modelserver/v2_infer.py: each model by its name, requested outputs, named outputs),
 so a predictor sees the same payload, batches may mix HTTP and gRPC requests, and both protocols
 give the same outputs; ModelReady and ModelMetadata name models as modelserver/model_names.py does.
-Around it, what BridgeMiddleware does for an HTTP POST: the replica's
-`max_concurrency` (RESOURCE_EXHAUSTED), the request timeout (DEADLINE_EXCEEDED, from
-`PredictorModel.infer`), metrics and payload records. Status codes come from the one error table,
+Around it, what BridgeMiddleware does for an HTTP POST: the API's one count of requests and its
+`max_concurrency` (modelserver/in_flight.py; RESOURCE_EXHAUSTED), the request timeout
+(DEADLINE_EXCEEDED, from `PredictorModel.infer`), metrics and payload records; readiness is the
+one `Readiness` /readyz answers from. Status codes come from the one error table,
 modelserver/errors.py. The server around it: modelserver/grpc_server.py.
 """
 from __future__ import annotations
@@ -27,7 +28,6 @@ from . import metrics
 from .errors import (
     BadRequest,
     ModelNotFoundError,
-    Overloaded,
     PredictorError,
     grpc_code_and_message,
     status_and_message,
@@ -36,8 +36,8 @@ from .model import PredictorModel
 from .model_names import metadata, route
 
 if TYPE_CHECKING:
+    from .app import Readiness
     from .payload_log import PayloadLog
-    from .replica import ReplicaState
 
 log = logging.getLogger("modelserver")
 SERVICE = "/inference.GRPCInferenceService/"
@@ -46,14 +46,10 @@ SERVER_NAME = "kserve-bridge"
 
 
 class InferenceService(GRPCInferenceServiceServicer):
-    """`inference.GRPCInferenceService` for one API. `replica`/`slot`: this process is one of a
-    replica's (modelserver/worker.py): the permits and the readiness are the replica's."""
+    """`inference.GRPCInferenceService` for one API (`readiness`: the one /readyz answer)."""
 
-    def __init__(self, model: PredictorModel, max_concurrency: int, payload_log: PayloadLog | None = None,
-                 replica: ReplicaState | None = None, slot: int = 0):
-        self.model, self.max_concurrency, self.payload_log = model, max_concurrency, payload_log
-        self.replica, self.slot = replica, slot
-        self.in_flight_gauge = metrics.IN_FLIGHT.labels(model.name)
+    def __init__(self, model: PredictorModel, readiness: Readiness, payload_log: PayloadLog | None = None):
+        self.model, self.readiness, self.payload_log = model, readiness, payload_log
         self.series: dict[int, tuple] = {}
 
     # health and metadata
@@ -95,13 +91,14 @@ class InferenceService(GRPCInferenceServiceServicer):
 
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
         started, arrived = time.perf_counter(), time.time()
-        model = self.model
-        model.arriving += 1  # may still join a batch (the batcher reads it)
+        requests = self.model.requests
+        requests.begin()  # may still join a batch (the batchers read it)
         permit = False
         try:
             response: pb.ModelInferResponse | None = None
             try:
-                permit = self.enter()
+                requests.enter()  # Overloaded when every slot (of the replica) is taken
+                permit = True
                 response = await self.infer(request, headers(context))
                 error: BaseException | None = None
             except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
@@ -114,9 +111,9 @@ class InferenceService(GRPCInferenceServiceServicer):
                 await self.abort(context, error)
             return response
         finally:
-            model.arriving -= 1
+            requests.end()
             if permit:
-                self.leave()
+                requests.leave()
 
     async def infer(self, request: pb.ModelInferRequest, request_headers: dict[str, str]) -> pb.ModelInferResponse:
         """The model the request names (NOT_FOUND), ready (UNAVAILABLE), runs it (modelserver/v2_infer.py)."""
@@ -136,25 +133,8 @@ class InferenceService(GRPCInferenceServiceServicer):
             raise PredictorError(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
 
     def ready(self) -> bool:
-        """As /readyz: loaded, and in a replica of several processes, every one loaded once."""
-        return self.model.ready and (self.replica is None or bool(self.replica.was_ready.value))
-
-    def enter(self) -> bool:
-        """Take a concurrency slot (and the replica's permit); Overloaded when none is left."""
-        if self.model.in_flight >= self.max_concurrency:
-            raise Overloaded(f"too many requests in flight (max_concurrency {self.max_concurrency}); retry later")
-        if self.replica is not None and not self.replica.enter(self.slot):
-            raise Overloaded(f"too many requests in flight (max_concurrency {self.replica.max_concurrency} across "
-                             f"the replica's {self.replica.processes} processes); retry later")
-        self.model.in_flight += 1
-        self.in_flight_gauge.inc()
-        return True
-
-    def leave(self) -> None:
-        self.model.in_flight -= 1
-        self.in_flight_gauge.dec()
-        if self.replica is not None:
-            self.replica.leave(self.slot)
+        """What /readyz says: loaded (every process of a replica, once), not draining."""
+        return self.readiness.answer()[0] == 200
 
     def record(self, status: int, seconds: float) -> None:
         """The HTTP routes' series: a gRPC call is an HTTP/2 POST to INFER_ROUTE; `code` is the HTTP
