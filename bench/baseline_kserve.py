@@ -25,6 +25,10 @@ class HandWrittenModel(kserve.Model):
         return self.ready
 
     def predict(self, payload, headers=None, response_headers=None):
+        if isinstance(payload, kserve.InferRequest):  # v2 (REST or gRPC): the first input's rows
+            out = self._predict(payload.inputs[0].as_numpy())
+            return kserve.InferResponse(response_id=payload.id or "", model_name=self.name, infer_outputs=[
+                kserve.InferOutput("predictions", [len(out)], "INT64", out)])
         return {"predictions": self._predict(as_rows(payload))}
 
 

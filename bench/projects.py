@@ -15,7 +15,9 @@ PREDICTOR = '''\
 
 
 def _rows(payload):
-    return payload["instances"] if isinstance(payload, dict) else payload
+    if isinstance(payload, dict):  # v1: {{"instances": rows}}; v2 (REST, gRPC): {{input name: rows}}
+        return payload["instances"] if "instances" in payload else next(iter(payload.values()))
+    return payload
 
 
 class PythonPredictor:

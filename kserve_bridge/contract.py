@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .interface import (  # noqa: F401
     BUNDLE_MANIFEST,
     CLIENT_ARG_OF_CLASS,
+    GRPC_PORT,
+    GRPC_PORT_NAME,
     HTTP_PORT,
     MAX_PAYLOAD_BYTES,
     MODEL_DIR,
@@ -90,7 +92,7 @@ class ServerSettings(BaseModel):
     max_concurrency: int = Field(1024, description="In-flight requests per replica before 503")
     request_timeout: float = 300.0
     log_level: str = "info"
-    protocol: Literal["v1", "v2"] = "v1"
+    protocol: Literal["v1", "v2", "grpc-v2"] = Field("v1", description="grpc-v2: also serve gRPC on GRPC_PORT")
     deployment_id: str | None = None
     dependencies: dict[str, str] = Field(default_factory=lambda: {"pip": "requirements.txt",
                                                                   "shell": "dependencies.sh"})

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kserve_bridge.contract import (
     DRAIN_DELAY_ENV,
+    GRPC_PORT,
     HTTP_PORT,
     MAX_PAYLOAD_BYTES,
     MODEL_DIR,
@@ -33,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="API name; also the KServe model name in /v1/models/NAME (default: from the settings)")
     p.add_argument("--http_port", type=int, default=int(os.environ.get(PORT_ENV, str(HTTP_PORT))),
                    help=f"default ${PORT_ENV} or {HTTP_PORT}")
+    p.add_argument("--grpc_port", type=int, default=None,
+                   help=f"also serve the Open Inference Protocol over gRPC on this port (default: {GRPC_PORT} when "
+                        f"the API's kserve.protocol is grpc-v2, else no gRPC)")
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     p.add_argument("--max_payload_bytes", type=int, default=MAX_PAYLOAD_BYTES,
                    help=f"largest request body accepted; larger gets 413 (default {MAX_PAYLOAD_BYTES})")
@@ -119,16 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write payload records to {args.log_requests}: {exc.strerror or exc}", file=sys.stderr)
         gc.enable()
         return 2
+    grpc_port = args.grpc_port if args.grpc_port is not None else (
+        GRPC_PORT if settings.protocol == "grpc-v2" else None)
     if settings.processes_per_replica > 1:
         gc.enable()
         from .supervisor import supervise
         return supervise(settings, model_dir, name=name, host=args.host, port=args.http_port,
                          max_payload_bytes=args.max_payload_bytes, payload_log=log_config,
-                         drain_delay_s=args.drain_delay_s)
+                         drain_delay_s=args.drain_delay_s, grpc_port=grpc_port)
     from .server import serve
     return serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
                  max_payload_bytes=args.max_payload_bytes, payload_log=log_config,
-                 drain_delay_s=args.drain_delay_s) or 0
+                 drain_delay_s=args.drain_delay_s, grpc_port=grpc_port) or 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from .errors import NotReady, error_response
 from .internals import kserve_app
 from .middleware import BridgeMiddleware
 from .model import PredictorModel
+from .model_names import ModelAlias, model_names
 
 if TYPE_CHECKING:
     from .replica import ReplicaState
@@ -87,5 +88,7 @@ def install(model: PredictorModel, endpoint: CortexEndpoint, readiness: Readines
 
     models = KServeModels()
     models.update(model)
+    for alias in model_names(model):  # each model of the API by its own name (KServe's v1 routes)
+        models.update(ModelAlias(model, alias))
     return BridgeMiddleware(kserve_app(models, ours), model, endpoint, readiness, deployment_id=deployment_id,
                             max_payload_bytes=max_payload_bytes)

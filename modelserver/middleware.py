@@ -39,7 +39,7 @@ from .errors import (
     ServerError,
     UnsupportedMediaType,
     error_response,
-    status_and_message,
+    to_response,
 )
 from .model import PredictorModel
 from .payload import dump_json
@@ -215,7 +215,7 @@ class BridgeMiddleware:
             except TypeError as exc:
                 raise PredictorError(f"cannot encode the predictor's result: {exc}") from exc
         except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
-            await self.reply(send, *status_and_message(exc))
+            await to_response(exc)({"type": "http"}, _nothing_to_receive, send)
         else:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),

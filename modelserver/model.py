@@ -2,9 +2,10 @@
 
 KServe's v1 route hands `predict` the request body dict; the predictor sees
 `payload` = that dict (e.g. {"instances": [...]}) and a non-dict result is
-wrapped as {"predictions": result}. KServe's v2 route hands an InferRequest;
-the predictor sees `payload` = {input name: numpy array} and returns an array
-(one output "output-0"), a dict {name: array}, or an InferResponse.
+wrapped as {"predictions": result}. v2 requests (modelserver/v2_infer.py) give the
+predictor `payload` = {input name: numpy array}; it returns an array (one output
+"output-0"), a dict {name: array}, or an InferResponse (modelserver/v2_outputs.py).
+A starlette Response it returns is the answer on every route, status and body kept.
 """
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from kserve import InferOutput, InferRequest, InferResponse, Model
+from kserve import InferRequest, InferResponse, Model
 from kserve.errors import InferenceError, InvalidInput
-from kserve.utils.utils import from_np_dtype
+from starlette.responses import Response
 
 from kserve_bridge.contract import PREDICTOR_KINDS, ServerSettings
 from kserve_bridge.errors import ModelInputError, PredictorError
@@ -26,7 +26,7 @@ from . import metrics
 from .backends import pytorch
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
-from .errors import BadRequest, PredictTimeout, ServerError, describe
+from .errors import PredictorAnswered, PredictTimeout, ServerError, describe
 from .in_flight import InFlight
 from .predict_threads import PredictThreads, expire
 from .predictor import asks_for_client, bind, instantiate, load_predictor_class
@@ -185,11 +185,12 @@ class PredictorModel(Model):
         self.workers.submit(run)
 
     async def predict(self, payload: dict | InferRequest, headers: dict | None = None,
-                      response_headers: dict | None = None) -> dict | InferResponse:
-        """KServe's v1/v2 entry point; our errors keep their status (modelserver/errors.py), any
-        other predictor failure becomes KServe's InferenceError (500)."""
+                      response_headers: dict | None = None, query: dict | None = None) -> dict | InferResponse:
+        """KServe's v1/v2 entry point (`query`: what the predictor's query_params get, e.g. a model's
+        name); our errors keep their status (modelserver/errors.py), any other predictor failure
+        becomes KServe's InferenceError (500)."""
         try:
-            return await self._predict(payload, dict(headers or {}))
+            return await self._predict(payload, dict(headers or {}), dict(query or {}))
         except (ServerError, InferenceError):
             raise
         except ModelInputError as exc:
@@ -200,14 +201,14 @@ class PredictorModel(Model):
             log.exception("predict failed for API %s", self.name)
             raise InferenceError(describe(exc)) from exc
 
-    async def _predict(self, payload: dict | InferRequest, headers: dict) -> dict | InferResponse:
+    async def _predict(self, payload: dict | InferRequest, headers: dict, query: dict) -> dict | InferResponse:
         if isinstance(payload, InferRequest):
-            inputs = {i.name: tensor(i) for i in payload.inputs}
-            result = await self.infer(inputs, {}, headers)
-            self.post_predict(result, inputs, {}, headers)
-            return to_infer_response(result, payload, self.name)
-        result = await self.infer(payload, {}, headers)
-        self.post_predict(result, payload, {}, headers)
+            from .v2_infer import infer
+            return await infer(self, payload, headers, query)
+        result = await self.infer(payload, query, headers)
+        self.post_predict(result, payload, query, headers)
+        if isinstance(result, Response):  # the predictor's own answer, status and body kept
+            raise PredictorAnswered(result)
         return result if isinstance(result, dict) else {"predictions": result}
 
     def metadata(self) -> dict:
@@ -240,28 +241,3 @@ def failure_location(exc: BaseException, project_dir: Path) -> str | None:
         if found:
             return found
     return None
-
-
-def tensor(item: Any) -> np.ndarray:
-    """A v2 input as an array; shape, datatype and data that do not agree are the client's error (400)."""
-    try:
-        return item.as_numpy()
-    except Exception as exc:
-        raise BadRequest(f"input {item.name!r} (shape {item.shape}, datatype {item.datatype}): "
-                         f"{describe(exc)}") from exc
-
-
-def to_infer_response(result: Any, request: InferRequest, model_name: str) -> InferResponse:
-    if isinstance(result, InferResponse):
-        return result
-    named = result if isinstance(result, dict) else {"output-0": result}
-    outputs = []
-    for name, value in named.items():
-        array = np.asarray(value)
-        if array.dtype.kind in "UO":
-            out = InferOutput(name, list(array.shape), "BYTES", [str(v) for v in array.ravel().tolist()])
-        else:
-            out = InferOutput(name, list(array.shape), from_np_dtype(array.dtype))
-            out.set_data_from_numpy(array, binary_data=False)
-        outputs.append(out)
-    return InferResponse(response_id=request.id or "", model_name=model_name, infer_outputs=outputs)

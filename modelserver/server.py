@@ -35,11 +35,12 @@ def use_uvloop() -> None:
 
 def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
           max_payload_bytes: int, payload_log: dict | None = None, worker: Worker | None = None,
-          drain_delay_s: float = 0.0) -> int | None:
+          drain_delay_s: float = 0.0, grpc_port: int | None = None) -> int | None:
     """Load the predictor and serve until stopped; 1 when it fails to load.
     `payload_log`: `PayloadLog`'s arguments (--log_requests), for this process's own logger.
     `worker`: this process is one of a replica's processes (modelserver/worker.py).
-    `drain_delay_s`: after SIGTERM, how long to keep accepting while readiness fails."""
+    `drain_delay_s`: after SIGTERM, how long to keep accepting while readiness fails.
+    `grpc_port`: also serve the Open Inference Protocol over gRPC there (modelserver/grpc_server.py)."""
     log.setLevel(settings.log_level.upper())
     wrong_versions = check_versions()
     if wrong_versions:
@@ -68,12 +69,19 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     model.enable_latency_logging = debug
     server = HttpServer(http_config(asgi_app, host, port, access_log=debug), drain_delay_s=drain_delay_s,
                         on_drain=readiness.drain, accept=worker.acceptor if worker is not None else None)
+    running: Any = server.serve()
+    if grpc_port is not None:  # on the same loop; drains once HTTP has
+        from .grpc_server import GrpcServer
+        from .grpc_service import InferenceService
+        grpc = GrpcServer(InferenceService(model, readiness, records), host, grpc_port, max_payload_bytes,
+                          reuse_port=worker is not None)
+        running = grpc.beside(running)
     use_uvloop()
     # Objects made by startup stay out of every later collection (shorter GC pauses while serving).
     gc.freeze()
     gc.enable()
     try:
-        asyncio.run(server.serve())
+        asyncio.run(running)
     finally:
         if records is not None:
             records.close()  # deliver what is queued within DRAIN_S; count the rest as lost

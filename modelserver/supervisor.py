@@ -76,14 +76,24 @@ def listen(host: str, port: int) -> socket.socket:
 
 class Supervisor:
     def __init__(self, settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-                 max_payload_bytes: int, payload_log: dict | None = None, drain_delay_s: float = 0.0):
+                 max_payload_bytes: int, payload_log: dict | None = None, drain_delay_s: float = 0.0,
+                 grpc_port: int | None = None):
         self.drain_delay_s = drain_delay_s
         self.drain_at: float | None = None  # when a SIGTERM's delay ends
         self.processes = settings.processes_per_replica
         self.context = multiprocessing.get_context("spawn")
         self.state = ReplicaState(self.processes, settings.max_concurrency, self.context)
         self.sock = listen(host, port)
-        self.args = (settings, model_dir, name, max_payload_bytes, payload_log, self.sock, self.state)
+        # gRPC: every worker listens on grpc_port itself (SO_REUSEPORT); held here meanwhile (grpc_server.py)
+        self.grpc_hold = None
+        if grpc_port is not None:
+            from .grpc_server import reserve
+            try:
+                self.grpc_hold = reserve(host, grpc_port)
+            except OSError:
+                self.sock.close()
+                raise
+        self.args = (settings, model_dir, name, max_payload_bytes, payload_log, self.sock, self.state, grpc_port)
         self.workers: list = [None] * self.processes
         self.started = [0.0] * self.processes
         self.backoff = [0.0] * self.processes
@@ -186,6 +196,8 @@ class Supervisor:
         """Stop accepting, let every worker finish what it holds, then exit."""
         log.info("draining %d workers", sum(p is not None for p in self.workers))
         self.sock.close()
+        if self.grpc_hold is not None:
+            self.grpc_hold.close()
         for process in self.workers:
             if process is not None and process.exitcode is None:
                 os.kill(process.pid, signal.SIGTERM)
@@ -204,7 +216,8 @@ class Supervisor:
 
 
 def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, port: int,
-              max_payload_bytes: int, payload_log: dict | None = None, drain_delay_s: float = 0.0) -> int:
+              max_payload_bytes: int, payload_log: dict | None = None, drain_delay_s: float = 0.0,
+              grpc_port: int | None = None) -> int:
     """Run `settings.processes_per_replica` workers on host:port until SIGTERM; returns the exit code.
     `payload_log`: each worker runs its own payload logger with these arguments."""
     metrics_dir = tempfile.mkdtemp(prefix="kserve-bridge-metrics-")
@@ -216,9 +229,9 @@ def supervise(settings: ServerSettings, model_dir: Path, name: str, host: str, p
     try:
         try:
             supervisor = Supervisor(settings, model_dir, name, host, port, max_payload_bytes, payload_log,
-                                    drain_delay_s)
+                                    drain_delay_s, grpc_port)
         except OSError as exc:
-            log.error("cannot listen on %s:%d: %s", host, port, exc)
+            log.error("cannot listen on %s:%s: %s", host, f"{port}{f' or {grpc_port}' if grpc_port else ''}", exc)
             return 1
         return supervisor.run()
     finally:

@@ -32,7 +32,7 @@ PR_SET_PDEATHSIG = 1
 
 
 def run(settings: ServerSettings, model_dir: Path, name: str, max_payload_bytes: int, payload_log: dict | None,
-        sock: socket.socket, state: ReplicaState, slot: int) -> None:
+        sock: socket.socket, state: ReplicaState, grpc_port: int | None, slot: int) -> None:
     """The spawned worker's main: load the predictor, then serve on `sock` until SIGTERM."""
     gc.disable()  # as `python -m modelserver` does during startup; `serve` turns it back on
     _exit_with_parent()
@@ -41,7 +41,7 @@ def run(settings: ServerSettings, model_dir: Path, name: str, max_payload_bytes:
     from .server import serve
     host, port = sock.getsockname()[:2]
     code = serve(settings, model_dir, name=name, host=host, port=port, max_payload_bytes=max_payload_bytes,
-                 payload_log=payload_log, worker=Worker(state, slot, sock))
+                 payload_log=payload_log, worker=Worker(state, slot, sock), grpc_port=grpc_port)
     if code:
         sys.exit(code)  # the predictor failed to load: the supervisor stops the replica
 

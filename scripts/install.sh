@@ -18,6 +18,11 @@ case ",$extras," in
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
         || echo "note: prometheus not installed; the promotion tests will be skipped" >&2
     fi
+    # tritonclient (tests/modelserver/test_grpc.py runs it as a subprocess): its pins clash with TensorFlow's
+    if [ ! -x .venv-tritonclient/bin/python ]; then
+      (python3 -m venv .venv-tritonclient && .venv-tritonclient/bin/python -m pip install -q "tritonclient[grpc,http]>=2.50") \
+        || echo "note: tritonclient not installed; the tritonclient tests will be skipped" >&2
+    fi
     # Azurite (Azure Storage emulator) for the Azure Blob upload tests; skipped when npm is missing.
     if ! command -v azurite-blob >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
       npm install -g -s azurite@3 >/dev/null 2>&1 || echo "note: azurite not installed; the Azure upload tests will be skipped" >&2

@@ -86,7 +86,7 @@ def test_serving_runtimes_and_inference_service_run_the_server_args() -> None:
     for rt in runtimes.RUNTIMES:
         container = cluster_serving_runtime(rt)["spec"]["containers"][0]
         assert container["args"] == server_args("{{.Name}}")
-        assert container["ports"] == [{"containerPort": HTTP_PORT, "protocol": "TCP"}]
+        assert container["ports"] == [{"name": "http1", "containerPort": HTTP_PORT, "protocol": "TCP"}]
         assert container["readinessProbe"]["httpGet"]["port"] == HTTP_PORT
     spec = load_spec(api(predictor={"image": "example.com/custom:1"}))
     isvc = inference_service(spec.realtime[0], Record("iris"), namespace=None, storage_uri="s3://b/p",

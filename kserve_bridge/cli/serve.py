@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from ..interface import HTTP_PORT, MAX_PAYLOAD_BYTES, server_args  # light: register runs on --help
+from ..interface import GRPC_PORT, HTTP_PORT, MAX_PAYLOAD_BYTES, server_args  # light: register runs on --help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project_dir", help="folder holding cortex.yaml and the predictor")
     p.add_argument("--api", help="API to serve (default: the spec's only RealtimeAPI)")
     p.add_argument("--port", type=int, default=HTTP_PORT, help=f"HTTP port (default {HTTP_PORT})")
+    p.add_argument("--grpc-port", type=int, default=None,
+                   help=f"also serve the Open Inference Protocol over gRPC on this port (default: {GRPC_PORT} when "
+                        f"kserve.protocol is grpc-v2, else no gRPC)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--max-payload-bytes", type=int, default=None,
                    help=f"largest request body (default {MAX_PAYLOAD_BYTES // 2**20} MiB)")
@@ -50,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
                "--host", args.host]
     if args.max_payload_bytes:
         command += ["--max_payload_bytes", str(args.max_payload_bytes)]
+    if args.grpc_port is not None:
+        command += ["--grpc_port", str(args.grpc_port)]
     env = {k: v for k, v in os.environ.items() if k != SETTINGS_ENV}  # serve the spec given here
     alerts = spec.by_name[api].kserve.alerts
     if alerts is not None:

@@ -205,7 +205,9 @@ class KServeOptions(SpecModel):
     storage_uri: str | None = Field(None, description="Where the packaged project lives (s3://, gs://, pvc://)")
     runtime: str | None = Field(None, max_length=253, description="ClusterServingRuntime name (default: chosen "
                                    "from predictor.type, compute.gpu and the project's imports)")
-    protocol: Literal["v1", "v2"] = Field("v1", description="Inference protocol")
+    protocol: Literal["v1", "v2", "grpc-v2"] = Field(
+        "v1", description="Inference protocol: v1 or v2 over HTTP; grpc-v2 also serves the Open Inference Protocol "
+                          "over gRPC (port 8081, h2c; needs deployment_mode RawDeployment)")
     canary_traffic_percent: int | None = Field(None, ge=0, le=100, description="Traffic share of a new revision")
     request_timeout: int = Field(300, ge=1, le=3600, validation_alias=aliases("KServeOptions", "request_timeout"),
                                  description="Seconds a request may take before the model "

@@ -251,6 +251,10 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
                metric)
     if metric in ("concurrency", "rps") and opts.autoscaler_class == "hpa":
         report(("kserve", "scale_metric"), "the hpa autoscaler scales on cpu or memory", metric)
+    if opts.protocol == "grpc-v2" and not raw:
+        report(("kserve", "protocol"), "grpc-v2 needs deployment_mode RawDeployment: Knative routes one port per "
+               "revision, and gRPC (8081, h2c) comes beside the HTTP port 8080 that the probes and /metrics use",
+               "grpc-v2")
     if opts.logger is not None:
         check_logger(opts.logger, report)
     if opts.scratch_size is not None and not opts.restricted_security:

@@ -7,6 +7,8 @@ from ..contract import (
     ALERTS_ENV,
     DEPLOYMENT_ID_LABEL,
     DRAIN_DELAY_ENV,
+    GRPC_PORT,
+    GRPC_PORT_NAME,
     MODEL_DIR,
     RAW_DEPLOYMENT_DRAIN_DELAY_S,
     ServerSettings,
@@ -51,7 +53,7 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
         rec.map("predictor.image", f"custom container {image} (kserve-container; STORAGE_URI env)")
         predictor["containers"] = [{"name": "kserve-container", "image": image,
                                     "args": server_args(api.name, MODEL_DIR, HTTP_PORT),
-                                    "ports": [{"containerPort": HTTP_PORT, "protocol": "TCP"}],
+                                    "ports": pod.ports(opts.protocol == "grpc-v2"),
                                     **container,
                                     "env": [{"name": "STORAGE_URI", "value": uri}] + container["env"]}]
     else:
@@ -67,6 +69,11 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
                 rec.warn(warning)
         predictor["model"] = {"modelFormat": {"name": MODEL_FORMAT}, "runtime": runtime, "storageUri": uri,
                               "protocolVersion": opts.protocol, **container}
+        if opts.protocol == "grpc-v2":  # merged with the runtime's ports (key containerPort)
+            predictor["model"]["ports"] = pod.ports(grpc=True)
+    if opts.protocol == "grpc-v2":
+        rec.map("kserve.protocol", f"protocolVersion grpc-v2; container port {GRPC_PORT_NAME} {GRPC_PORT} (gRPC, "
+                f"inference.GRPCInferenceService) beside http1 {HTTP_PORT}")
     if not opts.restricted_security:
         rec.drop("(pod security)", "kserve.restricted_security is false: no restricted securityContext")
     else:

@@ -8,7 +8,7 @@ liveness, readiness and startup probes (an HTTP port must be the container's), e
 """
 from __future__ import annotations
 
-from ..contract import HTTP_PORT
+from ..contract import GRPC_PORT, GRPC_PORT_NAME, HTTP_PORT
 
 SCRATCH_VOLUME, SCRATCH_DIR = "kserve-bridge-tmp", "/tmp"
 PACKAGES_DIR = SCRATCH_DIR + "/kserve-bridge-packages"  # pip installs at start (modelserver/project.py)
@@ -35,6 +35,14 @@ def probes() -> dict:
     """Container probe fields for the model server (also on a custom --image: it must serve these routes)."""
     return {"startupProbe": _http("/healthz", STARTUP), "livenessProbe": _http("/healthz", LIVENESS),
             "readinessProbe": _http("/readyz", READINESS)}
+
+
+def ports(grpc: bool = False) -> list[dict]:
+    """The server's container ports: HTTP (named http1, as Knative spells it: a Service of several ports
+    needs names) and, for kserve.protocol grpc-v2, gRPC named h2c, which KServe's RawDeployment Service
+    gives appProtocol kubernetes.io/h2c."""
+    http = [{"name": "http1", "containerPort": HTTP_PORT, "protocol": "TCP"}]
+    return http + ([{"name": GRPC_PORT_NAME, "containerPort": GRPC_PORT, "protocol": "TCP"}] if grpc else [])
 
 
 def scratch_volume(size_limit: str | None = None) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..contract import HTTP_PORT, MODEL_DIR, server_args
 from ..runtimes import MODEL_FORMAT, Runtime
-from .pod import TERMINATION, probes
+from .pod import TERMINATION, ports, probes
 from .security import RUN_AS_USER, container_security_context
 
 
@@ -28,13 +28,13 @@ def cluster_serving_runtime(rt: Runtime) -> dict:
             "kserve-bridge.io/frameworks": "-".join(rt.frameworks)}},
         "spec": {
             "supportedModelFormats": formats,
-            "protocolVersions": ["v1", "v2"],
+            "protocolVersions": ["v1", "v2", "grpc-v2"],  # grpc-v2: the InferenceService adds port h2c
             "multiModel": False,
             "annotations": {"prometheus.kserve.io/port": str(HTTP_PORT), "prometheus.kserve.io/path": "/metrics"},
             "containers": [{
                 "name": "kserve-container", "image": rt.image(),
                 "args": server_args("{{.Name}}", MODEL_DIR, HTTP_PORT),
-                "ports": [{"containerPort": HTTP_PORT, "protocol": "TCP"}],
+                "ports": ports(),
                 **TERMINATION,
                 "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
                 # The runtime has no pod-level context of its own: the user goes on the container.

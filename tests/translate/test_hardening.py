@@ -56,7 +56,7 @@ def test_every_pod_gets_health_probes(image, restricted):
         assert container[probe]["periodSeconds"] > 0 and container[probe]["failureThreshold"] >= 1
     assert container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"] >= 600
     if image:
-        assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]  # Knative: probe port = this
+        assert container["ports"] == [{"name": "http1", "containerPort": 8080, "protocol": "TCP"}]  # = probe port
 
 
 def test_predictor_image_gets_probes_too():

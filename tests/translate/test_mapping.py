@@ -126,3 +126,27 @@ def test_explain_lists_mapped_and_dropped():
 def test_settings_json_is_compact_and_sorted():
     env = env_of(one([api()])["spec"]["predictor"]["model"])
     assert env[SETTINGS_ENV] == json.dumps(json.loads(env[SETTINGS_ENV]), sort_keys=True, separators=(",", ":"))
+
+
+def test_grpc_v2_exposes_h2c_beside_http_in_raw_deployment():
+    """KServe's convention: protocolVersion grpc-v2 and a container port named h2c (8081), which KServe's
+    RawDeployment Service gives appProtocol kubernetes.io/h2c; the HTTP port stays for probes and /metrics."""
+    ports = [{"name": "http1", "containerPort": 8080, "protocol": "TCP"},
+             {"name": "h2c", "containerPort": 8081, "protocol": "TCP"}]
+    raw = {"protocol": "grpc-v2", "deployment_mode": "RawDeployment"}
+    model = one([api(kserve=raw)])["spec"]["predictor"]["model"]
+    assert model["protocolVersion"] == "grpc-v2" and model["ports"] == ports
+    assert ServerSettings.model_validate_json(env_of(model)[SETTINGS_ENV]).protocol == "grpc-v2"
+    (container,) = one([api(kserve=raw, predictor={"image": "reg/ms:1"})])["spec"]["predictor"]["containers"]
+    assert container["ports"] == ports
+    assert "ports" not in one([api(kserve={"protocol": "v2"})])["spec"]["predictor"]["model"]  # the runtime's
+
+
+def test_grpc_v2_in_serverless_mode_is_a_spec_error():
+    import pytest
+
+    from kserve_bridge.errors import SpecError
+    from kserve_bridge.spec import load_spec
+    with pytest.raises(SpecError, match="grpc-v2 needs deployment_mode RawDeployment") as caught:
+        load_spec([api(kserve={"protocol": "grpc-v2"})])
+    assert "kserve.protocol" in str(caught.value)

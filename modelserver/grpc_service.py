@@ -1,0 +1,205 @@
+"""The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, KServe's generated stubs).
+
+Every RPC reads the same `PredictorModel` the HTTP routes serve: ModelInfer turns the request
+into KServe's `InferRequest` and calls `PredictorModel.predict`, which runs the protocol-neutral
+v2 inference (modelserver/v2_infer.py: each model by its name, requested outputs, named outputs),
+so a predictor sees the same payload, batches may mix HTTP and gRPC requests, and both protocols
+give the same outputs; ModelReady and ModelMetadata name models as modelserver/model_names.py does.
+Around it, what BridgeMiddleware does for an HTTP POST: the API's one count of requests and its
+`max_concurrency` (modelserver/in_flight.py; RESOURCE_EXHAUSTED), the request timeout
+(DEADLINE_EXCEEDED, from `PredictorModel.infer`), metrics and payload records; readiness is the
+one `Readiness` /readyz answers from. Status codes come from the one error table,
+modelserver/errors.py. The server around it: modelserver/grpc_server.py.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import numpy as np
+from kserve import InferRequest, InferResponse
+from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceServicer
+from kserve.protocol.infer_type import serialize_byte_tensor
+
+from . import metrics
+from .errors import (
+    BadRequest,
+    ModelNotFoundError,
+    PredictorError,
+    grpc_code_and_message,
+    status_and_message,
+)
+from .model import PredictorModel
+from .model_names import metadata, route
+
+if TYPE_CHECKING:
+    from .app import Readiness
+    from .payload_log import PayloadLog
+
+log = logging.getLogger("modelserver")
+SERVICE = "/inference.GRPCInferenceService/"
+INFER_ROUTE = SERVICE + "ModelInfer"  # the HTTP/2 path of the call: the metrics' route label
+SERVER_NAME = "kserve-bridge"
+
+
+class InferenceService(GRPCInferenceServiceServicer):
+    """`inference.GRPCInferenceService` for one API (`readiness`: the one /readyz answer)."""
+
+    def __init__(self, model: PredictorModel, readiness: Readiness, payload_log: PayloadLog | None = None):
+        self.model, self.readiness, self.payload_log = model, readiness, payload_log
+        self.series: dict[int, tuple] = {}
+
+    # health and metadata
+
+    async def ServerLive(self, request: pb.ServerLiveRequest, context: Any) -> pb.ServerLiveResponse:
+        """Live unless every predict thread is stuck past the request timeout (as /healthz)."""
+        return pb.ServerLiveResponse(live=self.model.stuck() is None)
+
+    async def ServerReady(self, request: pb.ServerReadyRequest, context: Any) -> pb.ServerReadyResponse:
+        return pb.ServerReadyResponse(ready=self.ready())
+
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Any) -> pb.ModelReadyResponse:
+        try:
+            route(self.model, request.name, request.version or None)
+        except ModelNotFoundError as exc:
+            await self.abort(context, exc)
+        return pb.ModelReadyResponse(ready=self.ready())
+
+    async def ServerMetadata(self, request: pb.ServerMetadataRequest, context: Any) -> pb.ServerMetadataResponse:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            ours = version(SERVER_NAME)
+        except PackageNotFoundError:  # run from a checkout that is not installed
+            ours = "unknown"
+        return pb.ServerMetadataResponse(name=SERVER_NAME, version=ours, extensions=[])
+
+    async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Any) -> pb.ModelMetadataResponse:
+        try:
+            described = metadata(self.model, route(self.model, request.name, request.version or None))
+        except Exception as exc:  # an unknown model (NOT_FOUND), a predictor's malformed v2_inputs (INTERNAL)
+            await self.abort(context, exc)
+        tensors = pb.ModelMetadataResponse.TensorMetadata
+        return pb.ModelMetadataResponse(name=described["name"], versions=described["versions"],
+                                        platform=described["platform"],
+                                        inputs=[tensors(**t) for t in described["inputs"]],
+                                        outputs=[tensors(**t) for t in described["outputs"]])
+
+    # inference
+
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
+        started, arrived = time.perf_counter(), time.time()
+        requests = self.model.requests
+        requests.begin()  # may still join a batch (the batchers read it)
+        permit = False
+        try:
+            response: pb.ModelInferResponse | None = None
+            try:
+                requests.enter()  # Overloaded when every slot (of the replica) is taken
+                permit = True
+                response = await self.infer(request, headers(context))
+                error: BaseException | None = None
+            except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
+                error = exc
+            status = 200 if error is None else status_and_message(error)[0]
+            self.record(status, time.perf_counter() - started)
+            if self.payload_log is not None:
+                self.log_payload(request, response, status, context, arrived)
+            if error is not None:
+                await self.abort(context, error)
+            return response
+        finally:
+            requests.end()
+            if permit:
+                requests.leave()
+
+    async def infer(self, request: pb.ModelInferRequest, request_headers: dict[str, str]) -> pb.ModelInferResponse:
+        """The model the request names (NOT_FOUND), ready (UNAVAILABLE), runs it (modelserver/v2_infer.py)."""
+        try:
+            validate(request)
+            infer_request = InferRequest.from_grpc(request)
+        except BadRequest:
+            raise
+        except Exception as exc:  # a tensor KServe cannot read: the client's
+            raise BadRequest(f"malformed request: {exc}") from exc
+        result = await self.model.predict(infer_request, request_headers)
+        if not isinstance(result, InferResponse):  # v2_infer returns one; anything else is a bug here
+            raise PredictorError(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
+        try:
+            return encode(result)
+        except Exception as exc:
+            raise PredictorError(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
+
+    def ready(self) -> bool:
+        """What /readyz says: loaded (every process of a replica, once), not draining."""
+        return self.readiness.answer()[0] == 200
+
+    def record(self, status: int, seconds: float) -> None:
+        """The HTTP routes' series: a gRPC call is an HTTP/2 POST to INFER_ROUTE; `code` is the HTTP
+        status of the same outcome (errors.py), so the 5xx and 503 alerts count gRPC faults too."""
+        series = self.series.get(status)
+        if series is None:
+            api = self.model.name
+            series = self.series[status] = (metrics.REQUESTS.labels(api, INFER_ROUTE, "POST", str(status)),
+                                            metrics.LATENCY.labels(api, INFER_ROUTE),
+                                            metrics.ERRORS.labels(api, INFER_ROUTE) if status >= 500 else None)
+        series[0].inc()
+        series[1].observe(seconds)
+        if series[2] is not None:
+            series[2].inc()
+
+    def log_payload(self, request: pb.ModelInferRequest, response: pb.ModelInferResponse | None, status: int,
+                    context: Any, arrived: float) -> None:
+        """One request record (and a response record when it succeeded), as the protobuf JSON mapping."""
+        from google.protobuf.json_format import MessageToJson
+        pairs = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers(context).items()
+                 if k != "content-type" and isinstance(v, str)]
+        scope = {"headers": [*pairs, (b"content-type", b"application/json")]}
+        body = MessageToJson(request, indent=None).encode()
+        answer = MessageToJson(response, indent=None).encode() if response is not None else b""
+        assert self.payload_log is not None  # the caller checked
+        self.payload_log.submit(scope, body, status, answer, arrived)
+
+    @staticmethod
+    async def abort(context: Any, exc: BaseException) -> None:
+        code, message = grpc_code_and_message(exc)
+        await context.abort(grpc.StatusCode[code], message)
+
+
+def encode(response: InferResponse) -> pb.ModelInferResponse:
+    """The response as gRPC: every output's array as raw_output_contents (little-endian; BYTES
+    length-prefixed), as KServe's `to_grpc` sends numpy outputs and tritonclient reads them, without
+    its REST-only `binary_data_size` parameters, in a fifth of its time. Anything else (lists as
+    data, parameters set by the predictor) goes through KServe's own `to_grpc`."""
+    if response.parameters or not all(isinstance(o.data, np.ndarray) and not o.parameters
+                                      for o in response.outputs):
+        return response.to_grpc()
+    tensors, raw = [], []
+    for output in response.outputs:
+        array = output.data
+        if output.datatype == "BYTES":
+            packed = serialize_byte_tensor(array)  # a 0-d object array holding the bytes (empty: size 0)
+            raw.append(packed.item() if packed.size else b"")
+        else:
+            raw.append(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+        tensors.append(pb.ModelInferResponse.InferOutputTensor(name=output.name, datatype=output.datatype,
+                                                               shape=output.shape))
+    return pb.ModelInferResponse(model_name=response.model_name, model_version=response.model_version or "",
+                                 id=response.id or "", outputs=tensors, raw_output_contents=raw)
+
+
+def headers(context: Any) -> dict[str, str]:
+    """The call's metadata as the predictor's `headers` (lower-case names, as over HTTP)."""
+    return {m.key: m.value for m in context.invocation_metadata() or ()}
+
+
+def validate(request: pb.ModelInferRequest) -> None:
+    """What KServe's servicer checks before decoding: raw contents, one per input, never both kinds."""
+    raw = len(request.raw_input_contents)
+    if raw and raw != len(request.inputs):
+        raise BadRequest(f"{len(request.inputs)} inputs but {raw} raw_input_contents; send one per input")
+    for item in request.inputs:
+        if raw and item.HasField("contents"):
+            raise BadRequest(f"input {item.name!r}: contents and raw_input_contents are exclusive")

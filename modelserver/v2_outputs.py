@@ -1,0 +1,116 @@
+"""v2 tensors in and out, the same for REST and gRPC (Open Inference Protocol).
+
+In: `tensor(input)` is a request input as a numpy array (a mismatch of shape, datatype and
+data is the client's error, 400). Out: `to_infer_response` turns whatever the predictor
+returned into named outputs: an `InferResponse` as is; a dict, one output per key; a list of
+arrays as `onnx_client.predict` returns it (one per model output), named after the model's
+outputs; anything else, one output `output-0`. Each value keeps its shape and gets the v2
+datatype of its numpy dtype; strings, and values that are not numbers (dicts, lists of
+mixed types), are BYTES holding the string itself or the value's JSON text, never a
+Python repr. `select_outputs` keeps the outputs the request names, in its order
+("Unexpected inference output", 400, as KServe, for a name the model does not return).
+A predictor's own starlette `Response` is raised as `PredictorAnswered` so that every route
+answers with it unchanged. How outputs are encoded (JSON, binary, protobuf) is the
+protocol's business: modelserver/v2_rest.py, and the gRPC server.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+from kserve import InferOutput, InferRequest, InferResponse
+from kserve.utils.utils import from_np_dtype
+from starlette.responses import Response
+
+from .errors import BadRequest, PredictorAnswered, PredictorError, describe
+
+DEFAULT_OUTPUT = "output-0"
+
+
+def tensor(item: Any) -> np.ndarray:
+    """A v2 input as an array; shape, datatype and data that do not agree are the client's error (400)."""
+    try:
+        return item.as_numpy()
+    except Exception as exc:
+        raise BadRequest(f"input {item.name!r} (shape {item.shape}, datatype {item.datatype}): "
+                         f"{describe(exc)}") from exc
+
+
+def to_infer_response(result: Any, request: InferRequest, model_name: str,
+                      output_names: Sequence[str] = (), model_version: str | None = None) -> InferResponse:
+    """The predictor's result as an InferResponse whose outputs hold numpy arrays (`output.data`).
+    `output_names`: the served model's outputs, which name a list of arrays of the same length."""
+    if isinstance(result, Response):
+        raise PredictorAnswered(result)
+    if isinstance(result, InferResponse):
+        return result
+    if isinstance(result, dict):
+        named = result
+    elif (output_names and isinstance(result, (list, tuple)) and len(result) == len(output_names)
+          and all(isinstance(value, np.ndarray) for value in result)):
+        named = dict(zip(output_names, result, strict=True))
+    else:
+        named = {DEFAULT_OUTPUT: result}
+    outputs = [to_output(str(name), value) for name, value in named.items()]
+    return InferResponse(response_id=request.id or "", model_name=model_name, infer_outputs=outputs,
+                         model_version=model_version)
+
+
+def to_output(name: str, value: Any) -> InferOutput:
+    """One named output; its data is a numpy array (BYTES: an object array of str or bytes)."""
+    array = as_array(value)
+    datatype = from_np_dtype(array.dtype) if array.dtype.kind not in "OUSM" else "BYTES"
+    if datatype is None:
+        raise PredictorError(f"output {name!r}: numpy dtype {array.dtype} has no v2 datatype")
+    if datatype == "BYTES":
+        array = bytes_array(array)
+    return InferOutput(name, list(array.shape), datatype, data=array)
+
+
+def as_array(value: Any) -> np.ndarray:
+    """`value` as an array of its own shape; a ragged nest (no shape) is one BYTES element, its JSON text."""
+    try:
+        return np.asarray(value)
+    except ValueError:
+        return np.array([json_text(value)], dtype=object)
+
+
+def bytes_array(array: np.ndarray) -> np.ndarray:
+    """An object array of the same shape: bytes and str elements as they are, anything else as JSON text."""
+    out = np.empty(array.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, item in enumerate(array.reshape(-1).tolist()):
+        flat[i] = item if isinstance(item, (str, bytes)) else json_text(item)
+    return out
+
+
+def json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+                            ).decode()
+    except TypeError as exc:
+        raise PredictorError(f"cannot encode the predictor's result as JSON text: {exc}") from exc
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def select_outputs(response: InferResponse, request: InferRequest) -> InferResponse:
+    """Only the outputs the request names, in its order; all of them when it names none."""
+    wanted = request.request_outputs
+    if not wanted:
+        return response
+    by_name = {output.name: output for output in response.outputs}
+    missing = [w.name for w in wanted if w.name not in by_name]
+    if missing:
+        raise BadRequest(f"Unexpected inference output {missing[0]!r} for model {response.model_name!r}; "
+                         f"it returns: {', '.join(by_name) or 'none'}")
+    response.outputs = [by_name[w.name] for w in wanted]
+    return response
