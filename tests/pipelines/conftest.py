@@ -38,3 +38,16 @@ def live_prometheus(tmp_path_factory) -> Callable[..., str]:
     yield start
     for prom in started:
         prom.stop()
+
+
+@pytest.fixture
+def kfp_python() -> str:
+    """An interpreter with kfp: this one when it has kfp, else $KSERVE_BRIDGE_KFP_PYTHON."""
+    import importlib.util
+    import sys
+    if importlib.util.find_spec("kfp") is not None:
+        return sys.executable
+    python = os.environ.get("KSERVE_BRIDGE_KFP_PYTHON", "")
+    if not python or not Path(python).exists():
+        pytest.skip("kfp is not installed here and KSERVE_BRIDGE_KFP_PYTHON names no interpreter with it")
+    return python
