@@ -51,7 +51,7 @@ def canary_rollout(api: str, prometheus: str, report: dsl.Output[dsl.Artifact], 
 
     from kserve_bridge.cluster.canary import Thresholds, auto_rollout, state
     from kserve_bridge.cluster.kube import Kube
-    from kserve_bridge.cluster.metrics import Prometheus
+    from kserve_bridge.cluster.rollout.metrics import Prometheus
 
     kube = Kube(namespace=namespace or None)
     if not state(kube, api).in_progress:  # a first version, or the same one again: nothing on trial

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .client import Client
-from .metrics import Prometheus
 from .rollout import Thresholds, auto_rollout, state
+from .rollout.metrics import Prometheus
 
 DEPLOYED, UNCHANGED, CANARY = "deployed", "unchanged", "canary"  # outcomes besides auto_rollout's
 

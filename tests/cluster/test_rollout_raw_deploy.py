@@ -14,7 +14,7 @@ from kserve_bridge.cli import main
 from kserve_bridge.cluster.canary import Thresholds, auto_rollout
 from kserve_bridge.cluster.client import Client
 from kserve_bridge.cluster.kube import Kube
-from kserve_bridge.cluster.metrics import Prometheus
+from kserve_bridge.cluster.rollout.metrics import Prometheus
 from kserve_bridge.cluster.rollout.raw import PENDING_ANNOTATION, admission_problems
 from tests.cluster.conftest import ISVC_KEY
 from tests.cluster.recorded import START, Clock
