@@ -42,12 +42,13 @@ def live_prometheus(tmp_path_factory) -> Callable[..., str]:
 
 @pytest.fixture
 def kfp_python() -> str:
-    """An interpreter with kfp: this one when it has kfp, else $KSERVE_BRIDGE_KFP_PYTHON."""
+    """An interpreter with kfp: this one when it has kfp, else the pipelines venv's
+    (scripts/install.sh: $KSERVE_BRIDGE_PIPELINES_VENV, default .venv-pipelines)."""
     import importlib.util
     import sys
     if importlib.util.find_spec("kfp") is not None:
         return sys.executable
-    python = os.environ.get("KSERVE_BRIDGE_KFP_PYTHON", "")
-    if not python or not Path(python).exists():
-        pytest.skip("kfp is not installed here and KSERVE_BRIDGE_KFP_PYTHON names no interpreter with it")
-    return python
+    python = REPO / os.environ.get("KSERVE_BRIDGE_PIPELINES_VENV", ".venv-pipelines") / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"kfp is not installed here, nor in {python.parent.parent} (scripts/install.sh makes it)")
+    return str(python)
