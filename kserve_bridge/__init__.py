@@ -17,6 +17,7 @@ _LAZY = {
     "translate": "kserve_bridge.translator",
     "render": "kserve_bridge.manifest",
     "client": "kserve_bridge.cluster.client",
+    "release": "kserve_bridge.cluster.release",
     "tenant_objects": "kserve_bridge.translator.tenant",
     "create_tenant": "kserve_bridge.cluster.tenant",
 }

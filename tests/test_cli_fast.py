@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ["torch", "tensorflow", "kserve", "fastapi", "uvicorn", "pandas", "grpc", "onnxruntime", "sklearn",
-         "kubernetes"]
+         "kubernetes", "kfp", "metaflow"]
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "iris-sklearn"
 
 

@@ -32,11 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    notes = logging.StreamHandler(sys.stderr)  # the spec's warnings and notes, as plain lines
+    notes = logging.StreamHandler(sys.stderr)  # the spec's and the cluster's warnings and notes, as plain lines
     notes.setFormatter(logging.Formatter("%(message)s"))
-    spec_log = logging.getLogger("kserve_bridge.spec")
-    spec_log.addHandler(notes)
-    spec_log.propagate = False
+    logs = [logging.getLogger("kserve_bridge.spec"), logging.getLogger("kserve_bridge.cluster")]
+    for log in logs:
+        log.addHandler(notes)
+        log.propagate = False
     try:
         return int(args.run(args) or 0)
     except BridgeError as exc:
@@ -48,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     finally:
-        spec_log.removeHandler(notes)
-        spec_log.propagate = True
+        for log in logs:
+            log.removeHandler(notes)
+            log.propagate = True
 
 
 if __name__ == "__main__":  # pragma: no cover

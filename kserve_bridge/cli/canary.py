@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     canary = sub.add_parser("canary", help="canary rollouts: start, status, promote, rollback, auto",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = canary.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = actions.add_parser("start", help="the canary (Serverless: the next revision) takes N%% of traffic")
+    p = actions.add_parser("start", help="the canary (else the next deployed version) takes N%% of traffic")
     p.add_argument("api")
     p.add_argument("--percent", type=int, required=True)
     helps = {"status": "revisions, traffic percents and tags", "promote": "send all traffic to the canary",
@@ -106,9 +106,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     now = canary.traffic(kube, args.api)
     share = "removed" if now.share is None else f"{now.share}%"
+    unchanged = "" if patch else " (unchanged)"
+    if now.mode == "raw" and now.canary is None:
+        print(f"{s.name}: the next `kserve-bridge deploy` puts the new version into spec.canary"
+              f"{f' with {share}' if now.share is not None else ''}{unchanged}" if now.share is not None else
+              f"{s.name}: no canary pending{unchanged}; the next deploy replaces spec.predictor")
+        return 0
     field = "canaryTrafficPercent" if now.mode == "serverless" else "spec.canary trafficPercent"
-    print(f"{s.name}: {field} {share}{'' if patch else ' (unchanged)'}; "
-          f"follow the traffic with: kserve-bridge canary status {s.name}")
+    print(f"{s.name}: {field} {share}{unchanged}; follow the traffic with: kserve-bridge canary status {s.name}")
     return 0
 
 
@@ -116,7 +121,8 @@ def show_status(kube, name: str) -> int:
     from ..cluster import canary
     t = canary.traffic(kube, name)
     if t.mode == "raw":
-        print(f"{name}: RawDeployment, canary {t.canary or 'none'}, stable {t.stable}")
+        pending = f" (the next deploy's canary takes {t.share}%)" if t.canary is None and t.share is not None else ""
+        print(f"{name}: RawDeployment, canary {t.canary or 'none'}, stable {t.stable}{pending}")
         print(f"  {t.split}")
         return 0
     s = canary.status(kube, name)

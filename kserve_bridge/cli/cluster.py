@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image", help="model server image (default: the translator's)")
     p.add_argument("--wait", action="store_true", help="wait until every InferenceService is Ready")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
+    p.add_argument("--canary", type=int, metavar="PERCENT",
+                   help="the new version of an API already serving takes PERCENT %% as a canary (Serverless: "
+                        "canaryTrafficPercent; RawDeployment: spec.canary), the stable version the rest; then "
+                        "`kserve-bridge canary status|promote|rollback|auto`")
     p.add_argument("--stop-on-quota", action="store_true",
                    help="do not apply when an API at max_replicas would not fit the namespace's ResourceQuota")
     p.set_defaults(run=run_deploy)
@@ -51,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from ..cluster.deploy import apply_all, is_isvc, objects_for, wait_ready
+    from ..cluster.deploy import apply_release, is_isvc, objects_for, wait_ready
     from ..cluster.secrets import apply_env_secrets
     from ..translator.secrets import project_dotenv
 
@@ -65,9 +69,12 @@ def run_deploy(args: argparse.Namespace) -> int:
         print(f"Secret/{name} {verb} from .env ({count} variables; values not shown)")
         if verb == "configured":
             print("  running pods keep the old values until they restart (the next revision, or delete the pods)")
-    for stored, verb in apply_all(kube, objects):
+    results, notes = apply_release(kube, objects, args.canary)
+    for stored, verb in results:
         meta = stored["metadata"]
         print(f"{stored['kind']}/{meta['name']} {verb} (namespace {meta.get('namespace', kube.namespace)})")
+    for note in notes:
+        print(f"  {note}")
     if args.wait:
         for obj in filter(is_isvc, objects):
             name = obj["metadata"]["name"]

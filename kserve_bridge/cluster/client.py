@@ -1,6 +1,7 @@
 """The Python client Cortex users know: `kserve_bridge.client(...)` → `Client`."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,8 @@ from .quota import warn_quota
 from .secrets import apply_env_secrets
 from .status import ApiStatus, container_failure, summarize
 
+log = logging.getLogger(__name__)
+
 
 class Client:
     """Create, inspect, patch and delete APIs in one namespace of one cluster."""
@@ -27,12 +30,14 @@ class Client:
 
     def create_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
                    requirements: Sequence[str] = (), wait: bool = False, timeout: float = 600,
-                   upload: bool = True) -> ApiStatus:
+                   upload: bool = True, canary: int | None = None) -> ApiStatus:
         """Deploy one API. With `predictor`, its source (recovered from the notebook session
         when it was defined there) is written to a deterministic temp project (predictor.py,
         requirements.txt, cortex.yaml); otherwise `project_dir` (default: the current
         directory) holds the files the spec names. The project is uploaded to
-        `<storage_uri>/<deployment id>` first (skipped when already there) unless `upload=False`."""
+        `<storage_uri>/<deployment id>` first (skipped when already there) unless `upload=False`.
+        With `canary` (a percent), an API already serving gets the new version as a canary taking that
+        share (`kserve-bridge deploy --canary`); a share set by `canary start` is honoured without it."""
         if not isinstance(api_spec, dict) or not api_spec.get("name"):
             from ..errors import Problem
             raise SpecError([Problem("name", "api_spec must be a dict with a name", value=api_spec)])
@@ -46,16 +51,17 @@ class Client:
                                       upload=upload)
         apply_env_secrets(self.kube, objects, project_dotenv(project))
         warn_quota(self.kube, objects)
-        _deploy.apply_all(self.kube, objects)
+        for note in _deploy.apply_release(self.kube, objects, canary)[1]:
+            log.info(note)
         if wait:
             return _deploy.wait_ready(self.kube, api_spec["name"], timeout)
         return self.get_api(api_spec["name"])
 
     def patch_api(self, api_spec: dict, predictor: type | None = None, project_dir: str | Path | None = None,
-                  requirements: Sequence[str] = (), upload: bool = True) -> ApiStatus:
+                  requirements: Sequence[str] = (), upload: bool = True, canary: int | None = None) -> ApiStatus:
         """Re-apply an existing API's spec (server-side apply: only what changed is written)."""
         self.get_api(str(api_spec.get("name", "")))  # NotFoundError when there is nothing to patch
-        return self.create_api(api_spec, predictor, project_dir, requirements, upload=upload)
+        return self.create_api(api_spec, predictor, project_dir, requirements, upload=upload, canary=canary)
 
     def get_api(self, name: str) -> ApiStatus:
         """The API's status; when it is not ready, also why its model server fails (from its pods)."""

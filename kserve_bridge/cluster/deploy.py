@@ -87,6 +87,68 @@ def apply_all(kube: Kube, objects: list[dict]) -> list[tuple[dict, str]]:
     return results
 
 
+def apply_release(kube: Kube, objects: list[dict], canary: int | None = None
+                  ) -> tuple[list[tuple[dict, str]], list[str]]:
+    """`apply_all`, where an InferenceService already serving gets the new version as a canary when
+    `canary` (a percent) is given, or a share is pending (`canary start`) or a canary runs:
+    Serverless: canaryTrafficPercent is set first, the new revision takes it; RawDeployment: the new
+    predictor becomes the spec.canary entry (stable spec.predictor untouched) at that share, checked
+    against KServe's admission rules (and its routing, for a share above 0) before anything is written.
+    Returns apply_all's results and one note per canary."""
+    from .rollout.raw import PENDING_ANNOTATION, canary_object, check_admission, require_gateway_routing
+    from .rollout.traffic import SERVERLESS, mode_of, set_share
+
+    if canary is not None and not 0 <= canary <= 100:
+        raise BridgeError(f"canary percent must be between 0 and 100 (got {canary})")
+    staged, notes, serverless, pending = [], [], [], []
+    for obj in objects:
+        if not is_isvc(obj):
+            staged.append(obj)
+            continue
+        ref, name = Ref.of(obj, kube.namespace), obj["metadata"]["name"]
+        try:
+            stored = kube.get(ref)
+        except NotFoundError:
+            if canary is not None:
+                notes.append(f"{name}: first version, takes all traffic (no stable version for a canary)")
+            staged.append(obj)
+            continue
+        if mode_of(stored) == SERVERLESS:
+            spec_share = obj["spec"]["predictor"].get("canaryTrafficPercent")
+            if canary is not None and spec_share not in (None, canary):
+                raise BridgeError(f"{name}: kserve.canary_traffic_percent is {spec_share} in the spec and the "
+                                  f"canary share asked for is {canary}: drop one")
+            if canary is not None:
+                serverless.append(name)
+                notes.append(f"{name}: the new revision takes {canary}% (canaryTrafficPercent)")
+            staged.append(obj)
+            continue
+        running = (stored.get("spec") or {}).get("canary") or []
+        marked = ((stored.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
+        share = canary if canary is not None else running[0].get("trafficPercent", 0) if running else marked
+        if share is None:
+            staged.append(obj)
+            continue
+        if len(running) > 1:
+            raise BridgeError(f"{name} has {len(running)} entries in spec.canary; deploy replaces exactly one")
+        candidate = canary_object(stored, obj, int(share))
+        check_admission(candidate)
+        if int(share):
+            require_gateway_routing(kube, candidate)
+        staged.append(candidate)
+        pending += [ref] if marked is not None else []
+        cname = candidate["spec"]["canary"][0]["predictor"]["name"]
+        notes.append(f"{name}: the new version is canary {cname} ({ref.name}-{cname}-predictor) at {int(share)}%; "
+                     "the stable predictor keeps the rest (KServe routes to the canary once it reports ready)")
+    for name in serverless:
+        set_share(kube, name, canary)
+    results = apply_all(kube, staged)
+    for ref in pending:  # the share now lives in the spec.canary entry
+        kube.update(ref, lambda o: {"metadata": {"annotations": {PENDING_ANNOTATION: None}}}
+                    if PENDING_ANNOTATION in ((o.get("metadata") or {}).get("annotations") or {}) else None)
+    return results, notes
+
+
 def is_isvc(obj: dict) -> bool:
     return obj.get("kind") == "InferenceService" and obj.get("apiVersion", "").startswith(ISVC_GROUP + "/")
 

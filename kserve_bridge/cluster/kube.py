@@ -110,6 +110,24 @@ class Kube:
                               label_selector=label_selector, _preload_content=False)
         return json.loads(response.data).get("items", [])
 
+    def config_map(self, name: str, namespace: str) -> dict:
+        """A ConfigMap as a plain dict (NotFoundError when absent)."""
+        import json
+        ref = Ref("", "v1", "configmaps", namespace, name)
+        response = self._call(f"GET ConfigMap {name} in namespace {namespace}", ref,
+                              self.core.read_namespaced_config_map, name, namespace, _preload_content=False)
+        return json.loads(response.data)
+
+    def served_kinds(self, group: str, version: str) -> set[str]:
+        """The kinds the API server serves under /apis/GROUP/VERSION (empty: that API is not installed)."""
+        import json
+        try:
+            response = self._call(f"GET /apis/{group}/{version}", Ref(group, version, "", "", ""),
+                                  self.api.get_api_resources, group, version, _preload_content=False)
+        except NotFoundError:
+            return set()
+        return {r.get("kind", "") for r in json.loads(response.data).get("resources") or []}
+
     def apply(self, obj: dict) -> dict:
         """Server-side apply (force, field manager `kserve-bridge`)."""
         ref = Ref.of(obj, self.namespace)

@@ -238,7 +238,8 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
         report(("autoscaling", "min_replicas"), "scale to zero needs deployment_mode Serverless (or "
                "autoscaler_class keda)", 0)
     if raw and opts.canary_traffic_percent is not None:
-        report(("kserve", "canary_traffic_percent"), "canary rollouts need deployment_mode Serverless",
+        report(("kserve", "canary_traffic_percent"), "is Serverless only; in RawDeployment mode the share is "
+               "given at deploy time: `kserve-bridge deploy --canary PERCENT` or `kserve-bridge canary start`",
                opts.canary_traffic_percent)
     if opts.autoscaler_class in ("keda", "external") and not raw:
         report(("kserve", "autoscaler_class"), "keda and external apply to RawDeployment mode only",

@@ -6,7 +6,8 @@ and models:
 resourceVersion (409 on a stale write), generation, the status subresource,
 server-side apply (leaf-level field ownership per manager), JSON merge patch,
 JSON patch, create/replace/delete, list with field/label selectors, and watch
-(streamed JSON lines); core objects (pods, added with `add_pod`) under /api/v1.
+(streamed JSON lines); core objects (pods, added with `add_pod`) under /api/v1; API discovery
+(/apis/GROUP/VERSION) for the kinds registered in `served` (`install_gateway_api`).
 Optionally it plays KServe's controller for InferenceServices: each predictor
 change makes a new revision, and traffic follows spec.predictor.canaryTrafficPercent.
 
@@ -50,6 +51,7 @@ class FakeKube:
         self.simulate_kserve = simulate_kserve
         self.auto_ready = True
         self.raw_canary_ready = True
+        self.served: dict[tuple[str, str], list[str]] = {}  # (group, version) → kinds, for discovery
         self._rv = itertools.count(1)
         self._changed = threading.Condition()
         self._before_write: list[Callable[[], None]] = []
@@ -118,6 +120,19 @@ class FakeKube:
         """A pod as the kubelet reports it (core group: /api/v1/namespaces/NS/pods)."""
         self.write(("", "v1", namespace, "pods", name),
                    {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": labels}, "status": status})
+
+    def install_gateway_api(self, enabled: bool = True, crd: bool = True, **ingress: object) -> None:
+        """KServe's `inferenceservice-config` (namespace kserve) with `enableGatewayApi` = `enabled` and
+        further `ingress` keys, and, with `crd`, the Gateway API's HTTPRoute kind in discovery."""
+        config = {"enableGatewayApi": enabled, "kserveIngressGateway": "kserve/kserve-ingress-gateway",
+                  "ingressGateway": "knative-serving/knative-ingress-gateway", "ingressDomain": "example.com",
+                  **ingress}
+        self.write(("", "v1", "kserve", "configmaps", "inferenceservice-config"),
+                   {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {},
+                    "data": {"ingress": json.dumps(config, indent=2),
+                             "deploy": '{"defaultDeploymentMode": "Knative"}'}})
+        if crd:
+            self.served[("gateway.networking.k8s.io", "v1")] = ["Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute"]
 
     def before_next_write(self, fn: Callable[[], None]) -> None:
         """Run `fn` once just before the next write request is processed (a concurrent writer)."""
@@ -265,6 +280,8 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             try:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     raise ApiError(401, "Unauthorized", "missing or wrong bearer token")
+                if self.command == "GET" and url.path.count("/") == 3 and url.path.startswith("/apis/"):
+                    return self._reply(200, self._discovery(*url.path.split("/")[2:]))
                 group, version, ns, plural, name, sub = _route(url.path)
                 if self.command == "GET" and name is None and query.get("watch") in ("true", "1"):
                     return self._watch(group, version, ns, plural, query)
@@ -280,6 +297,14 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             except (ValueError, KeyError, TypeError, IndexError, yaml.YAMLError) as exc:
                 self._reply(400, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                                   "message": f"bad request: {exc}", "reason": "BadRequest", "code": 400})
+
+        def _discovery(self, group: str, version: str) -> dict:
+            kinds = kube.served.get((group, version))
+            if kinds is None:
+                raise ApiError(404, "NotFound", f"the server could not find the requested resource ({group}/{version})")
+            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}",
+                    "resources": [{"name": k.lower() + "s", "singularName": k.lower(), "namespaced": True,
+                                   "kind": k, "verbs": ["get", "list", "watch"]} for k in kinds]}
 
         def _handle(self, group: str, version: str, ns: str, plural: str, name: str | None, sub: str | None,
                     query: dict, body: bytes, ctype: str) -> tuple[int, dict]:

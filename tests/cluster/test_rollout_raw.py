@@ -46,6 +46,7 @@ def strict_valid(shared_dir, tmp_path, *objects: dict) -> None:
 
 
 def test_start_status_rollback_promote_by_hand(fake, kubeconfig, capsys, shared_dir, tmp_path):
+    fake.install_gateway_api()
     fake.write(ISVC_KEY + ("raw",), raw_isvc())
     assert cli(kubeconfig, "status", "raw") == 0
     out = capsys.readouterr().out
@@ -81,16 +82,17 @@ def test_not_ready_canary_gets_no_traffic_in_status(fake, kubeconfig, capsys):
 def test_two_canaries_are_refused(fake, kubeconfig, capsys):
     fake.write(ISVC_KEY + ("raw",), raw_isvc(canaries=2))
     assert cli(kubeconfig, "start", "raw", "--percent", "20") == 1
-    assert "exactly one entry to spec.canary (found 2)" in capsys.readouterr().err
+    assert "2 entries in spec.canary: rollouts drive exactly one" in capsys.readouterr().err
 
 
 def test_auto_without_canary_entry_aborts(fake, kubeconfig, capsys):
     fake.write(ISVC_KEY + ("raw",), raw_isvc(share=None))
     assert cli(kubeconfig, "auto", "raw", "--prometheus", "http://127.0.0.1:9") == 4
-    assert "add one entry to spec.canary first" in capsys.readouterr().out
+    assert "deploy a new version after `kserve-bridge canary start`" in capsys.readouterr().out
 
 
 def test_auto_promotes_a_healthy_raw_canary_on_model_server_metrics(fake, kubeconfig, recorded):
+    fake.install_gateway_api()
     fake.write(ISVC_KEY + ("raw",), raw_isvc())
     clock = Clock(START)
     result = auto_rollout(Kube(kubeconfig=str(kubeconfig)), "raw", Prometheus(recorded), [10, 50, 100], 60,
@@ -105,6 +107,7 @@ def test_auto_promotes_a_healthy_raw_canary_on_model_server_metrics(fake, kubeco
 
 
 def test_replaced_raw_canary_is_rolled_back(fake, kubeconfig, recorded):
+    fake.install_gateway_api()
     fake.write(ISVC_KEY + ("raw",), raw_isvc())
     clock = Clock(START)
     replaced = raw_isvc()

@@ -108,9 +108,8 @@ class _Rollout:
         self.share = first.share or 0
         self.result.mode, self.result.canary, self.result.stable = first.mode, first.canary, first.stable
         if not first.in_progress:
-            hint = ("deploy a new revision after `kserve-bridge canary start`" if first.mode == SERVERLESS
-                    else "add one entry to spec.canary")
-            self.end("aborted", "abort", f"no canary in progress on {self.name} (traffic: {first.split}); {hint} first")
+            self.end("aborted", "abort", f"no canary in progress on {self.name} (traffic: {first.split}); deploy "
+                     "a new version after `kserve-bridge canary start` (or with `deploy --canary PERCENT`) first")
         self.source = self.source or (KNATIVE if first.mode == SERVERLESS else MODELSERVER)
         self.prometheus.query("vector(1)", self.clock())  # unreachable: abort before changing anything
         plan = plan_steps(steps, first.share)
@@ -160,9 +159,24 @@ class _Rollout:
         self.decide("smoke", f"{len(requests)} request(s) to {url} answered as expected")
 
     def move(self, percent: int | None) -> None:
+        if percent:
+            self.await_ready()
         set_share(self.kube, self.name, percent, self.namespace)
         if percent is not None:
             self.share = percent
+
+    def await_ready(self) -> None:
+        """RawDeployment: a share rises only once the canary reports ready (KServe routes nothing to it
+        before); wait up to `max_holds` intervals, then end with traffic where it is."""
+        for holds in range(self.limits.max_holds + 1):
+            current = state(self.kube, self.name, self.namespace)
+            if current.canary_ready:
+                return
+            if holds == self.limits.max_holds:
+                self.end("aborted", "abort", f"the canary {current.canary} did not report ready within {holds} "
+                         f"interval(s); traffic left at {self.share or 0}% on it")
+            self.decide("hold", f"the canary {current.canary} does not report ready yet; waiting")
+            self.sleep(self.interval)
 
     def rollback(self, outcome: str, why: str, **figures) -> None:
         try:

@@ -5,7 +5,10 @@ latest revision (tag `latest`) and the last rolled-out one (tag `prev`); absent 
 0 rolls back. RawDeployment: `spec.canary` is a list of `{predictor, trafficPercent}`;
 each canary runs as Deployment `{isvc}-{predictor.name}-predictor`; promotion copies the
 canary's predictor into `spec.predictor` and removes the entry (KServe's documented way),
-rollback sets its `trafficPercent` to 0 (the Deployment stays, dark).
+rollback sets its `trafficPercent` to 0 (the Deployment stays, dark). Before there is an
+entry, the share is kept in an annotation for the next `deploy` (raw.py), as Serverless keeps
+canaryTrafficPercent for the next revision; a share rises only once the canary reports ready
+and the cluster routes canaries (Gateway API).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from ...errors import BridgeError, ClusterError
 from ..kube import Kube, Ref
 from ..status import summarize
+from .raw import PENDING_ANNOTATION, canary_ready, require_gateway_routing
 
 SERVERLESS, RAW = "serverless", "raw"
 PROMOTE = None  # the share that means "the canary takes everything"
@@ -37,6 +41,7 @@ class TrafficState:
     canary_url: str | None
     fingerprint: str | None  # changes when the canary is replaced by another one
     split: str
+    canary_ready: bool = True  # Raw: the canary reports ready (Knative routes only to ready revisions)
 
     @property
     def in_progress(self) -> bool:
@@ -72,7 +77,8 @@ def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
     stable_name = (spec.get("predictor") or {}).get("name")
     stable = f"{name}-{stable_name}-predictor" if stable_name else f"{name}-predictor"
     if not canaries:
-        return TrafficState(name, namespace, RAW, None, None, stable, None, None, f"{stable} 100%")
+        pending = _pending(isvc)
+        return TrafficState(name, namespace, RAW, pending, None, stable, None, None, f"{stable} 100%", False)
     entry = canaries[0]
     cname = (entry.get("predictor") or {}).get("name", "?")
     deployment, share = f"{name}-{cname}-predictor", int(entry.get("trafficPercent") or 0)
@@ -82,7 +88,19 @@ def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
     return TrafficState(name, namespace, RAW, share, deployment, stable,
                         f"http://{deployment}.{namespace}.svc.cluster.local", f"{deployment}@{digest}",
                         f"{deployment} {routed}%{'' if ready.get(cname) else ' (not ready)'}, "
-                        f"{stable} {100 - routed}%")
+                        f"{stable} {100 - routed}%", canary_ready(isvc))
+
+
+def _pending(isvc: dict) -> int | None:
+    value = ((isvc.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+class CanaryNotReady(ClusterError):
+    """A RawDeployment canary's share would rise before it reports ready."""
 
 
 def share_patch(isvc: dict, percent: int | None) -> dict | None:
@@ -95,14 +113,25 @@ def share_patch(isvc: dict, percent: int | None) -> dict | None:
         return None if current == percent else {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
     canaries = copy.deepcopy(spec.get("canary") or [])
     name = (isvc.get("metadata") or {}).get("name", "?")
-    if len(canaries) != 1:
-        raise BridgeError(f"{name} runs in RawDeployment mode: add exactly one entry to spec.canary "
-                          f"(found {len(canaries)}) before moving traffic")
+    pending = _pending(isvc)
+    clear = {"metadata": {"annotations": {PENDING_ANNOTATION: None}}} if pending is not None else {}
+    if len(canaries) > 1:
+        raise BridgeError(f"{name} runs in RawDeployment mode with {len(canaries)} entries in spec.canary: "
+                          "rollouts drive exactly one")
+    if not canaries:  # no canary yet: the share waits for the next deploy
+        if percent is None:
+            return clear or None
+        return None if pending == percent else {"metadata": {"annotations": {PENDING_ANNOTATION: str(percent)}}}
     if percent is None:
         promoted = {k: v for k, v in canaries[0]["predictor"].items() if k not in _CANARY_ONLY}
-        return {"spec": {"predictor": promoted, "canary": None}}
-    if canaries[0].get("trafficPercent") == percent:
+        return {**clear, "spec": {"predictor": promoted, "canary": None}}
+    current = canaries[0].get("trafficPercent") or 0
+    if current == percent:
         return None
+    if percent > current and not canary_ready(isvc):
+        cname = (canaries[0].get("predictor") or {}).get("name", "?")
+        raise CanaryNotReady(f"{name}: canary {cname} does not report ready yet (status.canaryStatuses); its share "
+                             f"stays {current}% until it does (KServe routes nothing to it before)")
     canaries[0]["trafficPercent"] = percent
     return {"spec": {"canary": canaries}}  # listType=atomic: the list is replaced whole
 
@@ -111,13 +140,20 @@ def set_share(kube: Kube, name: str, percent: int | None, namespace: str | None 
               dry_run: bool = False) -> tuple[dict, dict | None]:
     """Move traffic; returns (the object as stored, the patch written or, with `dry_run`, that would be)."""
     ref = Ref.isvc(name, namespace or kube.namespace)
+
+    def patch_for(isvc: dict) -> dict | None:
+        patch = share_patch(isvc, percent)
+        if patch is not None and percent and mode_of(isvc) == RAW:
+            require_gateway_routing(kube, isvc)
+        return patch
+
     if dry_run:
         current = kube.get(ref)
-        return current, share_patch(current, percent)
+        return current, patch_for(current)
     written: list[dict | None] = [None]
 
     def change(isvc: dict) -> dict | None:
-        written[0] = share_patch(isvc, percent)
+        written[0] = patch_for(isvc)
         return copy.deepcopy(written[0])
 
     obj, changed = kube.update(ref, change)
