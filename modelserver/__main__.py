@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     from .bundle import bundle_problem
     problem = bundle_problem(model_dir)  # before anything from the model dir is imported
     if problem:
-        from .server import report_start_failure
+        from .termination import report_failure
         gc.enable()
-        return report_start_failure(f"API {name}: {problem}")
+        return report_failure(f"API {name}: {problem}")
     try:
         log_config = payload_log_config(args, settings, name)
     except OSError as exc:
