@@ -4,8 +4,9 @@
 file's sha256; KServe's storage initializer downloads the whole prefix into the model dir. A
 listed file that is missing or differs, or a file the manifest does not list (Python's caches
 aside), means the prefix changed after the upload: the server stops before importing anything
-from it, naming the files. A model dir without a manifest (`--no-upload`, a local project) or
-with one written before sha256s were recorded is not checked.
+from it, naming the files. An empty file may be missing: KServe's S3 download skips empty objects
+(kserve_storage 0.21, `_download_s3`). A model dir without a manifest (`--no-upload`, a local
+project) or with one written before sha256s were recorded is not checked.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import os
 from pathlib import Path
 
 from kserve_bridge.contract import BUNDLE_MANIFEST
+
+EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -48,7 +51,7 @@ def bundle_problem(model_dir: Path) -> str | None:
     present = _present(model_dir)
     wrong = [f"{name} (missing)" if name not in present else f"{name} (sha256 differs)"
              for name, digest in sorted(expected.items())
-             if name not in present or _sha256(model_dir / name) != digest]
+             if (name not in present and digest != EMPTY) or (name in present and _sha256(model_dir / name) != digest)]
     wrong += [f"{name} (not in the manifest)" for name in sorted(present - set(expected))]
     if not wrong:
         return None
