@@ -116,6 +116,7 @@ class HttpServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: Any) -> None:
         """uvicorn's signal handler; never re-raises the signal afterwards (the exit status stays 0)."""
         if self.draining or self.should_exit or sig != signal.SIGTERM or not self.drain_delay_s or self.loop is None:
+            self.force_exit = self.should_exit and sig == signal.SIGINT  # as uvicorn: a second Ctrl-C
             self.should_exit = True
             return
         self.draining = True
