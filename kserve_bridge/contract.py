@@ -27,6 +27,7 @@ from .interface import (  # noqa: F401
     PORT_ENV,
     PREDICTOR_KINDS,
     REMOTE_SCHEMES,
+    SERVER_CONTAINER,
     PredictorKind,
     PredictorType,
     is_remote,

@@ -14,7 +14,9 @@ import pytest
 import tomllib
 import yaml
 
+from kserve_bridge.contract import HTTP_PORT
 from kserve_bridge.runtimes import RUNTIMES
+from kserve_bridge.translator.security import RUN_AS_USER
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
@@ -67,9 +69,10 @@ def test_base_images_are_pinned() -> None:
         assert "slim" in tag or "distroless" in name, f"use a slim base: {image}"
 
 
-def test_runs_as_non_root_uid_1000() -> None:
+def test_runs_as_the_non_root_uid_the_pods_name() -> None:
     users = [a for i, a in STAGES[-1] if i == "USER"]
-    assert users and users[-1].split(":")[0] == "1000", "the runtime's last USER must be uid 1000 (numeric)"
+    assert users and users[-1].split(":")[0] == str(RUN_AS_USER), \
+        f"the runtime's last USER must be uid {RUN_AS_USER} (numeric; translator/security.py)"
 
 
 def test_no_remote_add_and_no_pip_cache() -> None:
@@ -106,8 +109,8 @@ def test_image_matches_version_and_serving_runtime() -> None:
         name, tag = container["image"].rsplit(":", 1)
         assert name == IMAGE and tag.split("-", 1)[0] == version and tag.split("-", 1)[1] in tags
         assert "command" not in container, "the runtime must keep the image's ENTRYPOINT"
-        assert container.get("securityContext", {}).get("runAsUser", 1000) == 1000
-        assert 8080 in [p["containerPort"] for p in container.get("ports", [])]
+        assert container.get("securityContext", {}).get("runAsUser", RUN_AS_USER) == RUN_AS_USER
+        assert HTTP_PORT in [p["containerPort"] for p in container.get("ports", [])]
 
 
 def test_dockerignore_keeps_what_the_build_copies() -> None:
