@@ -53,6 +53,10 @@ def shadow_config_map(api_name: str) -> str:
     """The name of the ConfigMap that switches shadow traffic on for one API."""
     return f"{api_name}-kserve-bridge-shadow"
 
+# Cortex's dependency files (predictor.dependencies), relative to the project: the spec's defaults and
+# what the server installs at start when the settings name none.
+DEPENDENCY_FILES = {"pip": "requirements.txt", "shell": "dependencies.sh"}
+
 ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kserve_bridge_alert_threshold
 # SIGTERM: seconds the server keeps accepting while /readyz fails, before it closes the port and drains
 # (docs/limits.md, "Shutdown"). The translator sets it on RawDeployment pods; Knative's queue-proxy drains.
@@ -95,8 +99,7 @@ class ServerSettings(BaseModel):
     log_level: str = "info"
     protocol: Literal["v1", "v2", "grpc-v2"] = Field("v1", description="grpc-v2: also serve gRPC on GRPC_PORT")
     deployment_id: str | None = None
-    dependencies: dict[str, str] = Field(default_factory=lambda: {"pip": "requirements.txt",
-                                                                  "shell": "dependencies.sh"})
+    dependencies: dict[str, str] = Field(default_factory=lambda: dict(DEPENDENCY_FILES))
 
     @classmethod
     def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None) -> ServerSettings:

@@ -87,12 +87,13 @@ def _say_runtime(api, project) -> None:
 
 def _log_arguments(spec, api, sink: str, env: dict) -> list[str]:
     """Model server arguments for --log-requests; records carry the id `convert` would deploy."""
+    from ..contract import DEPLOYMENT_ID_ENV
     from ..package import deployment_id, project_digest
     from ..spec import resolve_api
 
     if not sink.startswith(("http://", "https://")):
         sink = os.path.abspath(sink)
-    env["KSERVE_BRIDGE_DEPLOYMENT_ID"] = deployment_id(resolve_api(api), project_digest(spec.project_dir))
+    env[DEPLOYMENT_ID_ENV] = deployment_id(resolve_api(api), project_digest(spec.project_dir))
     logger = api.kserve.logger
     out = ["--log_requests", sink]
     if logger is not None:
