@@ -85,5 +85,3 @@ PREDICTOR_KINDS: dict[str, PredictorKind] = {k.type: k for k in (
     PredictorKind("pytorch", "PythonPredictor", "python_client", False, False, "pytorch", "torch"),
     PredictorKind("sklearn", "PythonPredictor", "python_client", False, False, "sklearn", "sklearn"),
 )}
-# Predictor class name -> its client argument (PythonPredictor serves three types).
-CLIENT_ARG_OF_CLASS = {k.class_name: k.client_arg for k in PREDICTOR_KINDS.values()}
