@@ -176,3 +176,16 @@ def test_install_step_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     assert probe.stdout.split() == ["[1]", "True"], probe.stdout
     helped = run("-m", "modelserver", "--help")
     assert helped.returncode == 0 and "--model_dir" in helped.stdout, helped.stdout + helped.stderr
+
+
+def test_bytecode_is_compiled_in_the_image_not_at_every_start() -> None:
+    """A pod's root filesystem is read-only (and PYTHONDONTWRITEBYTECODE is set): without bytecode in the
+    image every cold start compiles every module it imports. Both the venv and the stdlib are compiled,
+    after the step that clears pip's caches, hash-based (reproducible)."""
+    builder = " ".join(a for i, a in STAGES[0] if i == "RUN")
+    runtime = " ".join(a for i, a in STAGES[-1] if i == "RUN")
+    assert re.search(r"rm -rf \{\} \+\s*&&\s*python -m compileall .*--invalidation-mode unchecked-hash /opt/venv",
+                     builder), "compile /opt/venv after removing __pycache__"
+    assert "compileall" in runtime and 'get_path("stdlib")' in runtime, "compile the base image's stdlib"
+    env = " ".join(a for i, a in STAGES[-1] if i == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in env
