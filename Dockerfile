@@ -17,14 +17,20 @@ COPY docker/install.sh docker/install.sh
 COPY pyproject.toml README.md ./
 COPY kserve_bridge kserve_bridge
 COPY modelserver modelserver
+# Bytecode is compiled here, once, not at every start: a pod's root filesystem is read-only, so Python could
+# never cache it (PYTHONDONTWRITEBYTECODE below) and compiled every module it imported on each cold start
+# (docs/benchmarks.md, "Cold start"). unchecked-hash: the same bytes every build, and no source stat at import.
 RUN sh docker/install.sh "$EXTRAS" "$ACCEL" \
-    && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
+    && find /opt/venv -name __pycache__ -prune -exec rm -rf {} + \
+    && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="kserve-bridge model server" \
       org.opencontainers.image.source="https://github.com/kserve-bridge/kserve-bridge" \
       org.opencontainers.image.licenses="Apache-2.0"
-RUN groupadd --gid 1000 bridge && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin bridge
+RUN groupadd --gid 1000 bridge && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin bridge \
+    && python -m compileall -q -j 0 --invalidation-mode unchecked-hash -x '/(test|tests|idle_test)/' \
+        "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /home/bridge

@@ -3,7 +3,8 @@
 `ServerSettings` is everything the model server needs to know about one API.
 The translator serialises it into the pod's environment (`SETTINGS_ENV`);
 the model server reads it back, or derives it from the project's cortex.yaml
-when run locally. Both directions go through this one module. The fixed facts of the
+when run locally. Both directions go through this one module, as does the predictor class
+rule (which class is the predictor, which arguments each method gets). The fixed facts of the
 seam (pod interface, remote schemes, predictor kinds) live in `interface.py`, re-exported here.
 """
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import PredictorError
 from .interface import (  # noqa: F401
     BUNDLE_MANIFEST,
-    CLIENT_ARG_OF_CLASS,
     GRPC_PORT,
     GRPC_PORT_NAME,
     HTTP_PORT,
@@ -27,6 +28,7 @@ from .interface import (  # noqa: F401
     PORT_ENV,
     PREDICTOR_KINDS,
     REMOTE_SCHEMES,
+    SERVER_CONTAINER,
     PredictorKind,
     PredictorType,
     is_remote,
@@ -52,12 +54,55 @@ def shadow_config_map(api_name: str) -> str:
     """The name of the ConfigMap that switches shadow traffic on for one API."""
     return f"{api_name}-kserve-bridge-shadow"
 
+# Cortex's dependency files (predictor.dependencies), relative to the project: the spec's defaults and
+# what the server installs at start when the settings name none.
+DEPENDENCY_FILES = {"pip": "requirements.txt", "shell": "dependencies.sh"}
+
 ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kserve_bridge_alert_threshold
 # SIGTERM: seconds the server keeps accepting while /readyz fails, before it closes the port and drains
 # (docs/limits.md, "Shutdown"). The translator sets it on RawDeployment pods; Knative's queue-proxy drains.
 DRAIN_DELAY_ENV = "KSERVE_BRIDGE_DRAIN_DELAY_S"
 RAW_DEPLOYMENT_DRAIN_DELAY_S = 5
 DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05}
+
+
+# The predictor class rule, shared by `validate` (spec/predictor_check.py, reading the file with `ast`)
+# and the model server (modelserver/predictor.py, importing it).
+CORTEX_CLASS = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}
+CLIENT_ARG = {t: kind.client_arg for t, kind in PREDICTOR_KINDS.items()}
+# method -> (arguments the model server passes when declared, arguments it must declare);
+# __init__ also gets the type's client (CLIENT_ARG); job_spec is None for a RealtimeAPI, as in Cortex.
+METHOD_ARGS = {
+    "__init__": ({"config", "job_spec"}, set()),
+    "predict": ({"payload", "query_params", "headers", "batch_id"}, set()),
+    "post_predict": ({"response", "payload", "query_params", "headers"}, set()),
+    "load_model": ({"model_path"}, {"model_path"}),
+}
+
+
+def allowed_args(method: str, predictor_type: str) -> tuple[set[str], set[str]]:
+    allowed, required = METHOD_ARGS[method]
+    return (allowed | {CLIENT_ARG[predictor_type]} if method == "__init__" else allowed), required
+
+
+def pick_class(classes: dict[str, bool], predictor_type: str) -> tuple[str, str | None]:
+    """The predictor class among `classes` (name -> has a predict method) and a note when it is not
+    the Cortex name: the Cortex class of the type; else the one class with a predict method."""
+    expected = CORTEX_CLASS[predictor_type]
+    cortex = [name for name in classes if name in set(CORTEX_CLASS.values())]
+    if cortex:
+        if cortex != [expected]:
+            raise PredictorError(f"must define exactly one predictor class, {expected} for type {predictor_type!r} "
+                                 f"(found: {', '.join(cortex)})")
+        return expected, None
+    candidates = [name for name, has_predict in classes.items() if has_predict]
+    if len(candidates) == 1:
+        return candidates[0], f"using class {candidates[0]} as the predictor (Cortex named it {expected})"
+    if not candidates:
+        raise PredictorError(f"no predictor class: define {expected} (for type {predictor_type!r}), or one class "
+                             f"with a predict method (found: none)")
+    raise PredictorError(f"several classes with a predict method ({', '.join(candidates)}): name the predictor "
+                         f"{expected}")
 
 
 class ModelSource(BaseModel):
@@ -94,8 +139,7 @@ class ServerSettings(BaseModel):
     log_level: str = "info"
     protocol: Literal["v1", "v2", "grpc-v2"] = Field("v1", description="grpc-v2: also serve gRPC on GRPC_PORT")
     deployment_id: str | None = None
-    dependencies: dict[str, str] = Field(default_factory=lambda: {"pip": "requirements.txt",
-                                                                  "shell": "dependencies.sh"})
+    dependencies: dict[str, str] = Field(default_factory=lambda: dict(DEPENDENCY_FILES))
 
     @classmethod
     def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None) -> ServerSettings:

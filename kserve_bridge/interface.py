@@ -16,6 +16,7 @@ MODEL_DIR_ENV = "KSERVE_BRIDGE_MODEL_DIR"  # overrides MODEL_DIR for `python -m 
 HTTP_PORT = 8080
 GRPC_PORT = 8081  # the Open Inference Protocol over gRPC (kserve.protocol: grpc-v2), KServe's default; port name h2c
 GRPC_PORT_NAME = "h2c"  # HTTP/2 cleartext: the container port name Knative and KServe route gRPC to
+SERVER_CONTAINER = "kserve-container"  # the model server's container (KServe's name in every predictor pod)
 PORT_ENV = "PORT"
 MAX_PAYLOAD_BYTES = 32 * 1024 * 1024  # largest request body; larger gets 413
 # Written last into each uploaded prefix (so into MODEL_DIR): the deployment, each file's size and sha256.
@@ -84,5 +85,3 @@ PREDICTOR_KINDS: dict[str, PredictorKind] = {k.type: k for k in (
     PredictorKind("pytorch", "PythonPredictor", "python_client", False, False, "pytorch", "torch"),
     PredictorKind("sklearn", "PythonPredictor", "python_client", False, False, "sklearn", "sklearn"),
 )}
-# Predictor class name -> its client argument (PythonPredictor serves three types).
-CLIENT_ARG_OF_CLASS = {k.class_name: k.client_arg for k in PREDICTOR_KINDS.values()}

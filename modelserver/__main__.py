@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from kserve_bridge.contract import (
+    DEPLOYMENT_ID_ENV,
     DRAIN_DELAY_ENV,
     GRPC_PORT,
     HTTP_PORT,
@@ -94,7 +95,7 @@ def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
         if not isinstance(named, RealtimeAPI):
             raise BridgeError(f"{model_name} is a {named.kind}; only a RealtimeAPI can be served")
         api = named
-    return ServerSettings.from_api(api, os.environ.get("KSERVE_BRIDGE_DEPLOYMENT_ID"))
+    return ServerSettings.from_api(api, os.environ.get(DEPLOYMENT_ID_ENV))
 
 
 def main(argv: list[str] | None = None) -> int:

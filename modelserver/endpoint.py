@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from kserve_bridge.errors import ModelInputError
 
-from .errors import NotReady, PredictorError, ServerError, to_response
+from .errors import NotReady, PredictorFailed, ServerError, to_response
 from .model import PredictorModel
 from .payload import make_response, read_payload
 
@@ -45,7 +45,7 @@ class CortexEndpoint:
             try:
                 response = make_response(result)
             except TypeError as exc:
-                raise PredictorError(f"cannot encode the predictor's result: {exc}") from exc
+                raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
         except (ServerError, ModelInputError) as exc:
             return to_response(exc)
         except Exception as exc:

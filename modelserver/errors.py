@@ -49,7 +49,7 @@ class HeadersTooLarge(ServerError):
     status, grpc = 431, "RESOURCE_EXHAUSTED"
 
 
-class PredictorError(ServerError):
+class PredictorFailed(ServerError):
     """The predictor raised (any exception, SystemExit included) or returned something unserialisable."""
 
     status, grpc = 500, "INTERNAL"
@@ -138,7 +138,7 @@ def _message(exc: BaseException) -> str:
 
 def as_exception(exc: BaseException) -> Exception:
     """User code's BaseException (SystemExit, GeneratorExit...) as an Exception that cannot stop the server."""
-    return exc if isinstance(exc, Exception) else PredictorError(f"the predictor raised {describe(exc)}")
+    return exc if isinstance(exc, Exception) else PredictorFailed(f"the predictor raised {describe(exc)}")
 
 
 def error_response(status: int, message: str) -> JSONResponse:

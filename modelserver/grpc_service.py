@@ -28,7 +28,7 @@ from . import metrics
 from .errors import (
     BadRequest,
     ModelNotFoundError,
-    PredictorError,
+    PredictorFailed,
     grpc_code_and_message,
     status_and_message,
 )
@@ -126,11 +126,11 @@ class InferenceService(GRPCInferenceServiceServicer):
             raise BadRequest(f"malformed request: {exc}") from exc
         result = await self.model.predict(infer_request, request_headers)
         if not isinstance(result, InferResponse):  # v2_infer returns one; anything else is a bug here
-            raise PredictorError(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
+            raise PredictorFailed(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
         try:
             return encode(result)
         except Exception as exc:
-            raise PredictorError(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
+            raise PredictorFailed(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
 
     def ready(self) -> bool:
         """What /readyz says: loaded (every process of a replica, once), not draining."""

@@ -97,7 +97,7 @@ def kserve_app(repository: ModelRepository, add_ours: Callable[[Any], None]) -> 
 def http_config(app: Any, host: str, port: int, access_log: bool) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, http=CappedHttpToolsProtocol, log_config=None,
                           access_log=access_log, timeout_graceful_shutdown=GRACE_S,
-                          timeout_keep_alive=KEEP_ALIVE_S)
+                          timeout_keep_alive=KEEP_ALIVE_S, ws="none")  # no WebSocket routes: not imported
 
 
 class HttpServer(uvicorn.Server):

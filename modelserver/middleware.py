@@ -35,7 +35,7 @@ from .errors import (
     BodyTimeout,
     ModelNotFoundError,
     PayloadTooLarge,
-    PredictorError,
+    PredictorFailed,
     ServerError,
     UnsupportedMediaType,
     error_response,
@@ -213,7 +213,7 @@ class BridgeMiddleware:
             try:
                 out = dump_json(result)
             except TypeError as exc:
-                raise PredictorError(f"cannot encode the predictor's result: {exc}") from exc
+                raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
         except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
             await to_response(exc)({"type": "http"}, _nothing_to_receive, send)
         else:

@@ -89,7 +89,7 @@ class PredictorModel(Model):
         else:
             client = PythonClient(self.repository)
         self.client = client
-        if s.predictor_type in ("onnx", "tensorflow") and not self.repository.sources \
+        if PREDICTOR_KINDS[s.predictor_type].needs_models and not self.repository.sources \
                 and asks_for_client(cls, s.predictor_type):
             raise PredictorError(f"{cls.__name__}.__init__ asks for {s.predictor_type}_client, but the spec sets no "
                                  f"predictor.models")

@@ -19,7 +19,7 @@ import numpy as np
 from kserve import Model
 from kserve.utils.utils import from_np_dtype
 
-from .errors import ModelNotFoundError, PredictorError
+from .errors import ModelNotFoundError, PredictorFailed
 
 if TYPE_CHECKING:
     from .model import PredictorModel
@@ -138,7 +138,7 @@ def declared_tensors(predictor: Any) -> tuple[list[dict], list[dict]] | None:
     for attr, value in zip(("v2_inputs", "v2_outputs"), declared, strict=True):
         if value is not None and not (isinstance(value, list) and all(
                 isinstance(t, dict) and TENSOR_KEYS <= set(t) and isinstance(t["shape"], list) for t in value)):
-            raise PredictorError(f"the predictor's {attr} must be a list of {{'name', 'datatype', 'shape'}} "
+            raise PredictorFailed(f"the predictor's {attr} must be a list of {{'name', 'datatype', 'shape'}} "
                                  f"dicts, not {value!r}")
     return ([{k: t[k] for k in ("name", "datatype", "shape")} for t in declared[0] or []],
             [{k: t[k] for k in ("name", "datatype", "shape")} for t in declared[1] or []])

@@ -2,8 +2,8 @@
 
 The class is the Cortex one for the type (PythonPredictor / TensorFlowPredictor /
 ONNXPredictor), else the file's only class with a `predict` method
-(kserve_bridge/spec/predictor_check.py holds the rule and the argument table,
-shared with `validate`). Signatures are checked once at load; arguments are
+(kserve_bridge/contract.py holds the rule and the argument table, shared with
+`validate`). Signatures are checked once at load; arguments are
 matched by name and optional ones are passed only when the method declares them.
 """
 from __future__ import annotations
@@ -16,9 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kserve_bridge.contract import PREDICTOR_KINDS
+from kserve_bridge.contract import CLIENT_ARG, METHOD_ARGS, PREDICTOR_KINDS, allowed_args, pick_class
 from kserve_bridge.errors import PredictorError
-from kserve_bridge.spec.predictor_check import CLIENT_ARG, METHOD_ARGS, allowed_args, pick_class
 
 log = logging.getLogger("modelserver")
 TYPE_OF_CLASS: dict[str, str] = {}  # class name -> the first predictor type it serves (PythonPredictor: python)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kserve_bridge.contract import ServerSettings
+from kserve_bridge.contract import DEPENDENCY_FILES, ServerSettings
 from kserve_bridge.errors import PredictorError
 
 SKIP_DEPS_ENV = "KSERVE_BRIDGE_SKIP_DEPS"
@@ -35,12 +35,12 @@ def prepare_project(project_dir: Path, settings: ServerSettings) -> None:
     for folder in (project_dir, project_dir / settings.python_path if settings.python_path else None):
         if folder is not None and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
+    files = {**DEPENDENCY_FILES, **settings.dependencies}
     if os.environ.get(SKIP_DEPS_ENV, "") in ("1", "true", "yes"):
-        log.info("%s is set: not installing %s / running %s", SKIP_DEPS_ENV,
-                 settings.dependencies.get("pip"), settings.dependencies.get("shell"))
+        log.info("%s is set: not installing %s / running %s", SKIP_DEPS_ENV, files["pip"], files["shell"])
         return
-    install_requirements(inside(project_dir, settings.dependencies.get("pip", "requirements.txt")))
-    run_dependencies_script(inside(project_dir, settings.dependencies.get("shell", "dependencies.sh")))
+    install_requirements(inside(project_dir, files["pip"]))
+    run_dependencies_script(inside(project_dir, files["shell"]))
 
 
 def inside(project_dir: Path, rel: str) -> Path:

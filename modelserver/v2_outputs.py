@@ -24,7 +24,7 @@ from kserve import InferOutput, InferRequest, InferResponse
 from kserve.utils.utils import from_np_dtype
 from starlette.responses import Response
 
-from .errors import BadRequest, PredictorAnswered, PredictorError, describe
+from .errors import BadRequest, PredictorAnswered, PredictorFailed, describe
 
 DEFAULT_OUTPUT = "output-0"
 
@@ -63,7 +63,7 @@ def to_output(name: str, value: Any) -> InferOutput:
     array = as_array(value)
     datatype = from_np_dtype(array.dtype) if array.dtype.kind not in "OUSM" else "BYTES"
     if datatype is None:
-        raise PredictorError(f"output {name!r}: numpy dtype {array.dtype} has no v2 datatype")
+        raise PredictorFailed(f"output {name!r}: numpy dtype {array.dtype} has no v2 datatype")
     if datatype == "BYTES":
         array = bytes_array(array)
     return InferOutput(name, list(array.shape), datatype, data=array)
@@ -91,7 +91,7 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
                             ).decode()
     except TypeError as exc:
-        raise PredictorError(f"cannot encode the predictor's result as JSON text: {exc}") from exc
+        raise PredictorFailed(f"cannot encode the predictor's result as JSON text: {exc}") from exc
 
 
 def _plain(value: Any) -> Any:

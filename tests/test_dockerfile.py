@@ -14,7 +14,9 @@ import pytest
 import tomllib
 import yaml
 
+from kserve_bridge.contract import HTTP_PORT
 from kserve_bridge.runtimes import RUNTIMES
+from kserve_bridge.translator.security import RUN_AS_USER
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
@@ -67,9 +69,10 @@ def test_base_images_are_pinned() -> None:
         assert "slim" in tag or "distroless" in name, f"use a slim base: {image}"
 
 
-def test_runs_as_non_root_uid_1000() -> None:
+def test_runs_as_the_non_root_uid_the_pods_name() -> None:
     users = [a for i, a in STAGES[-1] if i == "USER"]
-    assert users and users[-1].split(":")[0] == "1000", "the runtime's last USER must be uid 1000 (numeric)"
+    assert users and users[-1].split(":")[0] == str(RUN_AS_USER), \
+        f"the runtime's last USER must be uid {RUN_AS_USER} (numeric; translator/security.py)"
 
 
 def test_no_remote_add_and_no_pip_cache() -> None:
@@ -106,8 +109,8 @@ def test_image_matches_version_and_serving_runtime() -> None:
         name, tag = container["image"].rsplit(":", 1)
         assert name == IMAGE and tag.split("-", 1)[0] == version and tag.split("-", 1)[1] in tags
         assert "command" not in container, "the runtime must keep the image's ENTRYPOINT"
-        assert container.get("securityContext", {}).get("runAsUser", 1000) == 1000
-        assert 8080 in [p["containerPort"] for p in container.get("ports", [])]
+        assert container.get("securityContext", {}).get("runAsUser", RUN_AS_USER) == RUN_AS_USER
+        assert HTTP_PORT in [p["containerPort"] for p in container.get("ports", [])]
 
 
 def test_dockerignore_keeps_what_the_build_copies() -> None:
@@ -173,3 +176,16 @@ def test_install_step_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     assert probe.stdout.split() == ["[1]", "True"], probe.stdout
     helped = run("-m", "modelserver", "--help")
     assert helped.returncode == 0 and "--model_dir" in helped.stdout, helped.stdout + helped.stderr
+
+
+def test_bytecode_is_compiled_in_the_image_not_at_every_start() -> None:
+    """A pod's root filesystem is read-only (and PYTHONDONTWRITEBYTECODE is set): without bytecode in the
+    image every cold start compiles every module it imports. Both the venv and the stdlib are compiled,
+    after the step that clears pip's caches, hash-based (reproducible)."""
+    builder = " ".join(a for i, a in STAGES[0] if i == "RUN")
+    runtime = " ".join(a for i, a in STAGES[-1] if i == "RUN")
+    assert re.search(r"rm -rf \{\} \+\s*&&\s*python -m compileall .*--invalidation-mode unchecked-hash /opt/venv",
+                     builder), "compile /opt/venv after removing __pycache__"
+    assert "compileall" in runtime and 'get_path("stdlib")' in runtime, "compile the base image's stdlib"
+    env = " ".join(a for i, a in STAGES[-1] if i == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in env

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from importlib.util import find_spec
 
-    from ..contract import SETTINGS_ENV
+    from ..contract import ServerSettings
     from ..errors import BridgeError, Problem, SpecError
     from ..spec import load_spec
     from ..spec.models import RealtimeAPI
@@ -42,27 +42,30 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError([Problem("", f"the spec has {len(names)} RealtimeAPIs ({', '.join(names) or 'none'}); "
                                      f"pick one with --api", str(spec.source))])
     api = args.api or names[0]
-    if api not in spec.by_name or not isinstance(spec.by_name[api], RealtimeAPI):
+    chosen = spec.by_name.get(api)
+    if not isinstance(chosen, RealtimeAPI):
         raise SpecError([Problem("", f"no RealtimeAPI named {api!r}; the spec has: {', '.join(names) or 'none'}",
                                  str(spec.source))])
     if find_spec("kserve") is None:
         raise BridgeError("serving needs the KServe SDK: pip install 'kserve-bridge[server]' (plus the extra of "
                           "your framework, e.g. kserve-bridge[sklearn])")
-    _say_runtime(spec.by_name[api], spec.project_dir)
+    _say_runtime(chosen, spec.project_dir)
     command = [sys.executable, "-m", "modelserver", *server_args(api, str(spec.project_dir), args.port),
                "--host", args.host]
     if args.max_payload_bytes:
         command += ["--max_payload_bytes", str(args.max_payload_bytes)]
     if args.grpc_port is not None:
         command += ["--grpc_port", str(args.grpc_port)]
-    env = {k: v for k, v in os.environ.items() if k != SETTINGS_ENV}  # serve the spec given here
-    alerts = spec.by_name[api].kserve.alerts
+    # The settings of the spec given here (replacing any in the environment): the server reads them as in
+    # the pod instead of parsing cortex.yaml a second time (cold start, docs/benchmarks.md).
+    env = {**os.environ, **ServerSettings.from_api(chosen).to_env()}
+    alerts = chosen.kserve.alerts
     if alerts is not None:
         from ..contract import ALERTS_ENV
         from ..translator.monitoring import alert_thresholds
         env[ALERTS_ENV] = alert_thresholds(alerts)
     if args.log_requests:
-        command += _log_arguments(spec, spec.by_name[api], args.log_requests, env)
+        command += _log_arguments(spec, chosen, args.log_requests, env)
     sys.stdout.flush()
     os.execve(sys.executable, command, env)
     return 0  # pragma: no cover - execve does not return
@@ -87,12 +90,13 @@ def _say_runtime(api, project) -> None:
 
 def _log_arguments(spec, api, sink: str, env: dict) -> list[str]:
     """Model server arguments for --log-requests; records carry the id `convert` would deploy."""
+    from ..contract import DEPLOYMENT_ID_ENV
     from ..package import deployment_id, project_digest
     from ..spec import resolve_api
 
     if not sink.startswith(("http://", "https://")):
         sink = os.path.abspath(sink)
-    env["KSERVE_BRIDGE_DEPLOYMENT_ID"] = deployment_id(resolve_api(api), project_digest(spec.project_dir))
+    env[DEPLOYMENT_ID_ENV] = deployment_id(resolve_api(api), project_digest(spec.project_dir))
     logger = api.kserve.logger
     out = ["--log_requests", sink]
     if logger is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..contract import DEPLOYMENT_ID_LABEL
+from ..contract import DEPLOYMENT_ID_LABEL, SERVER_CONTAINER
 from .kube import ISVC_LABEL
 
 
@@ -76,7 +76,7 @@ def summarize(isvc: dict) -> ApiStatus:
                     for k, c in conditions.items()})
 
 
-def container_failure(pods: list[dict], container: str = "kserve-container") -> str | None:
+def container_failure(pods: list[dict], container: str = SERVER_CONTAINER) -> str | None:
     """Why the model server container of these pods fails: its state (CrashLoopBackOff, restarts) and the
     termination message the server wrote (modelserver/server.py), or None when none is failing."""
     for pod in pods:
@@ -97,5 +97,4 @@ def container_failure(pods: list[dict], container: str = "kserve-container") -> 
 
 def logs_hint(name: str, namespace: str) -> str:
     """The kubectl command that shows the model server's logs."""
-    return (f"kubectl logs -n {namespace} -l {ISVC_LABEL}={name} "
-            f"-c kserve-container --tail=100")
+    return f"kubectl logs -n {namespace} -l {ISVC_LABEL}={name} -c {SERVER_CONTAINER} --tail=100"

@@ -1,10 +1,9 @@
 """The VerticalPodAutoscaler beside an API: its current recommendation next to the requests."""
 from __future__ import annotations
 
+from ..contract import SERVER_CONTAINER
 from ..errors import ClusterError
 from .kube import Kube, Ref
-
-SERVER_CONTAINER = "kserve-container"
 
 
 def vpa_ref(api: str, namespace: str) -> Ref:

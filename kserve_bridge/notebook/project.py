@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from ..contract import PREDICTOR_KINDS
+from ..contract import DEPENDENCY_FILES, PREDICTOR_KINDS
 from ..errors import PredictorError
 from . import serialized
 from .recover import Unrecoverable, definition_source, recover_module
@@ -85,7 +85,7 @@ def write_project(api_spec: dict, predictor: type, requirements: Sequence[str] =
     spec["predictor"] = pred
     files: dict[str, str | bytes] = {
         **predictor_files(predictor, pred["type"]),
-        "requirements.txt": "".join(f"{r.strip()}\n" for r in requirements),
+        DEPENDENCY_FILES["pip"]: "".join(f"{r.strip()}\n" for r in requirements),
         "cortex.yaml": yaml.safe_dump([spec], sort_keys=True, default_flow_style=False),
     }
     digest = hashlib.sha256()

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..contract import DEFAULT_ALERTS, PredictorType
+from ..contract import DEFAULT_ALERTS, DEPENDENCY_FILES, PredictorType
 from .legacy import aliases, modernise, old_keys
 from .types import AnyMap, Duration, Quantity, SpecModel, StrMap, SurgeValue
 
@@ -55,9 +55,9 @@ class Batching(SpecModel):
 class Dependencies(SpecModel):
     """Files installed before the server starts (Cortex v0.30+)."""
 
-    pip: str = Field("requirements.txt", description="pip requirements file")
+    pip: str = Field(DEPENDENCY_FILES["pip"], description="pip requirements file")
     conda: str = Field("conda-packages.txt", description="conda packages file (not supported in our image)")
-    shell: str = Field("dependencies.sh", description="shell script run at start")
+    shell: str = Field(DEPENDENCY_FILES["shell"], description="shell script run at start")
 
 
 class Predictor(SpecModel):

@@ -6,7 +6,7 @@ arguments Cortex would not pass, `config["key"]` reads for keys predictor.config
 lacks (config_reads.py: an error only when surely run), a tensorflow/onnx client
 asked for without models. Files the spec or the config name that are not in the
 project are warnings (they may be created at start).
-The class-choice rule and the argument table are shared with the model server.
+The class-choice rule and the argument table (contract.py) are shared with the model server.
 """
 from __future__ import annotations
 
@@ -16,47 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeGuard
 
-from ..contract import PREDICTOR_KINDS
+from ..contract import CLIENT_ARG, METHOD_ARGS, PREDICTOR_KINDS, allowed_args, pick_class
 from ..errors import PredictorError, Problem
 from .config_reads import config_reads
 from .models import RealtimeAPI
 
-CORTEX_CLASS = {t: kind.class_name for t, kind in PREDICTOR_KINDS.items()}
-CLIENT_ARG = {t: kind.client_arg for t, kind in PREDICTOR_KINDS.items()}
-# method -> (arguments the model server passes when declared, arguments it must declare);
-# __init__ also gets the type's client (CLIENT_ARG); job_spec is None for a RealtimeAPI, as in Cortex.
-METHOD_ARGS = {
-    "__init__": ({"config", "job_spec"}, set()),
-    "predict": ({"payload", "query_params", "headers", "batch_id"}, set()),
-    "post_predict": ({"response", "payload", "query_params", "headers"}, set()),
-    "load_model": ({"model_path"}, {"model_path"}),
-}
 FILE_LIKE = re.compile(r"^(?!\w+://)[\w.\-]+(/[\w.\-]+)*\.[A-Za-z][A-Za-z0-9]{0,7}$")
-
-
-def allowed_args(method: str, predictor_type: str) -> tuple[set[str], set[str]]:
-    allowed, required = METHOD_ARGS[method]
-    return (allowed | {CLIENT_ARG[predictor_type]} if method == "__init__" else allowed), required
-
-
-def pick_class(classes: dict[str, bool], predictor_type: str) -> tuple[str, str | None]:
-    """The predictor class among `classes` (name -> has a predict method) and a note when it is not
-    the Cortex name: the Cortex class of the type; else the one class with a predict method."""
-    expected = CORTEX_CLASS[predictor_type]
-    cortex = [name for name in classes if name in set(CORTEX_CLASS.values())]
-    if cortex:
-        if cortex != [expected]:
-            raise PredictorError(f"must define exactly one predictor class, {expected} for type {predictor_type!r} "
-                                 f"(found: {', '.join(cortex)})")
-        return expected, None
-    candidates = [name for name, has_predict in classes.items() if has_predict]
-    if len(candidates) == 1:
-        return candidates[0], f"using class {candidates[0]} as the predictor (Cortex named it {expected})"
-    if not candidates:
-        raise PredictorError(f"no predictor class: define {expected} (for type {predictor_type!r}), or one class "
-                             f"with a predict method (found: none)")
-    raise PredictorError(f"several classes with a predict method ({', '.join(candidates)}): name the predictor "
-                         f"{expected}")
 
 
 def argument_problem(cls: str, method: str, names: list[str], star_args: bool, has_kwargs: bool,
@@ -129,7 +94,7 @@ def check_predictor_file(api: RealtimeAPI, project: Path, spec_file: str, line_o
     init = methods.get("__init__")
     init_args = {a.arg for a in init.args.args + init.args.kwonlyargs} if init else set()
     client = CLIENT_ARG[pred.type]
-    if pred.models is None and pred.type in ("tensorflow", "onnx"):
+    if pred.models is None and PREDICTOR_KINDS[pred.type].needs_models:
         if init is not None and client in init_args:
             add(f"{name}.__init__ asks for {client}, which needs predictor.models (path, paths or dir); "
                 f"set it, or load the model in the constructor yourself", init.lineno)

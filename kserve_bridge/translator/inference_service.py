@@ -11,6 +11,7 @@ from ..contract import (
     GRPC_PORT_NAME,
     MODEL_DIR,
     RAW_DEPLOYMENT_DRAIN_DELAY_S,
+    SERVER_CONTAINER,
     ServerSettings,
     is_remote,
     server_args,
@@ -50,8 +51,8 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     image = pred.image or image
     predictor: dict = {**scaling}
     if image:
-        rec.map("predictor.image", f"custom container {image} (kserve-container; STORAGE_URI env)")
-        predictor["containers"] = [{"name": "kserve-container", "image": image,
+        rec.map("predictor.image", f"custom container {image} ({SERVER_CONTAINER}; STORAGE_URI env)")
+        predictor["containers"] = [{"name": SERVER_CONTAINER, "image": image,
                                     "args": server_args(api.name, MODEL_DIR, HTTP_PORT),
                                     "ports": pod.ports(opts.protocol == "grpc-v2"),
                                     **container,

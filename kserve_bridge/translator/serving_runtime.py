@@ -5,7 +5,7 @@ security context from the same modules (scripts/update_runtimes.py writes manife
 """
 from __future__ import annotations
 
-from ..contract import HTTP_PORT, MODEL_DIR, server_args
+from ..contract import HTTP_PORT, MODEL_DIR, SERVER_CONTAINER, server_args
 from ..runtimes import MODEL_FORMAT, Runtime
 from .pod import TERMINATION, ports, probes
 from .security import RUN_AS_USER, container_security_context
@@ -32,7 +32,7 @@ def cluster_serving_runtime(rt: Runtime) -> dict:
             "multiModel": False,
             "annotations": {"prometheus.kserve.io/port": str(HTTP_PORT), "prometheus.kserve.io/path": "/metrics"},
             "containers": [{
-                "name": "kserve-container", "image": rt.image(),
+                "name": SERVER_CONTAINER, "image": rt.image(),
                 "args": server_args("{{.Name}}", MODEL_DIR, HTTP_PORT),
                 "ports": ports(),
                 **TERMINATION,

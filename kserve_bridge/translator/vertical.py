@@ -6,6 +6,7 @@ their requests.
 """
 from __future__ import annotations
 
+from ..contract import SERVER_CONTAINER
 from ..spec.models import RealtimeAPI
 from .record import Record
 
@@ -14,7 +15,6 @@ WHAT = {"recommend": "recommendations only (status.recommendation; pods untouche
         "initial": "requests set when a pod starts; running pods untouched",
         "auto": "requests set when a pod starts, and running pods evicted to resize them (only while at "
                 "least 2 replicas run: the VPA updater's default --min-replicas)"}
-SERVER_CONTAINER = "kserve-container"
 
 
 def predictor_deployment(api_name: str) -> str:

@@ -122,16 +122,12 @@ def prometheus(revision_ports, tmp_path_factory):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def scraping() -> bool:
             try:
-                if Prometheus(url, timeout=2).query('count(up{job="revisions"} == 1)') == len(revision_ports):
-                    break
+                return Prometheus(url, timeout=2).query('count(up{job="revisions"} == 1)') == len(revision_ports)
             except Exception:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("prometheus did not start scraping every revision within 30s")
-            time.sleep(0.3)
+                return False
+        wait_for(scraping, "prometheus scraping every revision", 30, poll=0.3, process=proc)
         yield url
     finally:
         proc.terminate()

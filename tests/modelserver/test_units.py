@@ -281,7 +281,7 @@ def test_each_error_class_carries_its_status_and_every_answer_is_json():
 
     cases = [(errors.BadRequest("bad"), 400), (errors.ModelNotFoundError("m"), 404), (errors.BodyTimeout("t"), 408),
              (errors.PayloadTooLarge("big"), 413), (errors.UnsupportedMediaType("xml"), 415),
-             (errors.HeadersTooLarge("h"), 431), (errors.PredictorError("p"), 500), (errors.NotReady("n"), 503),
+             (errors.HeadersTooLarge("h"), 431), (errors.PredictorFailed("p"), 500), (errors.NotReady("n"), 503),
              (errors.Overloaded("o"), 503), (errors.PredictTimeout("slow"), 504), (InvalidInput("x"), 400),
              (InferenceError("y"), 500), (HTTPException(405, "Method Not Allowed"), 405), (Unprintable(), 500),
              (errors.as_exception(SystemExit(3)), 500)]

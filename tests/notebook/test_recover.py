@@ -8,12 +8,12 @@ import typing
 
 import pytest
 
+from kserve_bridge.contract import CORTEX_CLASS as CLASS_FOR_TYPE
 from kserve_bridge.contract import ServerSettings
 from kserve_bridge.errors import PredictorError
 from kserve_bridge.notebook import serialized
 from kserve_bridge.notebook.project import CLASS_NAMES, predictor_files, write_project
 from kserve_bridge.notebook.recover import Unrecoverable, free_names, literal_source, recover_module
-from kserve_bridge.spec.predictor_check import CORTEX_CLASS as CLASS_FOR_TYPE
 from modelserver.predictor import load_predictor_class
 
 PREDICTOR_TYPES = typing.get_args(ServerSettings.model_fields["predictor_type"].annotation)

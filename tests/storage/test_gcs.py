@@ -2,19 +2,16 @@
 KServe's storage code fetches the same files back, a second deploy uploads nothing."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from kserve_bridge.cli import main
+from tests.modelserver.conftest import free_port
 
 
 @pytest.fixture
 def gcs(monkeypatch):
     from gcp_storage_emulator.server import create_server
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket="models")
     server.start()
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")

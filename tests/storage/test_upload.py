@@ -14,6 +14,7 @@ import pytest
 
 from kserve_bridge.cli import main
 from kserve_bridge.storage.upload import MANIFEST
+from tests.modelserver.conftest import free_port
 from tests.storage.conftest import BUCKET, fetch_and_serve, isvc_env
 
 URI = f"s3://{BUCKET}/apis/iris"
@@ -125,10 +126,7 @@ def test_upload_failures_are_clear_and_apply_nothing(fake, kubeconfig, project, 
         monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # moto now checks the keys
         expected = "refused the credentials for s3://models"
     elif case == "endpoint down":
-        import socket
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()  # nothing listens there
         monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
         expected = f"cannot reach the S3 endpoint http://127.0.0.1:{port}"

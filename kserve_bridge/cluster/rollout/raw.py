@@ -20,7 +20,7 @@ import logging
 import os
 import re
 
-from ...contract import DEPLOYMENT_ID_LABEL
+from ...contract import DEPLOYMENT_ID_LABEL, SERVER_CONTAINER
 from ...errors import BridgeError, NotFoundError, TranslationError
 from ..kube import Kube
 
@@ -57,7 +57,7 @@ def canary_object(stored: dict, new: dict, percent: int) -> dict:
     candidate = {k: v for k, v in copy.deepcopy(new["spec"]["predictor"]).items() if k not in _FIXED_REPLICAS}
     candidate["name"] = canary_name(new)
     if "model" in candidate:  # the CRD requires the container name inside spec.canary (not in spec.predictor)
-        candidate["model"] = {"name": "kserve-container", **candidate["model"]}
+        candidate["model"] = {"name": SERVER_CONTAINER, **candidate["model"]}
     candidate["minReplicas"] = min(candidate.get("minReplicas", 1), stable.get("minReplicas", 1))
     obj = copy.deepcopy(new)
     obj["spec"] = {**obj["spec"], "predictor": stable, "canary": [{"predictor": candidate,
@@ -106,7 +106,7 @@ def admission_problems(isvc: dict) -> list[str]:
         if len(implementations) + bool(predictor.get("containers")) != 1:
             problems.append(f"{where}.predictor: exactly one of {', '.join(_IMPLEMENTATIONS)} or containers")
         if predictor.get("model") is not None and not predictor["model"].get("name"):
-            problems.append(f"{where}.predictor.model.name is required (the container name, e.g. kserve-container)")
+            problems.append(f"{where}.predictor.model.name is required (the container name, e.g. {SERVER_CONTAINER})")
         if predictor.get("workerSpec") is not None:
             problems.append(f"{where}.predictor.workerSpec: multi-node predictors have no canary")
         problems += [f"{where}.predictor.{field}: a canary has fixed replicas" for field in _FIXED_REPLICAS
@@ -147,7 +147,7 @@ def _storage_uri(predictor: dict) -> str | None:
         if (predictor.get(key) or {}).get("storageUri"):
             return predictor[key]["storageUri"]
     for container in predictor.get("containers") or []:
-        if container.get("name") == "kserve-container":
+        if container.get("name") == SERVER_CONTAINER:
             return next((e.get("value") for e in container.get("env") or [] if e.get("name") == "STORAGE_URI"), None)
     return None
 
