@@ -112,10 +112,15 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         return 2
     name = args.model_name or settings.api_name
+    from .termination import report_failure
+    from .versions import check_versions
+    wrong_versions = check_versions()  # before kserve or uvicorn is imported
+    if wrong_versions:
+        gc.enable()
+        return report_failure(wrong_versions)
     from .bundle import bundle_problem
     problem = bundle_problem(model_dir)  # before anything from the model dir is imported
     if problem:
-        from .termination import report_failure
         gc.enable()
         return report_failure(f"API {name}: {problem}")
     try:

@@ -3,8 +3,8 @@
 We own the HTTP server (`HttpServer`, a `uvicorn.Server` with our own `uvicorn.Config`) and mount
 KServe's FastAPI app behind our middleware (modelserver/server.py). What that relies on beyond
 either project's documented API is listed in `RELIED_ON`, tested against the installed versions by
-tests/modelserver/test_internals.py, and bounded in pyproject.toml (`SUPPORTED`, checked at start
-by `check_versions`):
+tests/modelserver/test_internals.py, and bounded in pyproject.toml (modelserver/versions.py, checked
+at start before either is imported):
 
 - KServe: `RESTServer.create_application()` builds its routes and exception handlers on the module
   app `kserve.model_server.app`; it also adds timing_asgi's `TimingMiddleware` (a log line per
@@ -24,7 +24,6 @@ import logging
 import signal
 from collections.abc import Callable
 from functools import partial
-from importlib import metadata
 from socket import socket
 from typing import Any
 
@@ -35,8 +34,6 @@ from kserve.model_repository import ModelRepository
 from kserve.protocol.dataplane import DataPlane
 from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 from kserve.protocol.rest.server import RESTServer
-from packaging.specifiers import SpecifierSet
-from packaging.version import Version
 from timing_asgi import TimingMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -44,8 +41,6 @@ from .errors import HeadersTooLarge
 
 log = logging.getLogger("modelserver")
 
-# The versions whose internals RELIED_ON was checked against (pyproject.toml's [server] bounds say the same).
-SUPPORTED = {"kserve": SpecifierSet("==0.21.*"), "uvicorn": SpecifierSet(">=0.55,<0.56")}
 # (object, attribute, why): what an upgrade must keep; tests/modelserver/test_internals.py checks each.
 RELIED_ON: list[tuple[Any, str, str]] = [
     (RESTServer, "create_application", "builds KServe's routes and exception handlers on kserve.model_server:app"),
@@ -61,23 +56,6 @@ RELIED_ON: list[tuple[Any, str, str]] = [
 KSERVE_APP = "kserve.model_server:app"
 GRACE_S = 30  # uvicorn's drain of open connections after it stops accepting (KServe's grace_period)
 KEEP_ALIVE_S = 65  # KServe's timeout_keep_alive
-
-
-def check_versions() -> str | None:
-    """A clear message when the installed kserve or uvicorn is outside what this server was checked with."""
-    wrong = []
-    for name, allowed in SUPPORTED.items():
-        try:
-            version = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            wrong.append(f"{name} is not installed")
-            continue
-        if Version(version) not in allowed:
-            wrong.append(f"{name} {version} is installed; this server supports {name}{allowed}")
-    if not wrong:
-        return None
-    return ("; ".join(wrong) + ". modelserver/internals.py relies on these versions' internals: install "
-            "kserve-bridge[server] to get them")
 
 
 def kserve_app(repository: ModelRepository, add_ours: Callable[[Any], None]) -> Any:

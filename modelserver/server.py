@@ -13,7 +13,7 @@ from kserve_bridge.contract import ServerSettings
 from . import metrics
 from .app import Readiness, install
 from .endpoint import CortexEndpoint
-from .internals import HttpServer, check_versions, http_config
+from .internals import HttpServer, http_config
 from .model import PredictorModel
 from .termination import report_failure
 
@@ -42,9 +42,6 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     `drain_delay_s`: after SIGTERM, how long to keep accepting while readiness fails.
     `grpc_port`: also serve the Open Inference Protocol over gRPC there (modelserver/grpc_server.py)."""
     log.setLevel(settings.log_level.upper())
-    wrong_versions = check_versions()
-    if wrong_versions:
-        return report_failure(wrong_versions)
     requests = worker.in_flight(name, settings.max_concurrency) if worker is not None else None
     model = PredictorModel(name, settings, model_dir, requests=requests)
     metrics.export_thresholds(name)

@@ -4,13 +4,18 @@ An upgrade that moves any of it fails here, naming it, before any server test fa
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 from importlib import metadata
 
 import pytest
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from modelserver import internals
+from modelserver import internals, versions
+
+from .conftest import REPO
 
 
 @pytest.mark.parametrize("owner, name, why", internals.RELIED_ON,
@@ -42,15 +47,37 @@ def test_the_request_head_state_the_cap_reads_is_set_by_uvicorn():
 
 
 def test_installed_versions_are_the_supported_ones():
-    assert internals.check_versions() is None, internals.check_versions()
+    assert versions.check_versions() is None, versions.check_versions()
 
 
 def test_an_unsupported_version_is_a_clear_message(monkeypatch):
     real = metadata.version
-    monkeypatch.setattr(internals.metadata, "version", lambda name: "0.99.0" if name == "uvicorn" else real(name))
-    message = internals.check_versions()
+    monkeypatch.setattr(versions.metadata, "version", lambda name: "0.99.0" if name == "uvicorn" else real(name))
+    message = versions.check_versions()
     assert message is not None and "uvicorn 0.99.0 is installed; this server supports uvicorn" in message
     assert "kserve" not in message.split(";")[0] and "install kserve-bridge[server]" in message
+
+
+def test_the_server_refuses_to_start_on_an_unsupported_version_before_importing_it(tmp_path):
+    """`python -m modelserver` with uvicorn reported as 0.99.0: exit 1, the message, kserve never imported."""
+    project = tmp_path / "api"
+    project.mkdir()
+    (project / "cortex.yaml").write_text("- name: api\n  kind: RealtimeAPI\n  predictor:\n    type: python\n"
+                                         "    path: predictor.py\n")
+    (project / "predictor.py").write_text("class PythonPredictor:\n    def predict(self, payload):\n"
+                                          "        return payload\n")
+    code = ("import sys, importlib.metadata as m\n"
+            "real = m.version\n"
+            "m.version = lambda name: '0.99.0' if name == 'uvicorn' else real(name)\n"
+            "from modelserver.__main__ import main\n"
+            f"code = main(['--model_dir', {str(project)!r}, '--http_port', '0'])\n"
+            "print('imported kserve:', 'kserve' in sys.modules, 'uvicorn' in sys.modules)\n"
+            "sys.exit(code)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "KSERVE_BRIDGE_SKIP_DEPS": "1"})
+    assert done.returncode == 1, done.stderr
+    assert "uvicorn 0.99.0 is installed; this server supports uvicorn" in done.stderr and ">=0.55" in done.stderr
+    assert "Traceback" not in done.stderr and "imported kserve: False False" in done.stdout
 
 
 def test_kserve_app_serves_its_routes_ours_first_and_no_timing_middleware():
