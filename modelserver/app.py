@@ -1,7 +1,8 @@
 """The ASGI app the server runs: our routes on KServe's FastAPI app, behind `BridgeMiddleware`.
 
 Our routes (added before KServe's, so they win where paths meet): the Cortex endpoint
-(modelserver/endpoint.py), /healthz (liveness), /readyz (`Readiness`, the one readiness answer) and
+(modelserver/endpoint.py), the v2 model metadata and ready routes of each model and version
+(modelserver/v2_rest.py), /healthz (liveness), /readyz (`Readiness`, the one readiness answer) and
 /metrics (the replica's, modelserver/metrics.py); and the exception handlers that give every
 route's errors as `{"error": ...}` JSON (modelserver/errors.py). KServe adds its v1/v2 routes
 (modelserver/internals.py). `install` returns `BridgeMiddleware` around the app
@@ -17,7 +18,7 @@ from kserve.model_repository import ModelRepository as KServeModels
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from . import errors, metrics
+from . import errors, metrics, v2_rest
 from .endpoint import CortexEndpoint
 from .errors import NotReady, error_response
 from .internals import kserve_app
@@ -80,6 +81,7 @@ def install(model: PredictorModel, endpoint: CortexEndpoint, readiness: Readines
 
     def ours(app: FastAPI) -> None:
         endpoint.add_routes(app)
+        v2_rest.add_routes(app, model)  # v2 model metadata and ready, per model and version
         app.add_api_route("/healthz", live, methods=["GET"], include_in_schema=False)
         app.add_api_route("/readyz", ready, methods=["GET"], include_in_schema=False)
         app.add_api_route("/metrics", exposition, methods=["GET"], include_in_schema=False)

@@ -7,6 +7,8 @@ lane, the Cortex endpoint, KServe's FastAPI app and the gRPC service answer the 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.exceptions import RequestValidationError
 from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from starlette.exceptions import HTTPException
@@ -39,6 +41,12 @@ class BodyTimeout(ServerError):
 
 class PayloadTooLarge(ServerError):
     status, grpc = 413, "RESOURCE_EXHAUSTED"
+
+
+class UnprocessableRequest(ServerError):
+    """A request that does not fit its protocol (a v2 request without inputs, say)."""
+
+    status = 422
 
 
 class UnsupportedMediaType(ServerError):
@@ -153,6 +161,16 @@ def to_response(exc: BaseException) -> Response:
     if isinstance(exc, HTTPException) and exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+async def send_error(send: Any, exc: BaseException) -> None:
+    """Answer `exc` on a raw ASGI `send` (the predict lanes, which have no Request)."""
+    await to_response(exc)({"type": "http"}, _nothing_to_receive, send)
+
+
+async def _nothing_to_receive() -> dict:
+    """A response that never reads the request still takes a receive callable."""
+    return {"type": "http.disconnect"}
 
 
 async def handle(_request: object, exc: Exception) -> Response:

@@ -10,9 +10,11 @@ It also answers the hot path itself (the "predict lane"): POST
 `/v1/models/<name>:predict`, the Cortex endpoint and `/predict` with an
 `application/json` body go straight to the same `kserve.Model` that KServe
 registered, skipping FastAPI's middleware, routing and request objects
-(docs/benchmarks.md, "Predict lane"). Anything else, and any v1 request the lane
+(docs/benchmarks.md, "Predict lane"); POST `/v2/models/<name>[/versions/<v>]/infer`
+goes to the v2 lane (modelserver/v2_rest.py). Anything else, and any v1 request the lane
 cannot answer exactly as KServe would (bad JSON, not a JSON object, not ready),
-is replayed to KServe's app unchanged.
+is replayed to KServe's app unchanged. A gzip/deflate body is decoded first, within the
+payload limit (modelserver/content_encoding.py).
 """
 from __future__ import annotations
 
@@ -29,20 +31,21 @@ import orjson
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
 from . import metrics, shadow
+from .content_encoding import decode_body
 from .endpoint import CortexEndpoint
 from .errors import (
     BadRequest,
     BodyTimeout,
-    ModelNotFoundError,
     PayloadTooLarge,
     PredictorFailed,
     ServerError,
     UnsupportedMediaType,
     error_response,
-    to_response,
+    send_error,
 )
 from .model import PredictorModel
 from .payload import dump_json
+from .v2_rest import V2Lane
 
 if TYPE_CHECKING:
     from .app import Readiness
@@ -53,7 +56,6 @@ KSERVE_INFER = re.compile(r"^/v[12]/models/[^/]+(/versions/[^/]+)?(:predict|:exp
 JSON_TYPES = ("application/json", "application/cloudevents+json", "application/octet-stream",
               "application/x-www-form-urlencoded")
 V1_ROUTE = "/v1/models/{model_name}:predict"  # KServe's route path, the metrics' route label
-VERSIONED = re.compile(r"^/v2/models/([^/]+)/versions/([^/]+)")
 CLOSE = (b"connection", b"close")
 BODY_TIMEOUT_S = 60.0  # the most a request body may take to arrive (capped by the API's request_timeout)
 
@@ -70,6 +72,7 @@ class BridgeMiddleware:
         self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, **{path: path for path in endpoint.paths}}
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
         self.series: dict[tuple, tuple] = {}
+        self.v2 = V2Lane(model)  # POST /v2/models/NAME[/versions/V]/infer (modelserver/v2_rest.py)
         self.shadow = shadow.from_env()  # copies a share of predict requests to a candidate (canary --shadow)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -95,8 +98,6 @@ class BridgeMiddleware:
                     lane[0] = await self.post(scope, receive, send_with_headers)
                 finally:
                     self.requests.end()
-            elif VERSIONED.match(scope["path"]):
-                await self.unversioned(scope["path"], send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
@@ -118,24 +119,26 @@ class BridgeMiddleware:
 
     async def post(self, scope: dict, receive: Any, send: Any) -> str | None:
         """Answer a POST; returns the lane's route label when the lane answered it."""
-        kind, declared = "", ""
+        kind, declared, encoding = "", "", ""
         for key, value in scope["headers"]:
             if key == b"content-type":
                 kind = value.decode("latin-1").split(";")[0].strip().lower()
             elif key == b"content-length":
                 declared = value.decode("latin-1")
+            elif key == b"content-encoding":
+                encoding = value.decode("latin-1")
         path = scope["path"]
         try:
             if kind and kind not in JSON_TYPES and KSERVE_INFER.match(path):
                 raise UnsupportedMediaType(f"unsupported content type {kind!r} for {path}; send application/json")
-            if VERSIONED.match(path):
-                await self.unversioned(path, send)
-                return None
             if declared.isdigit() and int(declared) > self.max_payload_bytes:
                 raise self.too_large()
             body = await self.read_body(receive)
             if body is None:  # the client went away
                 return None
+            if encoding:  # gzip/deflate, within the same limit (modelserver/content_encoding.py)
+                body = decode_body(body, encoding, self.max_payload_bytes)
+                scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"content-encoding"]
             self.requests.enter()  # Overloaded when every slot is taken
         except ServerError as exc:
             await self.reply(send, exc.status, str(exc))
@@ -184,6 +187,10 @@ class BridgeMiddleware:
             self.shadow.offer(path, body, kind, scope["headers"])
         if route == V1_ROUTE and await self.v1_predict(body, scope, send):
             return route
+        v2_route = self.v2.route_of(path)
+        if v2_route is not None:
+            await self.v2.infer(body, scope, request_headers(scope), query_params(scope), send)
+            return v2_route
         if route is not None and route != V1_ROUTE:
             await self.cortex(body, scope, receive, send)
             return route
@@ -209,13 +216,14 @@ class BridgeMiddleware:
         if not isinstance(payload, dict):
             return False
         try:
-            result = await self.model.predict(self.model.validate(payload), request_headers(scope))
+            result = await self.model.predict(self.model.validate(payload), request_headers(scope),
+                                              query=query_params(scope))
             try:
                 out = dump_json(result)
             except TypeError as exc:
                 raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
         except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
-            await to_response(exc)({"type": "http"}, _nothing_to_receive, send)
+            await send_error(send, exc)
         else:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),
@@ -230,20 +238,11 @@ class BridgeMiddleware:
                 return orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(f"malformed JSON body: {exc}") from exc
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        response = await self.endpoint.answer(read, query, request_headers(scope))
+        response = await self.endpoint.answer(read, query_params(scope), request_headers(scope))
         await response(scope, receive, send)
 
     def too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"payload larger than the limit of {self.max_payload_bytes} bytes")
-
-    async def unversioned(self, path: str, send: Any) -> None:
-        """KServe answers 501 for any v2 model version; this server has unversioned models only: 404."""
-        match = VERSIONED.match(path)  # callers checked that it matches
-        name, version = match.groups() if match else (path, "")
-        error = ModelNotFoundError(f"model {name!r} has no version {version!r}: this server serves "
-                                   f"unversioned models (use /v2/models/{name}/...)")
-        await self.reply(send, error.status, str(error))
 
     @staticmethod
     async def reply(send: Any, status: int, message: str) -> None:
@@ -253,6 +252,13 @@ class BridgeMiddleware:
 async def _nothing_to_receive() -> dict:
     """A response that never reads the request (error_response) still takes a receive callable."""
     return {"type": "http.disconnect"}
+
+
+def query_params(scope: dict) -> dict[str, str]:
+    """The URL's query parameters as the predictor's query_params (like dict(Request.query_params): the
+    last value of a repeated one)."""
+    query = scope.get("query_string", b"")
+    return dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {}
 
 
 def request_headers(scope: dict) -> dict[str, str]:

@@ -27,10 +27,15 @@ from starlette.responses import Response
 from .errors import BadRequest, PredictorAnswered, PredictorFailed, describe
 
 DEFAULT_OUTPUT = "output-0"
+V2_DATATYPES = {np.dtype(kind): from_np_dtype(np.dtype(kind)) for kind in (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64")}
 
 
 def tensor(item: Any) -> np.ndarray:
     """A v2 input as an array; shape, datatype and data that do not agree are the client's error (400)."""
+    data = item.data
+    if isinstance(data, np.ndarray) and list(data.shape) == list(item.shape):  # decoded binary data, as it is
+        return data
     try:
         return item.as_numpy()
     except Exception as exc:
@@ -61,7 +66,9 @@ def to_infer_response(result: Any, request: InferRequest, model_name: str,
 def to_output(name: str, value: Any) -> InferOutput:
     """One named output; its data is a numpy array (BYTES: an object array of str or bytes)."""
     array = as_array(value)
-    datatype = from_np_dtype(array.dtype) if array.dtype.kind not in "OUSM" else "BYTES"
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    datatype = V2_DATATYPES.get(array.dtype) or ("BYTES" if array.dtype.kind in "OUSM" else None)
     if datatype is None:
         raise PredictorFailed(f"output {name!r}: numpy dtype {array.dtype} has no v2 datatype")
     if datatype == "BYTES":
