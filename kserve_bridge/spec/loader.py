@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
 from .legacy import spellings
-from .models import API_MODELS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
+from .models import API_MODELS, UNSUPPORTED_FIELDS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
 from .predictor_check import check_predictor_file
 from .rules import check_name, check_realtime, check_splitter
 from .source import SourceMap, check_bounds, read_spec_file
@@ -212,7 +212,9 @@ def _partial(model: type[BaseModel], item: Mapping, broken: frozenset[str]) -> t
 def _report_pydantic(err: Mapping[str, Any], model: type[BaseModel], report) -> None:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-or-python"))))
     message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden" and tuple(loc[-2:]) in UNSUPPORTED_FIELDS:
+        report(loc, UNSUPPORTED_FIELDS[tuple(loc[-2:])])
+    elif err["type"] == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         hint = _did_you_mean(loc[-1], known)
         message = "unknown field" + hint

@@ -298,3 +298,8 @@ UNSUPPORTED_KINDS = {
     "AsyncAPI": "KServe has no request queue or result store; put a queue (e.g. Knative Eventing, Kafka) in "
                 "front of a RealtimeAPI",
 }
+# Cortex fields with no KServe equivalent, by (section, field): why, and what to use instead.
+UNSUPPORTED_FIELDS = {
+    ("predictor", "protobuf_path"): "Cortex's user-defined gRPC services are not supported; use kserve.protocol: "
+                                    "grpc-v2 with the Open Inference Protocol (inference.GRPCInferenceService)",
+}

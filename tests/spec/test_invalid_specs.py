@@ -29,6 +29,8 @@ INVALID_DOCS = [  # (id, spec data, expected path fragment, message fragment)
                               {"name": "s", "kind": "TrafficSplitter", "kserve": {"istio": False}, "apis": [
                                   {"name": "a", "weight": 100}, {"name": "b", "weight": 5, "shadow": True}]}],
      "apis[2](s).apis[1].shadow", "istio"),
+    ("grpc protobuf_path", [api(predictor={"protobuf_path": "api.proto"})], "apis[0](iris).predictor.protobuf_path",
+     "not supported; use kserve.protocol: grpc-v2 with the Open Inference Protocol"),
     ("empty list", [], "", "no APIs"),
     ("scalar document", 42, "", "list of APIs"),
 ]
