@@ -60,10 +60,10 @@ def measure(name: str, w: Workload, work: Path, batching: bool, args: argparse.N
     try:
         cold = server.cold_start_s
         with PeakRSS(server.proc.pid) as rss:
-            drive(server.url, launch.body, max(args.levels), 1.0)  # warm-up
+            drive(server.url, launch.body, max(args.levels), 1.0, launch.headers)  # warm-up
             for level in args.levels:
                 cpu_before = tree_cpu_seconds(server.proc.pid)
-                result = drive(server.url, launch.body, level, args.duration)
+                result = drive(server.url, launch.body, level, args.duration, launch.headers)
                 cpu_us = (tree_cpu_seconds(server.proc.pid) - cpu_before) * 1e6 / max(1, result.requests)
                 rows.append(Row(w.name, name, batching, level, result.rps, result.p50_ms, result.p99_ms,
                                 cpu_us_per_req=cpu_us, errors=result.errors,

@@ -1,5 +1,6 @@
 """Baseline A: the custom model a KServe user writes by hand (a kserve.Model subclass that
-loads the model and predicts), served by kserve.ModelServer with its defaults.
+loads the model and predicts), served by kserve.ModelServer with its defaults; v1 payloads, and
+v2 InferRequests answered with KServe's own `get_predict_response` (JSON or binary outputs).
 
 Run: python -m bench.baseline_kserve --kind sklearn --model_path P --model_name N --http_port 8080
 (kserve.ModelServer reads --http_port/--grpc_port itself from the command line.)
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 
 import kserve
+import numpy as np
+from kserve.utils.utils import get_predict_response
 
 from .loaders import as_rows, load_predict
 
@@ -25,10 +28,10 @@ class HandWrittenModel(kserve.Model):
         return self.ready
 
     def predict(self, payload, headers=None, response_headers=None):
-        if isinstance(payload, kserve.InferRequest):  # v2 (REST or gRPC): the first input's rows
-            out = self._predict(payload.inputs[0].as_numpy())
-            return kserve.InferResponse(response_id=payload.id or "", model_name=self.name, infer_outputs=[
-                kserve.InferOutput("predictions", [len(out)], "INT64", out)])
+        if isinstance(payload, kserve.InferRequest):  # v2 (REST or gRPC): the first input's rows, answered
+            # with KServe's own get_predict_response, which honours binary_data_output and requested outputs
+            result = np.asarray(self._predict(payload.inputs[0].as_numpy()))
+            return get_predict_response(payload, result, self.name)
         return {"predictions": self._predict(as_rows(payload))}
 
 

@@ -1,6 +1,6 @@
 """Load generation: wrk (closed loop, one thread) when installed, else an async httpx client.
 
-`drive(url, body, concurrency, seconds)` returns a LoadResult either way.
+`drive(url, body, concurrency, seconds, headers)` returns a LoadResult either way.
 """
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WRK_SCRIPT = '''wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+{headers}
 local f = assert(io.open("{body}", "rb"))
 wrk.body = f:read("*all")
 f:close()
 '''
+JSON = {"Content-Type": "application/json"}
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
@@ -59,11 +60,12 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def run_wrk(url: str, body: bytes, concurrency: int, seconds: float) -> LoadResult:
+def run_wrk(url: str, body: bytes, concurrency: int, seconds: float, headers: dict[str, str]) -> LoadResult:
     with tempfile.TemporaryDirectory() as tmp:
         body_file, script = Path(tmp) / "body.json", Path(tmp) / "post.lua"
         body_file.write_bytes(body)
-        script.write_text(WRK_SCRIPT.format(body=body_file))
+        lines = "\n".join(f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items())
+        script.write_text(WRK_SCRIPT.format(body=body_file, headers=lines))
         cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
                "--latency", "-s", str(script), url]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
@@ -72,7 +74,8 @@ def run_wrk(url: str, body: bytes, concurrency: int, seconds: float) -> LoadResu
     return parse_wrk(done.stdout)
 
 
-async def _run_httpx(url: str, body: bytes, concurrency: int, seconds: float) -> LoadResult:
+async def _run_httpx(url: str, body: bytes, concurrency: int, seconds: float,
+                     headers: dict[str, str]) -> LoadResult:
     import httpx
 
     latencies: list[float] = []
@@ -86,7 +89,7 @@ async def _run_httpx(url: str, body: bytes, concurrency: int, seconds: float) ->
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
                 try:
-                    response = await client.post(url, content=body, headers={"content-type": "application/json"})
+                    response = await client.post(url, content=body, headers=headers)
                     ok = response.status_code < 400
                 except httpx.HTTPError:
                     ok = False
@@ -101,7 +104,8 @@ async def _run_httpx(url: str, body: bytes, concurrency: int, seconds: float) ->
                       percentile(latencies, 99), errors, "httpx")
 
 
-def drive(url: str, body: bytes, concurrency: int, seconds: float) -> LoadResult:
+def drive(url: str, body: bytes, concurrency: int, seconds: float, headers: dict[str, str] | None = None) -> LoadResult:
+    """`headers`: the request's headers (default: a JSON content type)."""
     if shutil.which("wrk"):
-        return run_wrk(url, body, concurrency, seconds)
-    return asyncio.run(_run_httpx(url, body, concurrency, seconds))
+        return run_wrk(url, body, concurrency, seconds, headers or JSON)
+    return asyncio.run(_run_httpx(url, body, concurrency, seconds, headers or JSON))

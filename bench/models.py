@@ -6,6 +6,7 @@ and `onnx` (the same MLP's weights as an ONNX graph, 32 rows).
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,15 @@ class Workload:
         tensor = {"name": "input-0", "shape": [len(self.rows), len(self.rows[0])],
                   "datatype": "FP64", "data": flat}
         return json.dumps({"inputs": [tensor]}).encode()
+
+    def v2_binary_body(self) -> tuple[bytes, int]:
+        """The v2 binary tensor extension: JSON head (input and every output as binary), then the
+        input's little-endian FP64 bytes; returns the body and the head's length."""
+        data = struct.pack(f"<{len(self.rows) * len(self.rows[0])}d", *(x for row in self.rows for x in row))
+        tensor = {"name": "input-0", "shape": [len(self.rows), len(self.rows[0])], "datatype": "FP64",
+                  "parameters": {"binary_data_size": len(data)}}
+        head = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode()
+        return head + data, len(head)
 
 
 def build_iris(out: Path) -> Workload:

@@ -5,6 +5,12 @@ from dataclasses import asdict, dataclass
 
 OURS, BASE_A, BASE_B, FLOOR = "kserve-bridge", "A: kserve custom", "B: mlserver", "floor: bare asgi"
 OURS_X2 = "kserve-bridge x2"  # processes_per_replica: 2
+V2_PROTOCOLS = (" v2 bin", " v2")  # name suffixes of the rows driven over v2 REST (binary tensors, JSON)
+
+
+def protocol(server: str) -> str:
+    """The v2 suffix of a row's server name ("" for v1): rows compare with A's row of the same protocol."""
+    return next((suffix for suffix in V2_PROTOCOLS if server.endswith(suffix)), "")
 
 
 @dataclass
@@ -50,7 +56,7 @@ def table(rows: list[Row]) -> str:
             "cold start s", "vs A", "vs floor", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        base_a = _find(rows, r.workload, BASE_A, False, r.concurrency)
+        base_a = _find(rows, r.workload, BASE_A + protocol(r.server), False, r.concurrency)
         base_floor = _find(rows, r.workload, FLOOR, False, r.concurrency)
         note = r.note + (f" ({r.errors} errors)" if r.errors else "")
         cells = [r.workload, "on" if r.batching else "off", str(r.concurrency or ""), r.server,
@@ -110,9 +116,23 @@ def targets(rows: list[Row], cold_reference_s: float | None, convert_s: float | 
     if on and off:  # not a target: where batching pays (per-call overhead, not per-row work)
         out.append(f"info: iris c64 batching vs no batching {_ratio(on, off)}")
     out += process_targets(rows)
+    out += v2_targets(rows)
     out.append(_check(None if convert_s is None else convert_s <= 0.3,
                       "kserve-bridge convert <= 0.3s wall "
                       f"({_fmt(convert_s, '.3f') + 's' if convert_s else 'not measured'})"))
+    return out
+
+
+def v2_targets(rows: list[Row]) -> list[str]:
+    """v2 REST, JSON and binary tensors: iris c8 throughput >= 2x KServe's own v2 REST (A, same body)."""
+    out = []
+    for suffix, what in ((" v2", "JSON"), (" v2 bin", "binary")):
+        ours, a = _find(rows, "iris", OURS + suffix, False, 8), _find(rows, "iris", BASE_A + suffix, False, 8)
+        if not (ours and a):
+            out.append(_check(None, f"iris c8 v2 REST {what} vs A: not measured"))
+            continue
+        out.append(_check(ours.rps >= 2.0 * a.rps, f"iris c8 v2 REST {what} throughput >= 2.0x A's v2 "
+                                                   f"({_ratio(ours, a)}; by CPU/req {_cpu_ratio(ours, a)})"))
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from kserve_bridge.contract import ServerSettings
 from kserve_bridge.spec import load_spec
 
+from .load import JSON
 from .models import Workload
 from .projects import write_project
 
@@ -40,6 +41,18 @@ class Launch:
     path: str  # prediction route
     body: bytes
     env: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
+
+
+def speak_v2(launch: Launch, w: Workload, binary: bool) -> Launch:
+    """The same server driven over v2 REST: JSON tensors, or binary ones both ways (binary tensor extension)."""
+    launch.path = f"/v2/models/{w.name}/infer"
+    if binary:
+        launch.body, head = w.v2_binary_body()
+        launch.headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(head)}
+    else:
+        launch.body = w.v2_body()
+    return launch
 
 
 def ours(w: Workload, work: Path, batching: bool, processes: int = 1) -> Launch:
@@ -50,6 +63,14 @@ def ours(w: Workload, work: Path, batching: bool, processes: int = 1) -> Launch:
             "--http_port", str(port)]
     env = ServerSettings.from_api(load_spec(project).get(w.name)).to_env()
     return Launch(argv, port, f"/v1/models/{w.name}:predict", w.v1_body(), env)
+
+
+def ours_v2(w: Workload, work: Path, batching: bool) -> Launch:
+    return speak_v2(ours(w, work, batching), w, binary=False)
+
+
+def ours_v2_binary(w: Workload, work: Path, batching: bool) -> Launch:
+    return speak_v2(ours(w, work, batching), w, binary=True)
 
 
 def ours_two_processes(w: Workload, work: Path, batching: bool) -> Launch:
@@ -66,6 +87,14 @@ def kserve_plain(w: Workload, work: Path, batching: bool) -> Launch:
     argv = [sys.executable, "-m", "bench.baseline_kserve", "--kind", w.kind, "--model_path", str(w.model_path),
             "--model_name", w.name, "--http_port", str(port), "--grpc_port", str(free_port())]
     return Launch(argv, port, f"/v1/models/{w.name}:predict", w.v1_body())
+
+
+def kserve_v2(w: Workload, work: Path, batching: bool) -> Launch:
+    return speak_v2(kserve_plain(w, work, batching), w, binary=False)
+
+
+def kserve_v2_binary(w: Workload, work: Path, batching: bool) -> Launch:
+    return speak_v2(kserve_plain(w, work, batching), w, binary=True)
 
 
 def mlserver(w: Workload, work: Path, batching: bool) -> Launch:
@@ -99,13 +128,16 @@ def floor(w: Workload, work: Path, batching: bool) -> Launch:
 SERVERS: dict[str, Callable[[Workload, Path, bool], Launch]] = {
     "kserve-bridge": ours, "kserve-bridge x2": ours_two_processes, "A: kserve custom": kserve_plain,
     "B: mlserver": mlserver, "floor: bare asgi": floor,
+    "kserve-bridge v2": ours_v2, "A: kserve custom v2": kserve_v2,
+    "kserve-bridge v2 bin": ours_v2_binary, "A: kserve custom v2 bin": kserve_v2_binary,
 }
 
 
-def post(port: int, path: str, body: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
+def post(port: int, path: str, body: bytes, timeout: float = 10.0,
+         headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("POST", path, body, {"content-type": "application/json"})
+        conn.request("POST", path, body, headers or JSON)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -129,7 +161,7 @@ class Running:
                 self.stop()
                 raise RuntimeError(f"exited with {self.proc.returncode}: {self.log_tail()}")
             try:
-                status, data = post(launch.port, launch.path, launch.body)
+                status, data = post(launch.port, launch.path, launch.body, headers=launch.headers)
             except OSError:
                 status, data = 0, b""
             if status == 200:

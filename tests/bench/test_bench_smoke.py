@@ -11,7 +11,7 @@ from bench.__main__ import parse_args
 from bench.load import parse_wrk, percentile
 from bench.models import IRIS_ROW, Workload
 from bench.projects import write_project
-from bench.report import BASE_A, FLOOR, OURS, OURS_X2, Row, process_targets, table, targets
+from bench.report import BASE_A, FLOOR, OURS, OURS_X2, Row, process_targets, table, targets, v2_targets
 from bench.rss import PeakRSS, tree_cpu_seconds, tree_rss, tree_rss_each
 from tests.modelserver.conftest import wait_for
 
@@ -97,6 +97,19 @@ def test_two_process_targets():
     assert [line.split(":")[0] for line in bad[:3]] == ["FAIL", "FAIL", "FAIL"]
 
 
+def test_v2_rows_compare_with_kserve_over_the_same_protocol():
+    rows = [Row("iris", OURS + " v2", False, 8, rps=3000.0, cpu_us_per_req=300),
+            Row("iris", BASE_A + " v2", False, 8, rps=1000.0, cpu_us_per_req=900),
+            Row("iris", BASE_A, False, 8, rps=2000.0, cpu_us_per_req=450),
+            Row("iris", OURS + " v2 bin", False, 8, rps=1500.0, cpu_us_per_req=600),
+            Row("iris", BASE_A + " v2 bin", False, 8, rps=1000.0, cpu_us_per_req=900)]
+    assert v2_targets(rows) == ["PASS: iris c8 v2 REST JSON throughput >= 2.0x A's v2 (3.00x; by CPU/req 3.00x)",
+                                "FAIL: iris c8 v2 REST binary throughput >= 2.0x A's v2 (1.50x; by CPU/req 1.50x)"]
+    ours_v2 = next(line for line in table(rows).splitlines() if f"| {OURS} v2 |" in line)
+    assert "3.00x" in ours_v2  # against A's v2 row, not A's v1 row (1.50x)
+    assert v2_targets(rows[:3])[1] == "SKIP: iris c8 v2 REST binary vs A: not measured"
+
+
 def test_tree_sampling_sees_children():
     script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', " \
              "'import time; x = bytearray(40 * 2**20); time.sleep(600)']); time.sleep(600)"  # killed below
@@ -133,7 +146,7 @@ def test_args_quick_and_filters():
     assert quick.workloads == ["iris", "mlp"] and quick.levels == [8, 64] and quick.duration == 2.0
     only = parse_args(["--only", "onnx", "--servers", "bridge,floor", "--concurrency", "1"])
     assert only.workloads == ["onnx"] and only.levels == [1]
-    assert only.server_names == [OURS, OURS_X2, FLOOR]  # "bridge" matches both of our rows
+    assert only.server_names == [OURS, OURS_X2, FLOOR, OURS + " v2", OURS + " v2 bin"]  # "bridge": all of ours
     with pytest.raises(SystemExit):
         parse_args(["--only", "resnet"])
 
