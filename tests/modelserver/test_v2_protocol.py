@@ -306,6 +306,11 @@ def test_each_model_by_its_name_and_version(zoo, iris):
             assert (answer.status_code, answer.json()) == (400, {"error": "name a model with ?model="}), path
         via_query = http.post("/v2/models/zoo/infer?model=zoo", json=v2_body)
         assert via_query.status_code == 200 and via_query.json()["model_name"] == "zoo"
+        v1_query = http.post("/v1/models/zoo:predict?model=iris&version=1", json={"instances": ROWS})
+        assert (v1_query.json()["model"], v1_query.json()["version"]) == ("iris", "1"), v1_query.text
+        named = http.post("/v2/models/iris/versions/2/infer?model=zoo&version=1", json=v2_body).json()
+        by_name = {o["name"]: o["data"] for o in named["outputs"]}
+        assert (by_name["model"], by_name["version"]) == (["iris"], ["2"])  # the URL's name and version win
         v1 = http.post("/v1/models/iris:predict", json={"instances": ROWS})
         assert v1.status_code == 200 and v1.json()["label"] == ["setosa", "virginica"], v1.text
         assert http.post("/zoo?model=iris&version=2", json={"instances": ROWS}).json()["version"] == "2"
