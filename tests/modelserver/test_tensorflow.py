@@ -70,6 +70,22 @@ def test_tensorflow_savedmodel_signatures(tmp_path, serve):
         assert http.post("/tf?model=other", json={"x": [[0, 0]]}).status_code == 404
         assert http.post("/tf?model=affine", json={"x": [[1, 1]]}).status_code == 200
 
+    # Over v2, each model by its name: metadata from its signature (None -> -1), inference with query {"model"}.
+    import numpy as np
+    import tritonclient.http as triton
+
+    client = triton.InferenceServerClient(server.url.removeprefix("http://"))
+    try:
+        metadata = client.get_model_metadata("doubler")
+        assert metadata["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}]
+        assert metadata["outputs"] == [{"name": "twice", "datatype": "FP32", "shape": [-1, 2]}]
+        assert metadata["platform"] == "tensorflow_savedmodel" and metadata["versions"] == ["1"]
+        x = triton.InferInput("x", [1, 2], "FP32")
+        x.set_data_from_numpy(np.array([[1.0, 3.0]], dtype=np.float32))
+        assert client.infer("affine", [x], model_version="1").as_numpy("y").tolist() == [[11.0, 15.0]]
+    finally:
+        client.close()
+
 
 # As Cortex's TensorFlow iris example reads its output (v0.19-v0.25): Cortex's flat value lists
 IRIS_PREDICTOR = '''
