@@ -46,7 +46,7 @@ class PayloadTooLarge(ServerError):
 class UnprocessableRequest(ServerError):
     """A request that does not fit its protocol (a v2 request without inputs, say)."""
 
-    status = 422
+    status, grpc = 422, "INVALID_ARGUMENT"
 
 
 class UnsupportedMediaType(ServerError):
