@@ -281,6 +281,14 @@ def test_one_port_both_processes_answer_and_metrics_cover_the_replica(tmp_path, 
     count = lambda: metric(server.url, "kserve_bridge_requests_total", route="/predict", code="200")  # noqa: E731
     wait_for(lambda: count() == sent, f"{sent} requests in /metrics")
     assert [count() for _ in range(4)] == [sent] * 4
+    # every process answers the v2 lane too (a new connection per request reaches either)
+    body, seen_v2, tries = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]}, set(), 0
+    while seen_v2 != pids and tries < 400:
+        answer = httpx.post(server.url + "/v2/models/pid/infer", json=body, timeout=TIMEOUT_S)
+        assert answer.status_code == 200, answer.text
+        seen_v2.add(answer.json()["outputs"][0]["data"][0])
+        tries += 1
+    assert seen_v2 == pids, f"only {seen_v2} of {pids} answered over v2 in {tries} requests"
 
 
 def test_every_process_writes_payload_records_to_the_one_file(tmp_path, serve):

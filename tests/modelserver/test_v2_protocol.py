@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
-from .conftest import make_project
+from .conftest import make_project, metric
 
 pytestmark = pytest.mark.slow
 
@@ -271,6 +271,11 @@ def test_bad_v2_requests_name_the_field(flowers):
             assert answer.status_code == 405 and "POST" in answer.headers["allow"], (path, answer.headers)
         assert http.post("/v2/models/flowers/versions/1/infer", json={"inputs": [
             {"name": "X", "shape": [1, 4], "datatype": "FP32", "data": ROWS[0]}]}).status_code == 200
+    labels = {"api": "flowers", "method": "POST"}  # the lane counts under KServe's route paths
+    assert metric(flowers.url, "kserve_bridge_requests_total", route="/v2/models/{model_name}/infer", code="422",
+                  **labels) >= 2
+    assert metric(flowers.url, "kserve_bridge_requests_total", code="200",
+                  route="/v2/models/{model_name}/versions/{model_version}/infer", **labels) >= 1
 
 
 def test_each_model_by_its_name_and_version(zoo, iris):
@@ -314,6 +319,10 @@ def test_each_model_by_its_name_and_version(zoo, iris):
         v1 = http.post("/v1/models/iris:predict", json={"instances": ROWS})
         assert v1.status_code == 200 and v1.json()["label"] == ["setosa", "virginica"], v1.text
         assert http.post("/zoo?model=iris&version=2", json={"instances": ROWS}).json()["version"] == "2"
+        packed = gzip.compress(json.dumps({"instances": ROWS}).encode())  # Cortex routes decode bodies too
+        answer = http.post("/zoo?model=iris", content=packed, headers={"content-encoding": "gzip",
+                                                                        "content-type": "application/json"})
+        assert answer.status_code == 200 and answer.json()["model"] == "iris", answer.text
         assert http.get("/v1/models/iris").json() == {"name": "iris", "ready": True}
         assert set(http.get("/v2/models").json()["models"]) == {"zoo", "iris"}
         assert http.get("/v2/models/iris/versions/2/ready").json() == {"name": "iris", "ready": True}
