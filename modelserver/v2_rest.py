@@ -98,7 +98,7 @@ def _inputs(items: Any, binary: memoryview) -> tuple[list[InferInput], memoryvie
         if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
                                                   for d in shape):
             raise UnprocessableRequest(f"{where}.shape (input {name!r}): a list of non-negative integers is required")
-        if datatype not in DATATYPES:
+        if not isinstance(datatype, str) or datatype not in DATATYPES:
             raise UnprocessableRequest(f"{where}.datatype (input {name!r}): one of {', '.join(sorted(DATATYPES))} "
                                        f"is required, not {datatype!r}")
         parameters = item.get("parameters")
