@@ -232,11 +232,11 @@ def test_kserve_client_requested_and_binary_outputs(flowers, iris):
     from kserve.inference_client import RESTConfig
     from kserve.protocol.infer_type import RequestedOutput
 
-    async def call(outputs):
+    async def call(outputs, binary=False):
         client = InferenceRESTClient(RESTConfig(protocol="v2"))
         try:
             data = InferInput("X", [2, 4], "FP32")
-            data.set_data_from_numpy(np.asarray(ROWS, dtype=np.float32), binary_data=False)
+            data.set_data_from_numpy(np.asarray(ROWS, dtype=np.float32), binary_data=binary)
             request = InferRequest("flowers", [data], request_outputs=outputs)
             return await client.infer(flowers.url, request, model_name="flowers")
         finally:
@@ -245,7 +245,8 @@ def test_kserve_client_requested_and_binary_outputs(flowers, iris):
     result = asyncio.run(call([RequestedOutput("probabilities")]))
     assert [o.name for o in result.outputs] == ["probabilities"]
     np.testing.assert_allclose(result.outputs[0].as_numpy(), iris.predict_proba(np.asarray(ROWS)), rtol=1e-4)
-    result = asyncio.run(call([RequestedOutput("label", {"binary_data": True}), RequestedOutput("probabilities")]))
+    result = asyncio.run(call([RequestedOutput("label", {"binary_data": True}), RequestedOutput("probabilities")],
+                              binary=True))  # binary input too
     assert [o.name for o in result.outputs] == ["label", "probabilities"]
     assert result.outputs[0].as_numpy().tolist() == [0, 2]
 
