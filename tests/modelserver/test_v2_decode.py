@@ -59,3 +59,19 @@ def test_binary_round_trip_of_every_datatype():
     assert [(o["datatype"], o["parameters"]["binary_data_size"]) for o in head_out["outputs"]] == \
         [(datatype, len(raw[name])) for name, (_, datatype) in tensors.items()]
     assert body[length:] == b"".join(raw.values())
+
+
+def test_a_predictors_own_metadata_must_be_tensors():
+    import pytest
+
+    from modelserver.errors import PredictorError
+    from modelserver.model_names import declared_tensors
+
+    class Declares:
+        v2_inputs = [{"name": "rows", "datatype": "FP64", "shape": [-1, 4], "extra": "dropped"}]
+
+    assert declared_tensors(Declares()) == ([{"name": "rows", "datatype": "FP64", "shape": [-1, 4]}], [])
+    assert declared_tensors(object()) is None
+    Declares.v2_outputs = [{"name": "label"}]
+    with pytest.raises(PredictorError, match="v2_outputs must be a list"):
+        declared_tensors(Declares())
