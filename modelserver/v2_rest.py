@@ -31,7 +31,7 @@ from . import model_names
 from .errors import (
     BadRequest,
     NotReady,
-    PredictorError,
+    PredictorFailed,
     UnprocessableRequest,
     describe,
     send_error,
@@ -184,7 +184,7 @@ def json_data(array: np.ndarray, name: str, datatype: str) -> Any:
     try:
         return [item.decode("utf-8") if isinstance(item, bytes) else str(item) for item in array.reshape(-1).tolist()]
     except UnicodeDecodeError as exc:
-        raise PredictorError(f"output {name!r} holds bytes that are not UTF-8 text: ask for it with "
+        raise PredictorFailed(f"output {name!r} holds bytes that are not UTF-8 text: ask for it with "
                              f"binary_data") from exc
 
 

@@ -64,7 +64,7 @@ def test_binary_round_trip_of_every_datatype():
 def test_a_predictors_own_metadata_must_be_tensors():
     import pytest
 
-    from modelserver.errors import PredictorError
+    from modelserver.errors import PredictorFailed
     from modelserver.model_names import declared_tensors
 
     class Declares:
@@ -73,5 +73,5 @@ def test_a_predictors_own_metadata_must_be_tensors():
     assert declared_tensors(Declares()) == ([{"name": "rows", "datatype": "FP64", "shape": [-1, 4]}], [])
     assert declared_tensors(object()) is None
     Declares.v2_outputs = [{"name": "label"}]
-    with pytest.raises(PredictorError, match="v2_outputs must be a list"):
+    with pytest.raises(PredictorFailed, match="v2_outputs must be a list"):
         declared_tensors(Declares())
