@@ -1,7 +1,6 @@
 """kserve_bridge.kfp and examples/kfp-pipeline/pipeline.py with the real kfp: the compiler
 writes the pipeline spec, kfp.local's SubprocessRunner runs it (`python pipeline.py --local`)
-against the Kubernetes API double, moto's S3 server and a real Prometheus. kfp pins an older
-`kubernetes`, so it may live in its own interpreter (the kfp_python fixture)."""
+against the Kubernetes API double, moto's S3 server and a real Prometheus."""
 from __future__ import annotations
 
 import json
