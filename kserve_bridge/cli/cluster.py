@@ -116,15 +116,23 @@ def run_get(args: argparse.Namespace) -> int:
             raise BridgeError("get --code needs an API name")
         return print_code(client.get_code(args.api))
     if args.api:
+        from ..cluster.rollout.traffic import RAW, read_state
         s = client.get_api(args.api)
+        isvc = client.kube.get(Ref.isvc(s.name, s.namespace))
+        try:
+            state = read_state(isvc)
+            raw = state if state.mode == RAW else None  # RawDeployment: the split comes from spec.canary
+        except BridgeError:  # several canaries: the status as KServe reports it
+            raw = None
+        share = raw.share if raw else s.canary_percent
         rows = [("name", s.name), ("namespace", s.namespace), ("status", f"{s.state} {s.reason}".strip()),
                 *([("error", s.failure)] if s.failure else []),
-                ("url", s.url or "-"), ("traffic", s.split()),
-                ("canary percent", "-" if s.canary_percent is None else f"{s.canary_percent}%"),
+                ("url", s.url or "-"), ("traffic", raw.split if raw else s.split()),
+                ("canary percent", "-" if share is None else f"{share}%"),
                 ("replicas", "-" if s.copies is None else str(s.copies)),
                 ("deployment id", s.deployment_id or "-")]
         from ..cluster.vpa import vpa_rows
-        rows += vpa_rows(client.kube, client.kube.get(Ref.isvc(s.name, s.namespace)))
+        rows += vpa_rows(client.kube, isvc)
         rows += [(f"condition {k}", v) for k, v in s.conditions.items()]
         for key, value in rows:
             print(f"{key + ':':<24}{value}")

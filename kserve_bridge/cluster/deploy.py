@@ -95,7 +95,7 @@ def apply_release(kube: Kube, objects: list[dict], canary: int | None = None
     predictor becomes the spec.canary entry (stable spec.predictor untouched) at that share, checked
     against KServe's admission rules (and its routing, for a share above 0) before anything is written.
     Returns apply_all's results and one note per canary."""
-    from .rollout.raw import PENDING_ANNOTATION, canary_object, check_admission, require_gateway_routing
+    from .rollout.raw import PENDING_ANNOTATION, staged_canary
     from .rollout.traffic import SERVERLESS, mode_of, set_share
 
     if canary is not None and not 0 <= canary <= 100:
@@ -123,23 +123,16 @@ def apply_release(kube: Kube, objects: list[dict], canary: int | None = None
                 notes.append(f"{name}: the new revision takes {canary}% (canaryTrafficPercent)")
             staged.append(obj)
             continue
-        running = (stored.get("spec") or {}).get("canary") or []
-        marked = ((stored.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
-        share = canary if canary is not None else running[0].get("trafficPercent", 0) if running else marked
-        if share is None:
-            staged.append(obj)
+        candidate = staged_canary(kube, stored, obj, canary)
+        staged.append(candidate or obj)
+        if candidate is None:
             continue
-        if len(running) > 1:
-            raise BridgeError(f"{name} has {len(running)} entries in spec.canary; deploy replaces exactly one")
-        candidate = canary_object(stored, obj, int(share))
-        check_admission(candidate)
-        if int(share):
-            require_gateway_routing(kube, candidate)
-        staged.append(candidate)
-        pending += [ref] if marked is not None else []
-        cname = candidate["spec"]["canary"][0]["predictor"]["name"]
-        notes.append(f"{name}: the new version is canary {cname} ({ref.name}-{cname}-predictor) at {int(share)}%; "
-                     "the stable predictor keeps the rest (KServe routes to the canary once it reports ready)")
+        pending += [ref] if PENDING_ANNOTATION in (stored["metadata"].get("annotations") or {}) else []
+        entry = candidate["spec"]["canary"][0]
+        cname = entry["predictor"]["name"]
+        notes.append(f"{name}: the new version is canary {cname} ({ref.name}-{cname}-predictor) at "
+                     f"{entry['trafficPercent']}%; the stable predictor keeps the rest (KServe routes to the "
+                     "canary once it reports ready)")
     for name in serverless:
         set_share(kube, name, canary)
     results = apply_all(kube, staged)

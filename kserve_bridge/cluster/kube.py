@@ -7,9 +7,11 @@ state by `update`.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from ..errors import ClusterError, NotFoundError
@@ -20,6 +22,7 @@ CANARY_FIELD_MANAGER = "kserve-bridge-canary"
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 CONFLICT_RETRIES = 5
+POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"  # KServe labels each predictor pod with its API
 _PLURALS = {"InferenceService": "inferenceservices", "InferenceGraph": "inferencegraphs",
@@ -63,11 +66,17 @@ class Kube:
         import yaml
         from kubernetes import client, config
         try:
-            api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
-            _, active = config.list_kube_config_contexts(config_file=kubeconfig)
-            if context:
-                contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
-                active = next((c for c in contexts if c["name"] == context), active)
+            if kubeconfig is None and context is None and _in_pod_without_kubeconfig():
+                settings = client.Configuration()  # a pipeline step in a pod: its service account
+                config.load_incluster_config(client_configuration=settings)
+                api_client = client.ApiClient(settings)
+                active = {"context": {"namespace": Path(POD_NAMESPACE_FILE).read_text().strip()}}
+            else:
+                api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
+                _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+                if context:
+                    contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
+                    active = next((c for c in contexts if c["name"] == context), active)
         except (config.ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError,
                 yaml.YAMLError) as exc:
             raise ClusterError(f"cannot load kubeconfig{f' {kubeconfig}' if kubeconfig else ''}: {exc}") from exc
@@ -197,6 +206,12 @@ class Kube:
                 if event["type"] == "DELETED":
                     raise NotFoundError(f"{ref} was deleted")
                 yield event["raw_object"]
+
+
+def _in_pod_without_kubeconfig() -> bool:
+    """Running in a pod (KUBERNETES_SERVICE_HOST) with no kubeconfig: use the service account."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG") and \
+        not Path("~/.kube/config").expanduser().exists()
 
 
 def _message(exc: Exception) -> str:

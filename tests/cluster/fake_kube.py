@@ -283,7 +283,7 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if self.command == "GET" and url.path.count("/") == 3 and url.path.startswith("/apis/"):
                     return self._reply(200, self._discovery(*url.path.split("/")[2:]))
                 group, version, ns, plural, name, sub = _route(url.path)
-                if self.command == "GET" and name is None and query.get("watch") in ("true", "1"):
+                if self.command == "GET" and name is None and query.get("watch", "").lower() in ("true", "1"):
                     return self._watch(group, version, ns, plural, query)
                 if self.command in ("PUT", "PATCH", "POST", "DELETE"):
                     if kube._before_write:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 import kserve_bridge
+from kserve_bridge.cluster.kube import Kube
 from kserve_bridge.errors import ClusterError, NotFoundError, SpecError
 from kserve_bridge.notebook.project import write_project
 from tests.cluster.conftest import ISVC_KEY
@@ -31,6 +32,29 @@ def test_client_is_lazy_export_and_uses_context_namespace(kubeconfig):
     assert c.namespace == "models"
     assert kserve_bridge.client(kubeconfig=str(kubeconfig), context="other").namespace == "other"
     assert kserve_bridge.client(kubeconfig=str(kubeconfig), namespace="x").namespace == "x"
+
+
+def test_in_a_pod_without_kubeconfig_the_service_account_is_used(monkeypatch, tmp_path):
+    """A pipeline step in a pod (Kubeflow): no kubeconfig, so the pod's service account and namespace."""
+    from kubernetes.config import incluster_config
+
+    from kserve_bridge.cluster import kube as kube_module
+    files = {"token": "pod-token", "ca.crt": "-----BEGIN CERTIFICATE-----\n", "namespace": "pipelines\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tmp_path / "ca.crt"))
+    monkeypatch.setattr(kube_module, "POD_NAMESPACE_FILE", str(tmp_path / "namespace"))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    kube = Kube()
+    assert (kube.host, kube.namespace) == ("https://10.0.0.1:443", "pipelines")
+    assert any("pod-token" in key for key in kube.api.api_client.configuration.api_key.values())
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))  # a kubeconfig named: it wins, even in a pod
+    with pytest.raises(ClusterError, match="cannot load kubeconfig"):
+        Kube()
 
 
 def test_bad_kubeconfig_is_a_cluster_error(tmp_path, kubeconfig):

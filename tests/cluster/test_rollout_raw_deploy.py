@@ -73,6 +73,9 @@ def test_start_then_deploy_puts_the_new_version_into_spec_canary(fake, kubeconfi
 
     assert cli(kubeconfig, "canary", "status", "iris") == 0
     assert f"iris-v-{dep_id}-predictor 10%, iris-predictor 90%" in capsys.readouterr().out
+    assert cli(kubeconfig, "get", "iris") == 0
+    out = capsys.readouterr().out
+    assert f"iris-v-{dep_id}-predictor 10%, iris-predictor 90%" in out and "canary percent:         10%" in out
     assert cli(kubeconfig, "canary", "start", "iris", "--percent", "50") == 0
     assert fake.isvc("iris")["spec"]["canary"][0]["trafficPercent"] == 50
     assert cli(kubeconfig, "canary", "promote", "iris") == 0

@@ -1,10 +1,10 @@
 """kserve_bridge.kfp and examples/kfp-pipeline/pipeline.py with the real kfp: the compiler
 writes the pipeline spec, kfp.local's SubprocessRunner runs it (`python pipeline.py --local`)
-against the Kubernetes API double, moto's S3 server and a real Prometheus. kfp pins an older
-`kubernetes`, so it may live in its own interpreter (the kfp_python fixture)."""
+against the Kubernetes API double, moto's S3 server and a real Prometheus."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import yaml
@@ -21,9 +21,9 @@ def run(python: str, env: dict, *args: str) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
-def test_pipeline_compiles_to_a_spec_with_both_components(kfp_python, pipeline_env, tmp_path):
+def test_pipeline_compiles_to_a_spec_with_both_components(kfp_python, tmp_path):
     target = tmp_path / "iris_release.yaml"
-    done = run(kfp_python, pipeline_env, "--output", str(target))
+    done = run(kfp_python, {**os.environ, "PYTHONPATH": str(REPO)}, "--output", str(target))
     assert done.returncode == 0, done.stderr
     spec = yaml.safe_load(target.read_text())
     assert spec["pipelineInfo"]["name"] == "iris-release"

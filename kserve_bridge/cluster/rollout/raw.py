@@ -65,6 +65,27 @@ def canary_object(stored: dict, new: dict, percent: int) -> dict:
     return obj
 
 
+def staged_canary(kube: Kube, stored: dict, new: dict, canary: int | None) -> dict | None:
+    """What `deploy` applies for `new` over the RawDeployment `stored`: None when no canary is asked
+    for, pending or running (`new` then replaces spec.predictor); else `new` as the spec.canary entry
+    at the share asked for, else the pending one, else the running canary's (a new version replaces
+    the canary, as a new Knative revision takes canaryTrafficPercent). Checked against KServe's
+    admission rules and, for a share above 0, its routing, before anything is written."""
+    running = (stored.get("spec") or {}).get("canary") or []
+    pending = ((stored.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
+    share = canary if canary is not None else running[0].get("trafficPercent", 0) if running else pending
+    if share is None:
+        return None
+    if len(running) > 1:
+        name = (stored.get("metadata") or {}).get("name", "?")
+        raise BridgeError(f"{name} has {len(running)} entries in spec.canary; deploy replaces exactly one")
+    candidate = canary_object(stored, new, int(share))
+    check_admission(candidate)
+    if int(share):
+        require_gateway_routing(kube, candidate)
+    return candidate
+
+
 def admission_problems(isvc: dict) -> list[str]:
     """What KServe's validating webhook would refuse about spec.canary (empty: nothing)."""
     spec, meta = isvc.get("spec") or {}, isvc.get("metadata") or {}
