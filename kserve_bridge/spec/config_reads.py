@@ -7,10 +7,13 @@ assignment to it in the class is one of those (`self.config = config["models"]` 
 when the model server surely runs it: in `__init__`, `predict`, `post_predict` or `load_model`,
 outside any branch, loop or `try`, in a class that never writes to the config. Elsewhere it is a
 warning; a read guarded by an `if` naming the key, or a `try` that catches KeyError, is none.
+A missing key may have a look-alike in the same dict that the class never reads (`path` for
+`model_path`, a renamed or misspelt key); the read carries it, for the message to name.
 """
 from __future__ import annotations
 
 import ast
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +31,7 @@ class ConfigRead:
     path: tuple[str, ...]  # the keys read, down to the first one predictor.config lacks
     line: int
     certain: bool
+    look_alike: str | None = None  # an unread key of the same dict, probably the one meant
 
 
 def _is_self_config(node: ast.expr) -> bool:
@@ -83,6 +87,37 @@ def _missing(path: tuple[str, ...], config: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _read_paths(func: Function, aliases: _Aliases) -> Iterator[tuple[str, ...]]:
+    """The key paths `func` reads with a constant key: `config["k"]` and `config.get("k")`."""
+    for node in ast.walk(func):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            path = aliases.path(node, func)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            base = aliases.path(node.func.value, func)
+            path = None if base is None else (*base, node.args[0].value)
+        else:
+            continue
+        if path is not None:
+            yield path
+
+
+def _look_alike(missing: tuple[str, ...], config: dict, read: set[tuple[str, ...]]) -> str | None:
+    """A key beside the missing one, never read, whose name is the missing name's `_` part or a near
+    spelling of it (`path` for `model_path`, `model_pth`): probably the one meant."""
+    *parents, key = missing
+    for part in parents:
+        config = config[part]
+    for other in config:
+        if not isinstance(other, str) or any(p[:len(parents) + 1] == (*parents, other) for p in read):
+            continue
+        short, long = sorted((other, key), key=len)
+        if long.startswith(short + "_") or long.endswith("_" + short) or \
+                difflib.SequenceMatcher(None, other, key).ratio() >= 0.8:
+            return other
+    return None
+
+
 def _parents(func: Function) -> dict[ast.AST, ast.AST]:
     return {child: parent for parent in ast.walk(func) for child in ast.iter_child_nodes(parent)}
 
@@ -127,6 +162,7 @@ def config_reads(owned: dict[str, tuple[str, Function]], config: dict) -> list[C
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr in MUTATORS and aliases.path(node.func.value, func) is not None:
                 mutated = True
+    read = {path for _, func in owned.values() for path in _read_paths(func, aliases)}
     found: list[ConfigRead] = []
     for method, (owner, func) in owned.items():
         parents, seen = _parents(func), set()
@@ -142,5 +178,6 @@ def config_reads(owned: dict[str, tuple[str, Function]], config: dict) -> list[C
                 continue
             seen.add(missing)
             certain = method in CALLED and branch is None and not mutated
-            found.append(ConfigRead(owner, method, missing, node.lineno, certain))
+            found.append(ConfigRead(owner, method, missing, node.lineno, certain,
+                                    _look_alike(missing, config, read)))
     return found

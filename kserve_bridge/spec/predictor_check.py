@@ -3,7 +3,7 @@
 What Cortex found only in the cluster, minutes after a deploy, reported with the
 predictor's file and line: a syntax error, no (or an ambiguous) predictor class,
 arguments Cortex would not pass, `config["key"]` reads for keys predictor.config
-lacks (config_reads.py: an error only when surely run), a tensorflow/onnx client
+lacks (config_reads.py; an error only when the spec sets a config that surely fails), a tensorflow/onnx client
 asked for without models. Files the spec or the config name that are not in the
 project are warnings (they may be created at start).
 The class-choice rule and the argument table (contract.py) are shared with the model server.
@@ -134,19 +134,31 @@ def _inherited_methods(cls: ast.ClassDef, classes: dict[str, ast.ClassDef],
 
 def _config_reads(owned: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]], api: RealtimeAPI,
                   spec_file: str, line_of: LineOf, add: Callable[..., None]) -> None:
-    """`config["key"]` reads of keys predictor.config lacks: errors when surely run, else warnings."""
+    """`config["key"]` reads of keys predictor.config lacks. An error only when certain: the spec sets
+    predictor.config, the read surely runs, and no unread look-alike key may be the one meant; else a
+    warning that says what happens at load and what to change."""
     is_set = "config" in api.predictor.model_fields_set
     where = line_of(("predictor", "config")) if is_set else None
     for read in config_reads(owned, api.predictor.config):
         *parents, key = read.path
         expression = "config" + "".join(f"[{k!r}]" for k in read.path)
         part, at = "".join(f".{k}" for k in parents), f" ({spec_file}:{where})" if where else ""
-        defined = (f"predictor.config{part}{at} has no {key!r}" if is_set
-                   else f"predictor.config is not set in {spec_file}")
-        doubt = "" if read.certain else " (if that read runs: it is in a branch, a helper, or the class " \
-                                        "changes its config)"
-        add(f"{read.owner}.{read.method} reads {expression}, but {defined}{doubt}", read.line,
-            "error" if read.certain else "warning")
+        fails = f"loading fails with KeyError: {key!r}"
+        if not is_set:
+            add(f"{read.owner}.{read.method} reads {expression}, but predictor.config is not set in {spec_file}: "
+                f"{fails if read.certain else 'if that read runs, it raises KeyError: ' + repr(key)}; "
+                f"set predictor.config{part}.{key}", read.line, "warning")
+        elif not read.certain:
+            add(f"{read.owner}.{read.method} reads {expression}, but predictor.config{part}{at} has no {key!r} "
+                f"(if that read runs: it is in a branch, a helper, or the class changes its config)", read.line,
+                "warning")
+        elif read.look_alike:
+            add(f"{read.owner}.{read.method} reads {expression}, but predictor.config{part}{at} has no {key!r}: "
+                f"{fails}; it has {read.look_alike!r}, which the predictor never reads: rename it to {key!r} if "
+                f"that is the key meant", read.line, "warning")
+        else:
+            add(f"{read.owner}.{read.method} reads {expression}, but predictor.config{part}{at} has no {key!r}",
+                read.line)
 
 
 def _missing_files(api: RealtimeAPI, project: Path, spec_file: str, line_of: LineOf, label: str) -> list[Problem]:

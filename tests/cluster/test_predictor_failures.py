@@ -14,7 +14,7 @@ TERMINATED = {"exitCode": 1, "reason": "Error",
 
 
 class ReadsModelPath:
-    """A guide-style predictor: reads config['model_path'], which the spec below does not set."""
+    """A guide-style predictor: reads config['model_path'], which the spec's config below lacks."""
 
     def __init__(self, config):
         self.path = config["model_path"]
@@ -30,7 +30,8 @@ def writes(fake) -> list:
 def test_create_api_runs_the_predictor_check_before_applying(kubeconfig, fake):
     api = kserve_bridge.client(kubeconfig=str(kubeconfig))
     with pytest.raises(SpecError) as info:
-        api.create_api({"name": "reader", "kind": "RealtimeAPI", "predictor": {"type": "python"}},
+        api.create_api({"name": "reader", "kind": "RealtimeAPI",
+                        "predictor": {"type": "python", "config": {"threshold": 1}}},
                        predictor=ReadsModelPath)
     message = str(info.value)
     assert "predictor.py:" in message and "ReadsModelPath.__init__ reads config['model_path']" in message

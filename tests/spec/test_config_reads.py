@@ -27,9 +27,9 @@ SPEC = """\
 """
 
 
-def problems(tmp_path: Path, predictor: str) -> list[tuple[str, int | None, str]]:
+def problems(tmp_path: Path, predictor: str, spec: str = SPEC) -> list[tuple[str, int | None, str]]:
     """(level, line, message) of every config-read problem; errors and warnings alike."""
-    (tmp_path / "cortex.yaml").write_text(SPEC)
+    (tmp_path / "cortex.yaml").write_text(spec)
     (tmp_path / "predictor.py").write_text(textwrap.dedent(predictor))
     try:
         found = load_spec(tmp_path).notes
@@ -183,3 +183,40 @@ def test_an_if_chain_reads_its_first_test_always_and_a_loop_body_maybe(tmp_path)
                 return 1
     '''
     assert [(level, line) for level, line, _ in problems(tmp_path, loop)] == [("warning", 5)]
+
+
+# Cortex's guides: the predictor reads config["model_path"], the spec has no predictor.config at all.
+READS_MODEL_PATH = '''
+class PythonPredictor:
+    def __init__(self, config):
+        self.path = config["model_path"]
+
+    def predict(self, payload):
+        return self.path
+'''
+
+
+def test_a_spec_without_predictor_config_gets_a_warning_that_says_what_fails(tmp_path):
+    no_config = SPEC[:SPEC.index("    config:")]
+    assert problems(tmp_path, READS_MODEL_PATH, no_config) == [
+        ("warning", 4, "PythonPredictor.__init__ reads config['model_path'], but predictor.config is not set in "
+                       "cortex.yaml: loading fails with KeyError: 'model_path'; set predictor.config.model_path")]
+
+
+def test_a_certain_keyerror_is_an_error_unless_an_unread_look_alike_may_be_the_key_meant(tmp_path):
+    """Cortex's own test/.../image-classifier-resnet50/cortex_gpu.yaml (v0.25-v0.28) sets `path` where its
+    predictor reads `model_path`: a warning naming both (a misspelling too). Without a look-alike, or when the
+    class reads the look-alike as well, nothing else can be meant: an error."""
+    for alike in ("path", "model_pth"):
+        spec = SPEC.replace("      threshold: 0.5\n", f"      {alike}: s3://bucket/model\n")
+        assert problems(tmp_path, READS_MODEL_PATH, spec) == [
+            ("warning", 4, "PythonPredictor.__init__ reads config['model_path'], but predictor.config "
+                           "(cortex.yaml:6) has no 'model_path': loading fails with KeyError: 'model_path'; it has "
+                           f"{alike!r}, which the predictor never reads: rename it to 'model_path' if that is the "
+                           "key meant")]
+    reads_both = READS_MODEL_PATH.replace('config["model_path"]', 'config["model_path"] + config.get("path", "")')
+    spec = SPEC.replace("      threshold: 0.5\n", "      path: s3://bucket/model\n")
+    for predictor, config in ((READS_MODEL_PATH, SPEC), (reads_both, spec)):
+        assert problems(tmp_path, predictor, config) == [
+            ("error", 4, "PythonPredictor.__init__ reads config['model_path'], but predictor.config (cortex.yaml:6) "
+                         "has no 'model_path'")]
