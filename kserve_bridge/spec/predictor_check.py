@@ -3,8 +3,8 @@
 What Cortex found only in the cluster, minutes after a deploy, reported with the
 predictor's file and line: a syntax error, no (or an ambiguous) predictor class,
 arguments Cortex would not pass, `config["key"]` reads for keys predictor.config
-lacks (config_reads.py; an error only when the spec sets a config that surely fails), a tensorflow/onnx client
-asked for without models. Files the spec or the config name that are not in the
+lacks (config_reads.py; an error only when the spec's config surely fails, else a warning),
+a tensorflow/onnx client asked for without models. Files the spec or the config name that are not in the
 project are warnings (they may be created at start).
 The class-choice rule and the argument table (contract.py) are shared with the model server.
 """
