@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+from bisect import bisect_left
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,7 +65,11 @@ ALERTS_ENV = "KSERVE_BRIDGE_ALERTS"  # per-API alert thresholds, exported as kse
 # (docs/limits.md, "Shutdown"). The translator sets it on RawDeployment pods; Knative's queue-proxy drains.
 DRAIN_DELAY_ENV = "KSERVE_BRIDGE_DRAIN_DELAY_S"
 RAW_DEPLOYMENT_DRAIN_DELAY_S = 5
-DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05}
+
+DEFAULT_ALERTS = {"latency_p99_seconds": 1.0, "error_ratio": 0.05, "drift_psi": 0.2}
+MISSING_BIN = "(missing)"  # drift: absent, null, NaN or (for a numeric feature) non-numeric values
+OTHER_BIN = "(other)"  # drift: categories the reference did not have among its most frequent
+PREDICTION_FEATURE = "prediction"  # drift: the predictor's answer, not a request field
 
 
 # The predictor class rule, shared by `validate` (spec/predictor_check.py, reading the file with `ast`)
@@ -114,6 +120,57 @@ class ModelSource(BaseModel):
     signature_key: str | None = None
 
 
+class DriftFeature(BaseModel):
+    """One feature watched for drift (kserve.monitoring.drift): its bins and the reference share of each.
+    `convert` computes them from the reference data (kserve_bridge/drift.py); the server counts into them."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    column: int = Field(description="Position in the reference's columns: the value's index in a row that "
+                                    "is a list (v1 instances, v2 tensors)")
+    edges: list[float] | None = Field(None, description="Numeric: upper edges of the bins but the last")
+    categories: list[str] | None = Field(None, description="Categorical: one bin each, then other")
+    bins: list[str] = Field(description="Bin labels; the last is MISSING_BIN")
+    reference: list[float] = Field(description="Share of the reference rows in each bin")
+    key: str | None = Field(None, description="prediction: the answer's field holding the predicted value")
+
+    def bin_of(self, value: Any) -> int:
+        """The index in `bins` of one observed value."""
+        if self.edges is not None:
+            number = as_number(value)
+            return len(self.bins) - 1 if number is None else bisect_left(self.edges, number)
+        if value is None or value != value:
+            return len(self.bins) - 1
+        key = category(value)
+        categories = self.categories or []
+        return categories.index(key) if key in categories else len(categories)
+
+
+def as_number(value: Any) -> float | None:
+    """A numeric feature's value, or None (missing): absent, null, NaN, a bool or not a number."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if value != value else value
+
+
+def category(value: Any) -> str:
+    """A categorical value as its bin label: strings as they are, 1.0 and 1 both as "1", true/false."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):  # v2 BYTES
+        return value.decode("utf-8", "replace")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 class ServerSettings(BaseModel):
     """What the model server reads for one API."""
 
@@ -140,9 +197,12 @@ class ServerSettings(BaseModel):
     protocol: Literal["v1", "v2", "grpc-v2"] = Field("v1", description="grpc-v2: also serve gRPC on GRPC_PORT")
     deployment_id: str | None = None
     dependencies: dict[str, str] = Field(default_factory=lambda: dict(DEPENDENCY_FILES))
+    drift: list[DriftFeature] = Field(default_factory=list, description="Features watched for drift")
 
     @classmethod
-    def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None) -> ServerSettings:
+    def from_api(cls, api: RealtimeAPI, deployment_id: str | None = None,
+                 project_dir: Path | None = None) -> ServerSettings:
+        """`project_dir`: where kserve.monitoring.drift's reference file is read (no drift without it)."""
         pred, models = api.predictor, api.predictor.models
         sources: list[ModelSource] = []
         if models is not None and models.path is not None:
@@ -165,11 +225,13 @@ class ServerSettings(BaseModel):
             protocol=api.kserve.protocol, deployment_id=deployment_id,
             request_timeout=float(api.kserve.request_timeout),
             dependencies={"pip": pred.dependencies.pip, "shell": pred.dependencies.shell},
+            drift=_drift_features(api, project_dir),
         )
 
     def to_env(self) -> dict[str, str]:
         """Environment variables that carry these settings into the pod."""
-        env = {SETTINGS_ENV: json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))}
+        data = self.model_dump(mode="json", exclude={"drift"} if not self.drift else None)  # most APIs: no drift
+        env = {SETTINGS_ENV: json.dumps(data, sort_keys=True, separators=(",", ":"))}
         if self.deployment_id:
             env[DEPLOYMENT_ID_ENV] = self.deployment_id
         return env
@@ -185,6 +247,14 @@ class ServerSettings(BaseModel):
         if not settings.deployment_id and env.get(DEPLOYMENT_ID_ENV):
             settings.deployment_id = env[DEPLOYMENT_ID_ENV]
         return settings
+
+
+def _drift_features(api: RealtimeAPI, project_dir: Path | None) -> list[DriftFeature]:
+    drift = api.kserve.monitoring.drift if api.kserve.monitoring else None
+    if drift is None or project_dir is None:
+        return []
+    from .drift import drift_features  # reads the reference file: only when there is one
+    return drift_features(drift, Path(project_dir))
 
 
 def canonical_header(name: str) -> str:

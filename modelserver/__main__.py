@@ -95,7 +95,7 @@ def resolve_settings(model_dir: Path, model_name: str | None) -> ServerSettings:
         if not isinstance(named, RealtimeAPI):
             raise BridgeError(f"{model_name} is a {named.kind}; only a RealtimeAPI can be served")
         api = named
-    return ServerSettings.from_api(api, os.environ.get(DEPLOYMENT_ID_ENV))
+    return ServerSettings.from_api(api, os.environ.get(DEPLOYMENT_ID_ENV), model_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,7 @@ class Batcher:
         self.pending: queue.SimpleQueue[tuple[Any, Future | asyncio.Future]] = queue.SimpleQueue()
         self.busy_since: float | None = None  # `clock()` when the running batch started (liveness reads it)
         self.closing = False  # the batch being collected is the last (close() was called)
+        self.traced: dict[int, list] = {}  # id(future) of traced requests -> [enqueued at, batch size, started]
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
 
@@ -50,9 +51,12 @@ class Batcher:
     async def run(self, item: Any) -> Any:
         return await self.enqueue(item)
 
-    def enqueue(self, item: Any) -> asyncio.Future:
-        """Queue `item` from a coroutine; await the returned future for its result."""
+    def enqueue(self, item: Any, traced: bool = False) -> asyncio.Future:
+        """Queue `item` from a coroutine; await the returned future for its result. `traced`: keep
+        the batch's size and the wait for it, for `describe`."""
         future = asyncio.get_running_loop().create_future()
+        if traced:
+            self.traced[id(future)] = [self.clock(), 0, 0.0]
         self.pending.put((item, future))
         return future
 
@@ -60,6 +64,12 @@ class Batcher:
         """Run the batches of what was queued so far, then end the thread; waits up to `timeout` for it."""
         self.pending.put(_CLOSE)
         self.thread.join(timeout)
+    def describe(self, future: asyncio.Future, span: Any) -> None:
+        """Put a traced request's batch (size, seconds waited for it to start) on its span."""
+        enqueued, size, started = self.traced.pop(id(future), (0.0, 0, 0.0))
+        if size:
+            span.set_attribute("kserve_bridge.batch.size", size)
+            span.set_attribute("kserve_bridge.batch.wait_s", max(0.0, started - enqueued))
 
     def _collect(self) -> list[tuple[Any, Future | asyncio.Future]]:
         """The next batch, empty once `close()`'s marker is reached."""
@@ -95,6 +105,10 @@ class Batcher:
             self.sizes.observe(len(items))
             log.debug("batcher %s: running a batch of %d", self.thread.name, len(items))
             self.busy_since = self.clock()
+            if self.traced:
+                for _, future in batch:
+                    if id(future) in self.traced:
+                        self.traced[id(future)][1:] = [len(items), self.busy_since]
             try:
                 results = self.handler(items)
                 if not isinstance(results, (list, tuple)) or len(results) != len(items):

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from kserve_bridge.errors import ModelInputError
 
+from . import tracing
 from .errors import NotReady, PredictorFailed, ServerError, to_response
 from .model import PredictorModel
 from .payload import make_response, read_payload
@@ -43,7 +44,8 @@ class CortexEndpoint:
             payload = await read()
             result = await model.infer(payload, query, headers)
             try:
-                response = make_response(result)
+                with tracing.stage("encode"):
+                    response = make_response(result)
             except TypeError as exc:
                 raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
         except (ServerError, ModelInputError) as exc:

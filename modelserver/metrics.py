@@ -27,6 +27,20 @@ READY = Gauge("kserve_bridge_api_ready", "1 once the API is loaded and ready, el
               multiprocess_mode="livemax")
 ALERT_THRESHOLD = Gauge("kserve_bridge_alert_threshold", "The API's alert thresholds (kserve.alerts), read by "
                         "manifests/monitoring's PrometheusRule", ["api", "threshold"], multiprocess_mode="livemax")
+# Run when /metrics is scraped, before the exposition: drift's counts, kept in plain lists on the hot path,
+# reach their counters here.
+BEFORE_SCRAPE: list[Callable[[], None]] = []
+# Drift (modelserver/drift.py): bins come from the spec (kserve.monitoring.drift), never from the traffic.
+FEATURE_OBSERVATIONS = Counter("kserve_bridge_feature_observations", "Observed values of a feature per bin "
+                               "(kserve.monitoring.drift)", ["api", "feature", "bin"])
+FEATURE_REFERENCE = Gauge("kserve_bridge_feature_reference_ratio", "Share of the reference data in each bin of "
+                          "a feature (kserve.monitoring.drift)", ["api", "feature", "bin"],
+                          multiprocess_mode="livemax")
+
+# Tracing (modelserver/tracing.py): spans that never reached the collector.
+TRACE_SPANS_DROPPED = Counter("kserve_bridge_trace_spans_dropped", "Trace spans lost: export queue full or the "
+                              "collector failing", ["api", "reason"])
+TRACE_SPANS_EXPORTED = Counter("kserve_bridge_trace_spans_exported", "Trace spans the collector accepted", ["api"])
 
 
 def export_thresholds(api: str, environ: dict | None = None) -> None:
@@ -73,5 +87,7 @@ def export_processes(processes: Processes) -> None:
 
 def exposition_for(accept: str) -> tuple[bytes, str]:
     """/metrics' body and content type for a request's Accept header."""
+    for hook in BEFORE_SCRAPE:
+        hook()
     encoder, content_type = exposition.choose_encoder(accept)
     return encoder(_registry[0] if _registry else REGISTRY), content_type

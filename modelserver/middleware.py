@@ -30,7 +30,7 @@ import orjson
 
 from kserve_bridge.contract import DEPLOYMENT_ID_HEADER
 
-from . import metrics, shadow
+from . import metrics, shadow, tracing
 from .content_encoding import decode_body
 from .endpoint import CortexEndpoint
 from .errors import (
@@ -74,12 +74,15 @@ class BridgeMiddleware:
         self.series: dict[tuple, tuple] = {}
         self.v2 = V2Lane(model)  # POST /v2/models/NAME[/versions/V]/infer (modelserver/v2_rest.py)
         self.shadow = shadow.from_env()  # copies a share of predict requests to a candidate (canary --shadow)
+        self.tracer = tracing.tracer()  # None unless tracing is configured (modelserver/tracing.py)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started, status, ended = time.perf_counter(), [500], [0.0]
         lane: list[str | None] = [None]
+        trace = self.tracer.begin_http(scope) if self.tracer is not None else None
+        token = tracing.CURRENT.set(trace) if trace is not None else None
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -101,8 +104,11 @@ class BridgeMiddleware:
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
-            self.record(str(lane[0] or getattr(scope.get("route"), "path", "unmatched")), scope["method"], status[0],
-                        (ended[0] or time.perf_counter()) - started)
+            route = str(lane[0] or getattr(scope.get("route"), "path", "unmatched"))
+            self.record(route, scope["method"], status[0], (ended[0] or time.perf_counter()) - started)
+            if trace is not None and token is not None:
+                trace.end(status[0], route)
+                tracing.CURRENT.reset(token)
 
     def record(self, route: str, method: str, code: int, seconds: float) -> None:
         key = (route, method, code)
@@ -133,7 +139,8 @@ class BridgeMiddleware:
                 raise UnsupportedMediaType(f"unsupported content type {kind!r} for {path}; send application/json")
             if declared.isdigit() and int(declared) > self.max_payload_bytes:
                 raise self.too_large()
-            body = await self.read_body(receive)
+            with tracing.stage("read body"):
+                body = await self.read_body(receive)
             if body is None:  # the client went away
                 return None
             if encoding:  # gzip/deflate, within the same limit (modelserver/content_encoding.py)
@@ -210,7 +217,8 @@ class BridgeMiddleware:
         if not self.model.ready:
             return False
         try:
-            payload = orjson.loads(body)
+            with tracing.stage("decode"):
+                payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return False
         if not isinstance(payload, dict):
@@ -219,7 +227,8 @@ class BridgeMiddleware:
             result = await self.model.predict(self.model.validate(payload), request_headers(scope),
                                               query=query_params(scope))
             try:
-                out = dump_json(result)
+                with tracing.stage("encode"):
+                    out = dump_json(result)
             except TypeError as exc:
                 raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
         except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
@@ -235,7 +244,8 @@ class BridgeMiddleware:
         """The Cortex endpoint's JSON case: the same handler as the route, minus the Starlette Request."""
         async def read() -> Any:
             try:
-                return orjson.loads(body)
+                with tracing.stage("decode"):
+                    return orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(f"malformed JSON body: {exc}") from exc
         response = await self.endpoint.answer(read, query_params(scope), request_headers(scope))

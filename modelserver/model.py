@@ -22,10 +22,11 @@ from starlette.responses import Response
 from kserve_bridge.contract import PREDICTOR_KINDS, ServerSettings
 from kserve_bridge.errors import ModelInputError, PredictorError
 
-from . import metrics
+from . import metrics, tracing
 from .backends import pytorch
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
+from .drift import DriftMeter
 from .errors import PredictorAnswered, PredictTimeout, ServerError, describe
 from .in_flight import InFlight
 from .predict_threads import PredictThreads, expire
@@ -49,6 +50,7 @@ class PredictorModel(Model):
         self.torch_threads: int | None = None
         self.call_predict: Any = None
         self.call_post_predict: Any = None
+        self.drift = DriftMeter(name, settings.drift) if settings.drift else None  # kserve.monitoring.drift
         threads = settings.threads_per_process  # per process: processes_per_replica are real processes
         if PREDICTOR_KINDS[settings.predictor_type].tensor_client and settings.max_batch_size:
             threads = max(threads, settings.max_batch_size + 1)  # batched client calls block a thread each
@@ -143,15 +145,21 @@ class PredictorModel(Model):
     async def infer(self, payload: Any, query_params: dict, headers: dict) -> Any:
         """Run the user's predict in a predict thread (batched when configured); after the API's
         request_timeout the caller gets PredictTimeout (504) and the thread's result is dropped."""
-        if self.batcher is not None:
-            future = self.batcher.enqueue((payload, query_params, headers))
-        else:
-            future = self.workers.run(self._run_predict, payload, query_params, headers)
-        timer = future.get_loop().call_later(self.settings.request_timeout, self._expire, future)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        with tracing.stage("predict") as span:
+            if self.batcher is not None:
+                future = self.batcher.enqueue((payload, query_params, headers), traced=span is not None)
+            else:
+                future = self.workers.run(self._run_predict, payload, query_params, headers)
+            timer = future.get_loop().call_later(self.settings.request_timeout, self._expire, future)
+            try:
+                result = await future
+            finally:
+                timer.cancel()
+                if span is not None and self.batcher is not None:
+                    self.batcher.describe(future, span)
+        if self.drift is not None:
+            self.drift.observe(payload, result)
+        return result
 
     def _expire(self, future: asyncio.Future) -> None:
         if not future.done():

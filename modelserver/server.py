@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kserve_bridge.contract import ServerSettings
 
-from . import metrics
+from . import metrics, tracing
 from .app import Readiness, install
 from .endpoint import CortexEndpoint
 from .internals import HttpServer, http_config
@@ -45,6 +45,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     requests = worker.in_flight(name, settings.max_concurrency) if worker is not None else None
     model = PredictorModel(name, settings, model_dir, requests=requests)
     metrics.export_thresholds(name)
+    tracer = tracing.configure(name, settings.deployment_id)  # None (nothing imported) unless OTEL_* say so
     loaded = model.load()
     if worker is not None:
         worker.loaded(loaded)
@@ -83,4 +84,6 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
         if records is not None:
             records.close()  # deliver what is queued within DRAIN_S; count the rest as lost
         model.close(timeout=5)  # run queued post_predicts, end the batchers and predict threads
+        if tracer is not None:
+            tracer.exporter.shutdown()
     return None

@@ -22,6 +22,8 @@ def quantile(q: float, by: str = "revision_name") -> str:
     return f"histogram_quantile({q}, sum by ({by}, le) (rate({SERVED}{RATE})))"
 
 
+API = 'namespace="$namespace",api="$api"'
+OBSERVED, REFERENCE = "kserve_bridge:feature_observed_ratio:10m", "kserve_bridge:feature_reference_ratio"
 ERROR_RATIO = (f"(sum by (revision_name) (rate(kserve_bridge_requests_total{{{SEL},method=\"POST\",code=~\"5..\"}}"
                f"{RATE})) or sum by (revision_name) (rate({POSTS}{RATE})) * 0)"
                f" / sum by (revision_name) (rate({POSTS}{RATE}))")
@@ -75,6 +77,16 @@ PANELS: list[tuple[str, str, list[tuple[str, str]], int]] = [
       (f"sum by (revision_name) (kserve_bridge_processes{{{SEL}}})", "configured {{revision_name}}"),
       (f"sum by (revision_name) (increase(kserve_bridge_process_restarts_total{{{SEL}}}[15m]))",
        "restarts in 15m {{revision_name}}")], 12),
+    # Drift (kserve.monitoring.drift): recording rules of manifests/monitoring, over 10 minutes, all revisions.
+    ("Drift: PSI per feature (10m)", "short",
+     [(f"max by (feature) (kserve_bridge:feature_psi:10m{{{API}}})", "{{feature}}"),
+      (f'max(kserve_bridge_alert_threshold{{{API},threshold="drift_psi"}})', "alert threshold")], 8),
+    ("Drift: observed minus reference share, per bin (10m)", "percentunit",
+     [(f"{OBSERVED}{{{API}}} - on (namespace, api, feature, bin) {REFERENCE}{{{API}}}", "{{feature}} {{bin}}")],
+     8),
+    ("Drift: predictions, observed vs reference share (10m)", "percentunit",
+     [(f'{OBSERVED}{{{API},feature="prediction"}}', "observed {{bin}}"),
+      (f'{REFERENCE}{{{API},feature="prediction"}}', "reference {{bin}}")], 8),
 ]
 
 

@@ -169,6 +169,29 @@ def traffic(url: str, requests: int, bad_every: int = 0, threads: int = 4) -> di
         return dict(Counter(pool.map(one, range(requests))))
 
 
+def reference_rows(project: Path, count: int, shift: dict[str, float] | None = None, seed: int = 0) -> list[dict]:
+    """`count` request bodies drawn (with replacement, seeded) from the project's reference.csv, the features
+    in `shift` moved by that many of their standard deviations (drift's tests and demo)."""
+    import csv
+    import random
+    import statistics
+
+    with (project / "reference.csv").open(newline="") as handle:
+        rows = [{k: float(v) for k, v in row.items() if k != "prediction"} for row in csv.DictReader(handle)]
+    moves = {name: by * statistics.pstdev(r[name] for r in rows) for name, by in (shift or {}).items()}
+    draw = random.Random(seed)
+    return [{k: round(v + moves.get(k, 0.0), 1) for k, v in draw.choice(rows).items()} for _ in range(count)]
+
+
+def send(url: str, bodies: list[dict], threads: int = 4) -> dict[int, int]:
+    """POST each body from `threads` callers; count per status."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return dict(Counter(pool.map(lambda body: call(url, body), bodies)))
+
+
 def burst_until_503(url: str, width: int = 24, tries: int = 20) -> dict[int, int]:
     """Bursts of `width` simultaneous predictions until the server rejects one (503), at most `tries`."""
     seen: dict[int, int] = {}

@@ -5,8 +5,9 @@
 
 --demo builds the data first, from real parts (scripts/monitoring_stack.py): two
 `kserve-bridge serve` processes of examples/payload-logging as a stable and a canary
-revision, a real Prometheus scraping them, and three minutes of load (the canary gets
-malformed requests and bursts past its concurrency limit; its payload sink is down).
+revision, a real Prometheus scraping them, and three minutes of load drawn from the example's
+reference data, `sepal_width` shifted by one standard deviation after the first minute (the
+canary gets malformed requests and bursts past its concurrency limit; its payload sink is down).
 """
 from __future__ import annotations
 
@@ -58,11 +59,17 @@ def render(prom, namespace: str, api: str, out: Path, minutes: float, rate: str 
         crowded = len(lines) > 6  # then series that stayed at 0 (a drop reason that never happened) are left out
         shown = [line for line in lines if not crowded or any(v for _, v in line[2])]
         zeros, drawn = len(lines) - len(shown), len(shown)
-        for template, labels, points in shown:
-            ax.plot(*zip(*points, strict=False), linestyle="--" if "threshold" in template else "-", linewidth=1.6,
-                    label=legend(template, labels))
+        # Many series (drift's bins): a legend for the eight that moved most, the rest drawn thin.
+        ranked = sorted(shown, key=lambda line: -max(abs(v) for _, v in line[2]))
+        named = {id(line) for line in ranked[:8]} if drawn > 10 else {id(line) for line in shown}
+        for line in shown:
+            template, labels, points = line
+            ax.plot(*zip(*points, strict=False), linestyle="--" if "threshold" in template else "-",
+                    linewidth=1.6 if id(line) in named else 0.6,
+                    label=legend(template, labels) if id(line) in named else None)
         if drawn:
-            ax.legend(fontsize=8, loc="upper left", title=f"+{zeros} series at 0" if zeros else None,
+            more = zeros + drawn - len(named)
+            ax.legend(fontsize=8, loc="upper left", title=f"+{more} more series" if more else None,
                       title_fontsize=8)
         else:
             ax.text(0.5, 0.5, "no data\n(Knative metrics: only in a cluster)" if "autoscaler_" in json.dumps(
@@ -99,8 +106,11 @@ def demo(out: Path, minutes: float) -> None:
                 while time.monotonic() - began < minutes * 60:
                     wave += 1
                     busy = 40 + 30 * (wave % 4)  # a changing load
-                    stack.traffic(urls[0], busy, threads=4)
-                    stack.traffic(urls[1], busy // 4, bad_every=6 if wave > 3 else 0, threads=2)
+                    shift = {"sepal_width": 1.0} if time.monotonic() - began > 60 else None  # drift
+                    rows = stack.reference_rows(project, busy + busy // 4, shift, seed=wave)
+                    stack.send(urls[0], rows[:busy], threads=4)
+                    bad = [{"sepal_length": 1.0}] * (busy // 24 if wave > 3 else 0)  # 500s
+                    stack.send(urls[1], rows[busy:] + bad, threads=2)
                     if wave % 5 == 0:
                         stack.burst_until_503(urls[1], tries=2)
                 time.sleep(5)  # two more scrapes of the final counts

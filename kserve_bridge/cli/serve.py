@@ -58,12 +58,15 @@ def run(args: argparse.Namespace) -> int:
         command += ["--grpc_port", str(args.grpc_port)]
     # The settings of the spec given here (replacing any in the environment): the server reads them as in
     # the pod instead of parsing cortex.yaml a second time (cold start, docs/benchmarks.md).
-    env = {**os.environ, **ServerSettings.from_api(chosen).to_env()}
+    env = {**os.environ, **ServerSettings.from_api(chosen, project_dir=spec.project_dir).to_env()}  # drift's bins too
     alerts = chosen.kserve.alerts
     if alerts is not None:
         from ..contract import ALERTS_ENV
         from ..translator.monitoring import alert_thresholds
         env[ALERTS_ENV] = alert_thresholds(alerts)
+    if chosen.kserve.tracing is not None:  # the environment's own OTEL_* variables win
+        from ..translator.monitoring import tracing_env
+        env = {**tracing_env(chosen, None), **env}
     if args.log_requests:
         command += _log_arguments(spec, chosen, args.log_requests, env)
     sys.stdout.flush()

@@ -173,6 +173,37 @@ class Alerts(SpecModel):
                                   "stays above this for 10 minutes, e.g. 250ms")
     error_rate: float = Field(DEFAULT_ALERTS["error_ratio"], gt=0, le=1, description="Page when this share of "
                               "requests fails (5xx) for 5 minutes, e.g. 0.01")
+    drift_psi: float = Field(DEFAULT_ALERTS["drift_psi"], gt=0, le=10, description="Warn when a feature's "
+                             "population stability index (kserve.monitoring.drift) stays above this")
+
+
+class Drift(SpecModel):
+    """Feature drift measured by the model server and Prometheus: observed values per bin vs the reference's."""
+
+    reference: str = Field(min_length=1, max_length=1024, description="CSV or Parquet file in the project "
+                           "holding reference data (e.g. the training set), one column per feature")
+    features: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        min_length=1, max_length=64, description="Columns to watch: request fields (Cortex JSON keys, v1 "
+        "instance keys, v2 input names; list rows by the column's position), and `prediction` for the answer")
+    bins: int = Field(10, ge=2, le=50, description="Bins per feature: quantiles of a numeric column, the most "
+                      "frequent categories of another (plus other and missing)")
+    prediction_key: str | None = Field(None, min_length=1, max_length=128, description="The answer's field "
+                                       "holding the prediction when answers are JSON objects, e.g. label")
+
+
+class KServeMonitoring(SpecModel):
+    """What the model server measures beyond requests and latency."""
+
+    drift: Drift | None = Field(None, description="Feature drift against reference data (Prometheus PSI)")
+
+
+class Tracing(SpecModel):
+    """OpenTelemetry traces of the model server (OTLP over HTTP)."""
+
+    endpoint: str = Field(min_length=1, max_length=2048, description="OTLP/HTTP collector, e.g. "
+                          "http://otel-collector.observability:4318 (traces go to <endpoint>/v1/traces)")
+    sample_ratio: float = Field(1.0, ge=0, le=1, description="Share of requests traced that the caller did not "
+                                "sample already (a sampled traceparent is always followed)")
 
 
 class ResourceBounds(SpecModel):
@@ -227,7 +258,10 @@ class KServeOptions(SpecModel):
     labels: StrMap = Field(default_factory=dict, description="Extra InferenceService labels")
     logger: PayloadLogger | None = Field(None, description="Payload logging (audit, drift): requests and "
                                                               "responses as CloudEvents")
-    alerts: Alerts | None = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors)")
+    alerts: Alerts | None = Field(None, description="Alert thresholds of this API (default p99 1s, 5% errors, "
+                                                    "PSI 0.2)")
+    monitoring: KServeMonitoring | None = Field(None, description="Feature drift measured by the model server")
+    tracing: Tracing | None = Field(None, description="OpenTelemetry tracing (off without it)")
     vertical_scaling: VerticalScaling | None = Field(None, description="VerticalPodAutoscaler settings")
 
     @model_validator(mode="before")

@@ -114,9 +114,34 @@ def check_realtime(api: RealtimeAPI, project: Path | None, report: Report,
                    {"max_surge": surge, "max_unavailable": unavailable})
     if ok("kserve", "autoscaling"):
         _check_kserve(api, report)
+        check_drift(api, project, report)
         check_vertical(api, report)
     if ok("kserve", "predictor"):
         check_kubernetes_values(api.kserve, report, api.predictor.image)
+
+
+def check_drift(api: RealtimeAPI, project: Path | None, report: Report) -> None:
+    """kserve.monitoring.drift: the reference file exists in the project and has every feature's column."""
+    drift = api.kserve.monitoring.drift if api.kserve.monitoring else None
+    if drift is None:
+        return
+    loc = ("kserve", "monitoring", "drift")
+    seen: set[str] = set()
+    for i, name in enumerate(drift.features):
+        if name in seen:
+            report((*loc, "features", i), "is listed twice", name)
+        seen.add(name)
+    problems: list = []
+    check_project_path(project, drift.reference, (*loc, "reference"), lambda *p: problems.append(p))
+    for problem in problems:
+        report(*problem)
+    if project is None or problems:
+        return
+    from ..drift import DriftReferenceError, drift_features  # reads the file: only when there is one
+    try:
+        drift_features(drift, project)
+    except DriftReferenceError as exc:
+        report((*loc, "reference"), str(exc), drift.reference)
 
 
 def _check_predictor(api: RealtimeAPI, project: Path | None, report: Report) -> None:
@@ -258,6 +283,8 @@ def _check_kserve(api: RealtimeAPI, report: Report) -> None:
                "grpc-v2")
     if opts.logger is not None:
         check_logger(opts.logger, report)
+    if opts.tracing is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", opts.tracing.endpoint):
+        report(("kserve", "tracing", "endpoint"), "must be an http(s):// OTLP collector URL", opts.tracing.endpoint)
     if opts.scratch_size is not None and not opts.restricted_security:
         report(("kserve", "scratch_size"), "limits the /tmp volume of restricted pods; with "
                "restricted_security false the root filesystem is writable and there is no such volume",

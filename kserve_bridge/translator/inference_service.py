@@ -20,7 +20,7 @@ from ..runtimes import MODEL_FORMAT
 from ..spec.models import RealtimeAPI
 from . import pod
 from .autoscaling import autoscaling
-from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, logger_field
+from .monitoring import DEPLOYMENT_ID_ANNOTATION, alert_thresholds, drift_record, logger_field, tracing_env
 from .processes import cpu_request
 from .record import Record
 from .runtime import choose_runtime
@@ -47,7 +47,7 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     rec.map("(packaged project)", f"storageUri {uri}" + ("" if opts.storage_uri or storage_uri else
             " (placeholder: pass --storage-uri or set kserve.storage_uri)"))
     scaling, scale_annotations = autoscaling(api, rec)
-    container = _container(api, rec, deployment_id, env_secret)
+    container = _container(api, rec, deployment_id, env_secret, project)
     image = pred.image or image
     predictor: dict = {**scaling}
     if image:
@@ -122,16 +122,24 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
             "spec": {"predictor": predictor}}
 
 
-def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: str | None) -> dict:
+def _container(api: RealtimeAPI, rec: Record, deployment_id: str, env_secret: str | None,
+               project: Path | None) -> dict:
     """Container-level fields shared by the runtime model and a custom container."""
     pred, compute = api.predictor, api.compute
-    settings = ServerSettings.from_api(api, deployment_id)
+    settings = ServerSettings.from_api(api, deployment_id, project)
+    drift_record(api, settings, project, rec)
     read_only = api.kserve.restricted_security
-    env = {**(pod.scratch_env() if read_only else {}), **pred.env, **settings.to_env()}
+    traces = tracing_env(api, deployment_id)
+    env = {**(pod.scratch_env() if read_only else {}), **traces, **pred.env, **settings.to_env()}
     if api.kserve.deployment_mode == "RawDeployment":  # Knative's queue-proxy drains Serverless pods itself
         env[DRAIN_DELAY_ENV] = str(RAW_DEPLOYMENT_DRAIN_DELAY_S)
         rec.map("(shutdown)", f"env {DRAIN_DELAY_ENV}={RAW_DEPLOYMENT_DRAIN_DELAY_S}: on SIGTERM /readyz fails and "
                 "the server keeps accepting while the endpoints' removal propagates, then drains")
+    if traces:
+        rec.map("kserve.tracing", f"env OTEL_EXPORTER_OTLP_ENDPOINT={traces['OTEL_EXPORTER_OTLP_ENDPOINT']} "
+                f"(traces over OTLP/HTTP to /v1/traces), OTEL_TRACES_SAMPLER parentbased_traceidratio "
+                f"{traces['OTEL_TRACES_SAMPLER_ARG']}, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES "
+                "(predictor.env overrides any of them)")
     if api.kserve.alerts is not None:
         env[ALERTS_ENV] = alert_thresholds(api.kserve.alerts)
         rec.map("kserve.alerts", f"env {ALERTS_ENV} (exported as kserve_bridge_alert_threshold; "

@@ -1,5 +1,6 @@
 """Monitoring and audit: `kserve.logger` -> `spec.predictor.logger` (KServe's agent sidecar logs payloads);
-`kserve.alerts` -> the thresholds the model server exports for the PrometheusRule.
+`kserve.alerts` -> the thresholds the model server exports for the PrometheusRule;
+`kserve.monitoring.drift` -> bins and reference shares in the server settings (kserve_bridge/drift.py).
 
 The deployment id rides along as an annotation listed in `metadataAnnotations`, so that
 every record names the deployment that answered (the `ce-annotations` attribute).
@@ -7,9 +8,10 @@ every record names the deployment that answered (the `ce-annotations` attribute)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from ..contract import DEPLOYMENT_ID_LABEL, canonical_header
-from ..spec.models import Alerts, PayloadLogger
+from ..contract import DEPLOYMENT_ID_LABEL, ServerSettings, canonical_header
+from ..spec.models import Alerts, PayloadLogger, RealtimeAPI
 from ..spec.units import format_duration
 from .record import Record
 
@@ -18,8 +20,34 @@ DEPLOYMENT_ID_ANNOTATION = DEPLOYMENT_ID_LABEL
 
 def alert_thresholds(alerts: Alerts) -> str:
     """The value of KSERVE_BRIDGE_ALERTS (contract.py) for one API."""
-    return json.dumps({"latency_p99_seconds": alerts.latency_p99, "error_ratio": alerts.error_rate},
-                      sort_keys=True, separators=(",", ":"))
+    return json.dumps({"latency_p99_seconds": alerts.latency_p99, "error_ratio": alerts.error_rate,
+                       "drift_psi": alerts.drift_psi}, sort_keys=True, separators=(",", ":"))
+
+
+def tracing_env(api: RealtimeAPI, deployment_id: str | None) -> dict[str, str]:
+    """kserve.tracing as the standard OpenTelemetry variables the model server reads (modelserver/tracing.py)."""
+    tracing = api.kserve.tracing
+    if tracing is None:
+        return {}
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": tracing.endpoint.rstrip("/"), "OTEL_SERVICE_NAME": api.name,
+           "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": f"{tracing.sample_ratio:g}"}
+    if deployment_id:
+        env["OTEL_RESOURCE_ATTRIBUTES"] = f"service.version={deployment_id}"
+    return env
+
+
+def drift_record(api: RealtimeAPI, settings: ServerSettings, project: Path | None, rec: Record) -> None:
+    """What kserve.monitoring.drift became (`convert --explain`)."""
+    drift = api.kserve.monitoring.drift if api.kserve.monitoring else None
+    if drift is None:
+        return
+    if project is None:
+        rec.warn("kserve.monitoring.drift: no project folder to read the reference from; drift is not measured")
+        return
+    bins = sum(len(f.bins) for f in settings.drift)
+    rec.map("kserve.monitoring.drift", f"{len(settings.drift)} features, {bins} bins in KSERVE_BRIDGE_SETTINGS "
+            f"(from {drift.reference}; the data stays out of the pod's settings): the model server counts "
+            "kserve_bridge_feature_observations_total, manifests/monitoring computes PSI per feature")
 
 
 def logger_field(logger: PayloadLogger, rec: Record) -> dict:

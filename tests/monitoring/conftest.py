@@ -21,7 +21,12 @@ def rule_groups() -> dict:
 
 
 def alerts() -> dict[str, str]:
-    return {r["alert"]: r["expr"] for g in rule_groups()["groups"] for r in g["rules"]}
+    return {r["alert"]: r["expr"] for g in rule_groups()["groups"] for r in g["rules"] if "alert" in r}
+
+
+def recorded() -> dict[str, str]:
+    """The recording rules (drift's PSI): record name -> expression."""
+    return {r["record"]: r["expr"] for g in rule_groups()["groups"] for r in g["rules"] if "record" in r}
 
 
 def dashboard() -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.monitoring.conftest import ALERTS_TEST, MONITORING, alerts, dashboard, load_script, rule_groups
+from tests.monitoring.conftest import ALERTS_TEST, MONITORING, alerts, dashboard, load_script, recorded, rule_groups
 
 
 def promtool_test(promtool: str, tmp_path: Path, groups: dict) -> subprocess.CompletedProcess:
@@ -23,7 +23,7 @@ def test_promtool_check_rules(promtool, tmp_path):
     result = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(alerts())} rules found" in result.stdout
+    assert f"SUCCESS: {len(alerts()) + len(recorded())} rules found" in result.stdout
 
 
 def test_promtool_unit_tests_pass(promtool, tmp_path):
@@ -48,6 +48,34 @@ def test_unit_tests_catch_a_rule_that_ignores_the_per_api_threshold(promtool, tm
     rule["expr"] = rule["expr"].split(" > on (namespace, api)")[0] + " > 0.01"
     result = promtool_test(promtool, tmp_path, groups)
     assert result.returncode != 0 and alert in result.stdout + result.stderr
+
+
+def test_the_rules_psi_matches_numpy_on_the_unit_tests_counts():
+    """The PSI the promtool test expects of the recording rule is numpy's on the same counts and shares."""
+    import numpy as np
+
+    case = next(t for t in yaml.safe_load(ALERTS_TEST.read_text())["tests"] if t.get("promql_expr_test"))
+    series = {s["series"]: s["values"] for s in case["input_series"]}
+
+    def per_minute(feature: str, metric: str) -> np.ndarray:
+        """Bin -> the series' step per minute (counters) or value (shares), for api a."""
+        out = {}
+        for name, values in series.items():
+            if name.startswith(metric + "{") and 'api="a"' in name and f'feature="{feature}"' in name:
+                step = values.split("x")[0]
+                out[name.split('bin="')[1].split('"')[0]] = float(step.split("+")[-1])
+        return np.array([out[b] for b in sorted(out)])
+
+    expected = {s["labels"].split('feature="')[1][0]: s["value"] for s in case["promql_expr_test"][0]["exp_samples"]
+                if 'api="a"' in s["labels"]}
+    for feature in ("x", "y"):
+        counts = per_minute(feature, "kserve_bridge_feature_observations_total")
+        reference = per_minute(feature, "kserve_bridge_feature_reference_ratio")
+        observed = np.maximum(counts / counts.sum(), 1e-4)
+        reference = np.maximum(reference, 1e-4)
+        psi = np.sum((observed - reference) * np.log(observed / reference))
+        assert round(psi * 1e9) == expected[feature], (feature, psi)  # the test's expression: round(1e9 * PSI)
+    assert expected["x"] > 0.2e9 > expected["y"]
 
 
 def test_dashboard_json_is_generated_from_the_script():

@@ -44,7 +44,8 @@ def test_no_logger_no_change():
 def test_alert_thresholds_reach_the_model_server_env():
     env = {e["name"]: e["value"] for e in predictor_of([api(kserve={"alerts": {"latency_p99": "300ms"}})])
            ["model"]["env"]}
-    assert json.loads(env["KSERVE_BRIDGE_ALERTS"]) == {"latency_p99_seconds": 0.3, "error_ratio": 0.05}
+    assert json.loads(env["KSERVE_BRIDGE_ALERTS"]) == {"latency_p99_seconds": 0.3, "error_ratio": 0.05,
+                                                       "drift_psi": 0.2}
     assert "KSERVE_BRIDGE_ALERTS" not in {e["name"] for e in predictor_of([api()])["model"]["env"]}
 
 
