@@ -166,3 +166,14 @@ def test_handoff_measures_every_mode():
     for mode in MODES:
         cpu, wall = asyncio.run(measure(mode, calls=16, concurrency=8, loop_work=10, predict_work=10))
         assert cpu >= 0 and wall > 0
+
+
+def test_cold_start_report_judges_wall_medians_and_shows_cpu() -> None:
+    from bench.cold_start import report
+    times = {"wall": {"reference": [1.0, 9.0, 1.2], "pod": [1.1, 1.3, 1.15], "serve": [1.7, 1.6, 1.65]},
+             "cpu": {"reference": [1.0, 1.0, 1.0], "pod": [1.1, 1.1, 1.1], "serve": [1.3, 1.3, 1.3]}}
+    lines, medians = report(times)
+    assert medians["wall"] == {"reference": 1.2, "pod": 1.15, "serve": 1.65}  # medians: a slow spell is ignored
+    assert "PASS: iris pod cold start <= 1.2x the reference (1.15s vs 1.20s = 0.96x)" in lines
+    assert "FAIL: iris serve cold start <= 1.35x the reference (1.65s vs 1.20s = 1.38x)" in lines
+    assert any("pod: median 1.15s wall = 0.96x, 1.10s CPU = 1.10x" in line for line in lines)

@@ -25,7 +25,7 @@ from modelserver.accept import OneAtATime
 from modelserver.replica import ReplicaState
 from modelserver.supervisor import listen
 
-from .conftest import REPO, make_project, metric, wait_for
+from .conftest import REPO, free_port, make_project, metric, wait_for
 
 SPEC = """\
 - name: pid
@@ -350,9 +350,7 @@ def test_a_predictor_that_fails_to_load_stops_the_replica(tmp_path):
                           "    def predict(self, payload):\n        return payload\n")
     termination = tmp_path / "termination-log"
     termination.write_text("")
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
+    port = free_port()
     done = subprocess.run([sys.executable, "-m", "modelserver", "--model_dir", str(broken), "--http_port", str(port),
                            "--host", "127.0.0.1"], capture_output=True, text=True, timeout=TIMEOUT_S,
                           env={**os.environ, "PYTHONPATH": str(REPO),
