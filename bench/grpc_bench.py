@@ -3,7 +3,8 @@
 The Open Inference Protocol over gRPC, iris (1 row), side by side in one run: the gRPC floor (a bare
 grpc.aio server, bench/grpc_floor.py), KServe's own gRPC server with a hand-written kserve.Model
 (bench/baseline_kserve.py), and kserve-bridge (one process; with server-side batching; with
-processes_per_replica 2). Load: bench/grpc_load.py in its own process, 8 channels. CPU per request
+processes_per_replica 2). Load: bench/grpc_load.py in its own process, 8 connections (h2load when
+installed, as wrk is for HTTP; mean latency then, no percentiles). CPU per request
 is the server's process tree's CPU over the run. Servers take turns (`--repeats` rounds, the best
 round per server counts), so a busy moment of the machine hits them alike. Prints a markdown table
 and the PASS/FAIL lines of the targets (docs/benchmarks.md, "gRPC").
@@ -51,10 +52,11 @@ def launches(w: Workload, work: Path) -> dict[str, tuple[list[str], int, dict[st
     return out
 
 
-def load(port: int, w: Workload, concurrency: int, seconds: float) -> dict:
+def load(port: int, w: Workload, concurrency: int, seconds: float, python: bool = False) -> dict:
+    """One load run; `python`: with the grpc.aio client, which sees each call's status."""
     done = subprocess.run([sys.executable, "-m", "bench.grpc_load", "--target", f"127.0.0.1:{port}", "--model",
                            w.name, "--rows", json.dumps(w.rows), "--concurrency", str(concurrency),
-                           "--seconds", str(seconds)], cwd=REPO, capture_output=True, text=True,
+                           "--seconds", str(seconds), *(["--python"] if python else [])], cwd=REPO, capture_output=True, text=True,
                           timeout=seconds + 120, env={**os.environ, "PYTHONPATH": str(REPO)})
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
@@ -71,7 +73,8 @@ def start(argv: list[str], port: int, env: dict[str, str], w: Workload, log: Pat
         if proc.poll() is not None:
             raise RuntimeError(f"{argv[2]} exited: {log.read_text(errors='replace')[-1500:]}")
         try:
-            if load(port, w, 1, 0.2)["requests"] > 0 and load(port, w, 1, 0.2)["errors"] == 0:
+            probe = load(port, w, 1, 0.2, python=True)
+            if probe["requests"] > 0 and probe["errors"] == 0:
                 return proc
         except RuntimeError:
             pass
@@ -100,6 +103,8 @@ def measure(name: str, launch: tuple, w: Workload, levels: list[int], seconds: f
             cpu, each = tree_cpu_seconds(proc.pid), worker_cpu(proc.pid)
             result = load(port, w, c, seconds)
             result["cpu_us_per_req"] = (tree_cpu_seconds(proc.pid) - cpu) / max(1, result["requests"]) * 1e6
+            if load(port, w, 1, 0.2, python=True)["errors"]:  # h2load cannot see a call's status: check
+                raise RuntimeError(f"{name}: calls fail after the c{c} run")
             used = {pid: seconds - each.get(pid, 0.0) for pid, seconds in worker_cpu(proc.pid).items()}
             result["worker_cpu_share"] = sorted((round(s / max(1e-9, sum(used.values())), 2) for s in used.values()),
                                                 reverse=True) if len(used) > 1 else []
@@ -151,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", help="comma-separated substrings of server names")
     parser.add_argument("--json", type=Path, help="also write every round as JSON here")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still stops its servers
     levels = [int(c) for c in args.concurrency.split(",")]
     with tempfile.TemporaryDirectory(prefix="grpc-bench-") as tmp:
         work = Path(tmp)
@@ -176,13 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             held = best.setdefault(entry["server"], {}).get(c)
             if held is None or row["rps"] > held["rps"]:
                 best[entry["server"]][c] = row
-    print("| server | c | rps | p50 ms | p99 ms | CPU us/req | errors |")
+    print("| server | c | rps | mean (h2load) or p50 ms | p99 ms | CPU us/req | errors |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
         for c in levels:
             row = best.get(name, {}).get(c)
             if row:
-                print(f"| {name} | {c} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
+                print(f"| {name} | {c} | {row['rps']:.0f} | {row.get('mean_ms', row.get('p50_ms', 0)):.2f} | "
+                      f"{row.get('p99_ms', float('nan')):.2f} | "
                       f"{row['cpu_us_per_req']:.0f} | {row['errors']} |")
     print()
     print("\n".join(targets(best)))

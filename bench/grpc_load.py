@@ -1,5 +1,8 @@
-"""gRPC load: a closed loop of `concurrency` calls over `channels` connections (grpc.aio), run as its
-own process so its CPU is not the server's. Prints one JSON line: requests, rps, p50_ms, p99_ms, errors.
+"""gRPC load: a closed loop of `concurrency` calls over `channels` connections, in its own process so
+its CPU is not the server's. With nghttp2's `h2load` installed (C, as wrk is for HTTP; apt install
+nghttp2-client), it sends the gRPC frames itself: a Python client costs more CPU per call than the
+servers under test and would cap every one of them. Else grpc.aio, each channel its own TCP connection.
+Prints one JSON line: requests, rps, p50_ms, p99_ms (grpc.aio) or mean_ms (h2load), errors, tool.
 
 Run: python -m bench.grpc_load --target 127.0.0.1:8081 --model iris --rows '[[5.1,3.5,1.4,0.2]]' \
          --concurrency 8 --seconds 5
@@ -10,6 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
 import time
 
 import grpc
@@ -28,7 +36,9 @@ def infer_request(model: str, rows: list[list[float]]) -> pb.ModelInferRequest:
 
 async def drive(target: str, request: pb.ModelInferRequest, concurrency: int, seconds: float,
                 channels: int) -> dict:
-    opened = [grpc.aio.insecure_channel(target) for _ in range(channels)]
+    # Channels to one target share one connection (gRPC's global subchannel pool) unless each has its own
+    opened = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+              for _ in range(channels)]
     stubs = [GRPCInferenceServiceStub(c) for c in opened]
     latencies: list[float] = []
     errors = 0
@@ -54,6 +64,35 @@ async def drive(target: str, request: pb.ModelInferRequest, concurrency: int, se
             "p99_ms": percentile(latencies, 99), "errors": errors}
 
 
+def run_h2load(target: str, request: pb.ModelInferRequest, concurrency: int, seconds: float,
+               channels: int) -> dict:
+    """h2load over `channels` connections with concurrency/channels streams each. It sees HTTP statuses,
+    and gRPC puts its status in trailers: a call that failed answers no message, so `errors` counts the
+    responses missing from the data received (the smallest good answer is `ok_bytes` long)."""
+    body = request.SerializeToString()
+    streams = max(1, concurrency // channels)
+    with tempfile.NamedTemporaryFile(suffix=".grpc") as frame:
+        frame.write(b"\x00" + struct.pack(">I", len(body)) + body)  # uncompressed, length-prefixed
+        frame.flush()
+        done = subprocess.run(["h2load", "-t1", f"-c{channels}", f"-m{streams}", f"-D{max(1, round(seconds))}",
+                               "-d", frame.name, "-H", "content-type: application/grpc", "-H", "te: trailers",
+                               f"http://{target}/inference.GRPCInferenceService/ModelInfer"],
+                              capture_output=True, text=True, timeout=seconds + 60)
+    out = done.stdout
+    finished = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
+    counts = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
+    data = re.search(r"traffic: .*?, \S+ \((\d+)\) data", out)
+    mean = re.search(r"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out)
+    if done.returncode != 0 or not (finished and counts and data and mean):
+        raise RuntimeError(f"h2load failed: {done.stderr.strip() or out[-500:]}")
+    requests = int(counts.group(1))
+    ok_bytes = 5 + 20  # frame prefix + the smallest ModelInferResponse with one output
+    answered = min(requests, int(data.group(1)) // ok_bytes)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[mean.group(2)]
+    return {"requests": requests, "rps": float(finished.group(2)), "mean_ms": float(mean.group(1)) * scale,
+            "errors": requests - int(counts.group(2)) + (requests - answered), "tool": "h2load"}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", required=True)
@@ -62,7 +101,12 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--channels", type=int, default=8)
+    parser.add_argument("--python", action="store_true", help="the grpc.aio client even when h2load is installed")
     args = parser.parse_args()
     request = infer_request(args.model, json.loads(args.rows))
-    print(json.dumps(asyncio.run(drive(args.target, request, args.concurrency, args.seconds,
-                                       min(args.channels, args.concurrency)))))
+    channels = min(args.channels, args.concurrency)
+    if shutil.which("h2load") and not args.python:
+        print(json.dumps(run_h2load(args.target, request, args.concurrency, args.seconds, channels)))
+    else:
+        result = asyncio.run(drive(args.target, request, args.concurrency, args.seconds, channels))
+        print(json.dumps({**result, "tool": "grpc.aio"}))

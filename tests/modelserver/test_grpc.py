@@ -277,3 +277,14 @@ def test_a_taken_grpc_port_fails_the_start(tmp_path):
                                "--http_port", str(free_port()), "--grpc_port", str(port)],
                               capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode != 0 and f"cannot serve gRPC on 127.0.0.1:{port}" in done.stderr
+
+
+def test_readiness_turns_false_on_sigterm_while_calls_are_still_served(tmp_path, serve):
+    import signal
+    server, url = grpc_server(serve, make_project(tmp_path / "drain", spec(), PREDICTOR), "--drain_delay_s", "120")
+    assert call(url, "is_server_ready")
+    server.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: not call(url, "is_server_ready"), "ServerReady false after SIGTERM (the drain delay)")
+    assert call(url, "is_server_live") and not call(url, "is_model_ready", "echo")
+    assert call(url, "infer", infer_request([1.0])).outputs[0].as_numpy().tolist() == [2.0]  # still serving
+    assert httpx.get(server.url + "/readyz", timeout=60).status_code == 503  # the same answer as HTTP's
