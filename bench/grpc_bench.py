@@ -56,8 +56,9 @@ def load(port: int, w: Workload, concurrency: int, seconds: float, python: bool 
     """One load run; `python`: with the grpc.aio client, which sees each call's status."""
     done = subprocess.run([sys.executable, "-m", "bench.grpc_load", "--target", f"127.0.0.1:{port}", "--model",
                            w.name, "--rows", json.dumps(w.rows), "--concurrency", str(concurrency),
-                           "--seconds", str(seconds), *(["--python"] if python else [])], cwd=REPO, capture_output=True, text=True,
-                          timeout=seconds + 120, env={**os.environ, "PYTHONPATH": str(REPO)})
+                           "--seconds", str(seconds), *(["--python"] if python else [])], cwd=REPO,
+                          capture_output=True, text=True, timeout=seconds + 120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
