@@ -68,7 +68,7 @@ def run_h2load(target: str, request: pb.ModelInferRequest, concurrency: int, sec
                channels: int) -> dict:
     """h2load over `channels` connections with concurrency/channels streams each. It sees HTTP statuses,
     and gRPC puts its status in trailers: a call that failed answers no message, so `errors` counts the
-    responses missing from the data received (the smallest good answer is `ok_bytes` long)."""
+    answers missing from the data received."""
     body = request.SerializeToString()
     streams = max(1, concurrency // channels)
     with tempfile.NamedTemporaryFile(suffix=".grpc") as frame:
@@ -78,15 +78,25 @@ def run_h2load(target: str, request: pb.ModelInferRequest, concurrency: int, sec
                                "-d", frame.name, "-H", "content-type: application/grpc", "-H", "te: trailers",
                                f"http://{target}/inference.GRPCInferenceService/ModelInfer"],
                               capture_output=True, text=True, timeout=seconds + 60)
-    out = done.stdout
+    if done.returncode != 0:
+        raise RuntimeError(f"h2load failed: {done.stderr.strip() or done.stdout[-500:]}")
+    return parse_h2load(done.stdout, ok_bytes=5 + len(OK_ANSWER.SerializeToString()))
+
+
+# The smallest answer a successful call gets: one output with one INT64 (frame prefix added above).
+OK_ANSWER = pb.ModelInferResponse(outputs=[pb.ModelInferResponse.InferOutputTensor(name="o", datatype="INT64",
+                                                                                   shape=[1])])
+
+
+def parse_h2load(out: str, ok_bytes: int) -> dict:
+    """h2load's summary; a call whose data is missing (gRPC failed it in the trailers) is an error."""
     finished = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
     counts = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
     data = re.search(r"traffic: .*?, \S+ \((\d+)\) data", out)
     mean = re.search(r"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out)
-    if done.returncode != 0 or not (finished and counts and data and mean):
-        raise RuntimeError(f"h2load failed: {done.stderr.strip() or out[-500:]}")
+    if not (finished and counts and data and mean):
+        raise RuntimeError(f"unrecognised h2load output: {out[-500:]}")
     requests = int(counts.group(1))
-    ok_bytes = 5 + 20  # frame prefix + the smallest ModelInferResponse with one output
     answered = min(requests, int(data.group(1)) // ok_bytes)
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[mean.group(2)]
     return {"requests": requests, "rps": float(finished.group(2)), "mean_ms": float(mean.group(1)) * scale,
