@@ -28,3 +28,13 @@ case ",$extras," in
       npm install -g -s azurite@3 >/dev/null 2>&1 || echo "note: azurite not installed; the Azure upload tests will be skipped" >&2
     fi ;;
 esac
+# The pipeline tools (kfp, Metaflow, MLflow) and the lowest versions our ranges allow share a second venv:
+# kfp 2.17 pins kubernetes<31 and requests==2.33.0, so it cannot sit beside .venv's newest kubernetes.
+# scripts/test.sh runs tests/cluster and tests/pipelines there too, so both ends of every range are tested.
+pipelines_venv="${KSERVE_BRIDGE_PIPELINES_VENV:-.venv-pipelines}"
+case ",$extras," in
+  *,dev,*)
+    [ -x "$pipelines_venv/bin/python" ] || python3 -m venv "$pipelines_venv"
+    "$pipelines_venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$pipelines_venv/bin/python" -m pip install -q -c scripts/constraints-lowest.txt -e ".[pipelines-test]" ;;
+esac

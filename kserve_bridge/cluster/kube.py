@@ -2,7 +2,9 @@
 
 Every call maps API failures onto the project's errors: 404 → `NotFoundError`,
 an unreachable API server → `ClusterError`; 409 conflicts are retried on fresh
-state by `update`.
+state by `update`. Writes go through `send_patch`, which names its Content-Type on every
+`kubernetes` client the `cluster` extra allows (29 and up: before 36 the generated
+methods take no `_content_type`).
 """
 from __future__ import annotations
 
@@ -26,7 +28,9 @@ POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"  # KServe labels each predictor pod with its API
 _PLURALS = {"InferenceService": "inferenceservices", "InferenceGraph": "inferencegraphs",
-            "VirtualService": "virtualservices", "ServingRuntime": "servingruntimes"}
+            "VirtualService": "virtualservices", "ServingRuntime": "servingruntimes",
+            "AuthorizationPolicy": "authorizationpolicies"}
+_CLUSTER_SCOPED = {"Namespace"}
 
 
 @dataclass(frozen=True)
@@ -41,21 +45,29 @@ class Ref:
 
     @classmethod
     def of(cls, obj: dict, namespace: str) -> Ref:
+        """The object's REST location; the core group ("v1") is group ""; a Namespace has no namespace."""
         api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
-        if "/" not in api_version:
+        if not api_version or not kind or api_version.count("/") > 1:
             raise ClusterError(f"cannot apply {kind or 'object'} with apiVersion {api_version!r}: "
-                               "only API-group objects (custom resources) are supported")
-        group, version = api_version.split("/", 1)
+                               "need apiVersion GROUP/VERSION (or v1) and kind")
+        group, version = api_version.split("/", 1) if "/" in api_version else ("", api_version)
         plural = _PLURALS.get(kind, kind.lower() + "s")
         meta = obj.get("metadata") or {}
-        return cls(group, version, plural, meta.get("namespace") or namespace, meta["name"])
+        scope = "" if kind in _CLUSTER_SCOPED else meta.get("namespace") or namespace
+        return cls(group, version, plural, scope, meta["name"])
+
+    @property
+    def path(self) -> str:
+        root = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        return f"{root}{f'/namespaces/{self.namespace}' if self.namespace else ''}/{self.plural}/{self.name}"
 
     @classmethod
     def isvc(cls, name: str, namespace: str) -> Ref:
         return cls(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, namespace, name)
 
     def __str__(self) -> str:
-        return f"{self.plural}.{self.group}/{self.name} in namespace {self.namespace}"
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        return f"{self.plural}{f'.{self.group}' if self.group else ''}/{self.name}{where}"
 
 
 class Kube:
@@ -138,22 +150,14 @@ class Kube:
         return {r.get("kind", "") for r in json.loads(response.data).get("resources") or []}
 
     def apply(self, obj: dict) -> dict:
-        """Server-side apply (force, field manager `kserve-bridge`)."""
+        """Server-side apply of any object (force, field manager `kserve-bridge`); returns it as stored."""
         ref = Ref.of(obj, self.namespace)
         body = copy.deepcopy(obj)
-        body.setdefault("metadata", {})["namespace"] = ref.namespace
-        return self._call(f"apply {ref}", None, self.api.patch_namespaced_custom_object,
-                          ref.group, ref.version, ref.namespace, ref.plural, ref.name, body,
-                          field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH)
-
-    def apply_config_map(self, obj: dict) -> dict:
-        """Server-side apply of a ConfigMap (core API; field manager `kserve-bridge`)."""
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") or self.namespace
-        with self._errors(f"apply ConfigMap {meta['name']} in namespace {namespace}", None):
-            return self.core.patch_namespaced_config_map(
-                meta["name"], namespace, dict(obj, metadata=dict(meta, namespace=namespace)),
-                field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH).to_dict()
+        if ref.namespace:
+            body.setdefault("metadata", {})["namespace"] = ref.namespace
+        with self._errors(f"apply {ref}", None):
+            return send_patch(self.api.api_client, ref.path, body, APPLY_PATCH,
+                          [("fieldManager", FIELD_MANAGER), ("force", "true")])
 
     def delete_config_map(self, name: str, namespace: str | None = None) -> bool:
         """Delete a ConfigMap; False when it was already gone."""
@@ -185,10 +189,9 @@ class Kube:
             patch.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
             with self._errors(f"PATCH {ref}", ref):
                 try:
-                    stored = self.api.patch_namespaced_custom_object(
-                        ref.group, ref.version, ref.namespace, ref.plural, ref.name, patch,
-                        field_manager=CANARY_FIELD_MANAGER, _content_type=MERGE_PATCH)
-                    return cast(dict, stored), True  # custom objects come back as decoded JSON
+                    stored = send_patch(self.api.api_client, ref.path, patch, MERGE_PATCH,
+                                    [("fieldManager", CANARY_FIELD_MANAGER)])
+                    return stored, True
                 except ApiException as exc:
                     if exc.status != 409:
                         raise
@@ -212,6 +215,24 @@ def _in_pod_without_kubeconfig() -> bool:
     """Running in a pod (KUBERNETES_SERVICE_HOST) with no kubeconfig: use the service account."""
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG") and \
         not Path("~/.kube/config").expanduser().exists()
+
+
+def send_patch(api_client: Any, path: str, body: Any, content_type: str, query: list[tuple[str, str]]) -> dict:
+    """PATCH `path` with `content_type`; the answer as decoded JSON.
+
+    kubernetes >= 36 (the regenerated client) serializes with `param_serialize`; 29-35 take the
+    headers in `call_api`. Both raise `ApiException` for an error status.
+    """
+    headers = {"Accept": "application/json", "Content-Type": content_type}
+    if hasattr(api_client, "param_serialize"):
+        request = api_client.param_serialize("PATCH", path, query_params=query, header_params=headers, body=body,
+                                             auth_settings=["BearerToken"])
+        response = api_client.call_api(*request)
+        response.read()
+        return cast(dict, api_client.response_deserialize(response, {"200": "object", "201": "object"}).data)
+    return cast(dict, api_client.call_api(path, "PATCH", query_params=query, header_params=headers, body=body,
+                                          response_type="object", auth_settings=["BearerToken"],
+                                          _return_http_data_only=True))
 
 
 def _message(exc: Exception) -> str:

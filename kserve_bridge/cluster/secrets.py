@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import BridgeError, ClusterError, NotFoundError
 from ..translator.secrets import referenced_secrets
-from .kube import APPLY_PATCH, FIELD_MANAGER, Kube
+from .kube import Kube
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kserve-bridge"}
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # usable by envFrom and a valid Secret key
@@ -72,12 +72,12 @@ def _apply(kube: Kube, secret: dict, values: list[str]) -> tuple[str, int]:
         if before is not None and labels.get("app.kubernetes.io/managed-by") != "kserve-bridge":
             raise ClusterError(f"Secret {name} in namespace {namespace} exists and is not managed by kserve-bridge; "
                                "rename or delete it (its values are left untouched)")
-        with kube._errors(f"apply Secret {name}", None):
-            stored = core.patch_namespaced_secret(name, namespace, secret, field_manager=FIELD_MANAGER, force=True,
-                                                  _content_type=APPLY_PATCH)
+        stored = kube.apply(secret)
     except (ClusterError, NotFoundError) as exc:
         raise type(exc)(_redact(str(exc), values)) from None
-    versions = {getattr(obj.metadata, "resource_version", None) for obj in (before, stored) if obj is not None}
+    versions = {stored["metadata"].get("resourceVersion")}
+    if before is not None:
+        versions.add(getattr(before.metadata, "resource_version", None))
     verb = "created" if before is None else "unchanged" if len(versions) == 1 else "configured"
     return verb, len(secret["data"])
 

@@ -7,10 +7,15 @@ import threading
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from kserve_bridge.cluster.kube import Kube, Ref
+from kserve_bridge.cluster.kube import Kube, Ref, send_patch
 from tests.cluster.conftest import isvc
 
 G, V, NS, P = "serving.kserve.io", "v1beta1", "models", "inferenceservices"
+
+
+def patch(kube: Kube, name: str, body, content_type: str) -> dict:
+    """PATCH an InferenceService with `content_type` (on every kubernetes client version we allow)."""
+    return send_patch(kube.api.api_client, Ref.isvc(name, NS).path, body, content_type, [])
 
 
 @pytest.fixture
@@ -21,8 +26,7 @@ def kube(kubeconfig):
 def test_put_with_stale_resource_version_conflicts(kube, fake):
     created = kube.api.create_namespaced_custom_object(G, V, NS, P, isvc("a"))
     stale = dict(created, metadata=dict(created["metadata"]))
-    kube.api.patch_namespaced_custom_object(G, V, NS, P, "a", {"metadata": {"labels": {"x": "1"}}},
-                                            _content_type="application/merge-patch+json")
+    patch(kube, "a", {"metadata": {"labels": {"x": "1"}}}, "application/merge-patch+json")
     with pytest.raises(ApiException) as err:
         kube.api.replace_namespaced_custom_object(G, V, NS, P, "a", stale)
     assert err.value.status == 409
@@ -36,10 +40,10 @@ def test_json_patch_with_test_op(kube, fake):
     rv = kube.get(Ref.isvc("a", NS))["metadata"]["resourceVersion"]  # after the controller's status write
     ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
            {"op": "add", "path": "/spec/predictor/canaryTrafficPercent", "value": 5}]
-    out = kube.api.patch_namespaced_custom_object(G, V, NS, P, "a", ops, _content_type="application/json-patch+json")
+    out = patch(kube, "a", ops, "application/json-patch+json")
     assert out["spec"]["predictor"]["canaryTrafficPercent"] == 5
     with pytest.raises(ApiException) as err:  # same test op, now stale
-        kube.api.patch_namespaced_custom_object(G, V, NS, P, "a", ops, _content_type="application/json-patch+json")
+        patch(kube, "a", ops, "application/json-patch+json")
     assert err.value.status == 422
 
 
@@ -50,16 +54,14 @@ def test_apply_drops_fields_its_manager_stopped_applying_only(kube, fake):
     predictor = fake.isvc("a")["spec"]["predictor"]
     assert "maxReplicas" not in predictor and predictor["canaryTrafficPercent"] == 10
     with pytest.raises(ApiException) as err:  # apply needs a field manager
-        kube.api.patch_namespaced_custom_object(G, V, NS, P, "a", isvc("a"),
-                                                _content_type="application/apply-patch+yaml")
+        patch(kube, "a", isvc("a"), "application/apply-patch+yaml")
     assert err.value.status == 400
 
 
 def test_spec_writes_keep_status_and_bump_generation(kube, fake):
     kube.apply(isvc("a"))
     assert fake.isvc("a")["metadata"]["generation"] == 1
-    kube.api.patch_namespaced_custom_object(G, V, NS, P, "a", {"status": {"url": "forged"}, "spec": {"x": 1}},
-                                            _content_type="application/merge-patch+json")
+    patch(kube, "a", {"status": {"url": "forged"}, "spec": {"x": 1}}, "application/merge-patch+json")
     obj = fake.isvc("a")
     assert obj["status"]["url"] == "http://a.models.example.com" and obj["metadata"]["generation"] == 2
 

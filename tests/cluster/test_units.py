@@ -20,8 +20,13 @@ def test_ref_of_custom_objects():
     assert Ref.of(graph, "ns").plural == "inferencegraphs" and Ref.of(graph, "ns").namespace == "other"
     vs = {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": {"name": "v"}}
     assert Ref.of(vs, "ns").plural == "virtualservices"
-    with pytest.raises(ClusterError, match="only API-group objects"):
-        Ref.of({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, "ns")
+    assert Ref.of(isvc("a"), "ns").path == "/apis/serving.kserve.io/v1beta1/namespaces/ns/inferenceservices/a"
+    config_map = Ref.of({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, "ns")
+    assert config_map.path == "/api/v1/namespaces/ns/configmaps/c"
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "t"}}
+    assert Ref.of(namespace, "ns").path == "/api/v1/namespaces/t"
+    with pytest.raises(ClusterError, match="need apiVersion"):
+        Ref.of({"kind": "ConfigMap", "metadata": {"name": "c"}}, "ns")
 
 
 STABLE = RevisionHealth("s", 1000, 2, 40)

@@ -50,7 +50,7 @@ class Shadow:
     def start(self, target: str, stable: str | None, options: ShadowOptions) -> dict:
         obj = config_map(self.api, self.namespace, target, stable, options)
         self.started = True  # before the write: a failed or interrupted write is still cleaned up
-        self.kube.apply_config_map(obj)
+        self.kube.apply(obj)
         return obj
 
     def stop(self) -> bool:
