@@ -12,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "object under -o DIR. Exit 2 on an invalid spec.")
     p.add_argument("path", help="cortex.yaml or project directory")
     p.add_argument("-o", "--output-dir", help="write <kind>-<name>.yaml files here instead of stdout")
+    p.add_argument("--kustomize", action="store_true", help="with -o DIR: also write DIR/kustomization.yaml "
+                                                            "(for Argo CD or Flux; other keys in it are kept)")
     p.add_argument("--namespace", help="metadata.namespace of every object")
     p.add_argument("--image", help="run this model server image as a custom container")
     p.add_argument("--storage-uri", help="where the packaged project is uploaded (s3://, gs://, pvc://, https://)")
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import BridgeError
     from ..manifest import file_name, render
     from ..translator import explain, translate
 
@@ -30,9 +33,15 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         sys.stdout.write(explain(args.path, **options))
         return 0
+    if args.kustomize and not args.output_dir:
+        raise BridgeError("--kustomize writes files: add -o DIR")
     objects = translate(args.path, **options)
     if not args.output_dir:
         sys.stdout.write(render(objects))
+    elif args.kustomize:
+        from ..gitops import write_kustomize
+        for path in write_kustomize(objects, Path(args.output_dir)):
+            print(path)
     else:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
