@@ -130,7 +130,8 @@ def run_get(args: argparse.Namespace) -> int:
                 ("url", s.url or "-"), ("traffic", raw.split if raw else s.split()),
                 ("canary percent", "-" if share is None else f"{share}%"),
                 ("replicas", "-" if s.copies is None else str(s.copies)),
-                ("deployment id", s.deployment_id or "-")]
+                ("deployment id", s.deployment_id or "-"),
+                *(("registered model", m) for m in s.registered_models)]
         from ..cluster.vpa import vpa_rows
         rows += vpa_rows(client.kube, isvc)
         rows += [(f"condition {k}", v) for k, v in s.conditions.items()]

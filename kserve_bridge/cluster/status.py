@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..contract import DEPLOYMENT_ID_LABEL, SERVER_CONTAINER
+from ..registry import ANNOTATION as REGISTRY_ANNOTATION
+from ..registry import described
 from .kube import ISVC_LABEL
 
 
@@ -36,6 +38,7 @@ class ApiStatus:
     deployment_id: str | None = None
     conditions: dict[str, str] = field(default_factory=dict)
     failure: str | None = None  # why the model server's container fails (from its pods), if it does
+    registered_models: list[str] = field(default_factory=list)  # models:/ paths it serves (MLflow's registry)
 
     @property
     def state(self) -> str:
@@ -72,6 +75,7 @@ def summarize(isvc: dict) -> ApiStatus:
         url=status.get("url") or predictor.get("url"), traffic=traffic,
         canary_percent=((isvc.get("spec") or {}).get("predictor") or {}).get("canaryTrafficPercent"),
         copies=copies, deployment_id=(meta.get("labels") or {}).get(DEPLOYMENT_ID_LABEL),
+        registered_models=described((meta.get("annotations") or {}).get(REGISTRY_ANNOTATION)),
         conditions={k: f"{c.get('status')}{' ' + c['reason'] if c.get('reason') else ''}"
                     for k, c in conditions.items()})
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
+from ..registry import resolve_paths
 from .legacy import spellings
 from .models import API_MODELS, UNSUPPORTED_FIELDS, UNSUPPORTED_KINDS, RealtimeAPI, TrafficSplitter
 from .predictor_check import check_predictor_file
@@ -57,6 +58,8 @@ def resolve_api(api: API) -> dict[str, Any]:
     data = api.model_dump(mode="json")
     data["networking"]["endpoint"] = api.endpoint
     if isinstance(api, RealtimeAPI):
+        if api.registered_models:  # the registry version a models:/ path named (part of the deployment id)
+            data["registered_models"] = [m.as_dict() for m in api.registered_models]
         data["autoscaling"]["init_replicas"] = api.initial_replicas
         data["autoscaling"]["target_replica_concurrency"] = api.target_concurrency
     return data
@@ -138,6 +141,8 @@ def validate_document(data: Any, smap: SourceMap, project: Path | None,
         report = _reporter(problems, smap, (i,) if prefix is not None else (), _label(i, items[i]))
         if isinstance(api, RealtimeAPI):
             check_realtime(api, project, report, broken)
+            if not broken:
+                resolve_paths(api, report)  # models:/ paths: MLflow's registry, only when the spec has one
             if project is not None and "predictor" not in broken:
                 base = (i,) if prefix is not None else ()
                 def line_of(loc: tuple, base: tuple = base) -> int | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from ..contract import DEFAULT_ALERTS, DEPENDENCY_FILES, PredictorType
 from .legacy import aliases, modernise, old_keys
@@ -283,6 +283,17 @@ class RealtimeAPI(SpecModel):
     update_strategy: UpdateStrategy = Field(default_factory=UpdateStrategy)
     monitoring: Monitoring | None = None
     kserve: KServeOptions = Field(default_factory=KServeOptions)
+    # not a spec field: the models:/ paths registry.resolve_paths replaced, and what they resolved to
+    _registered_models: list = PrivateAttr(default_factory=list)
+
+    @property
+    def registered_models(self) -> list:
+        """`registry.RegisteredModel`s this API's model paths came from (MLflow's model registry)."""
+        return self._registered_models
+
+    @registered_models.setter
+    def registered_models(self, found: list) -> None:
+        self._registered_models = found
 
     @property
     def endpoint(self) -> str:
@@ -317,7 +328,6 @@ class TrafficSplitter(SpecModel):
     networking: Networking = Field(default_factory=Networking)
     apis: list[SplitTarget] = Field(min_length=1)
     kserve: KServeOptions = Field(default_factory=KServeOptions)
-
     @property
     def endpoint(self) -> str:
         return canonical_endpoint(self.networking.endpoint, self.name)

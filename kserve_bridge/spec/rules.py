@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import PREDICTOR_KINDS, is_remote, remote_schemes_text, uri_scheme
+from ..registry import is_registry_uri, syntax_problem
 from . import kube_names
 from .models import KServeOptions, RealtimeAPI, TrafficSplitter
 from .units import parse_quantity
@@ -216,8 +217,13 @@ def _check_models(api: RealtimeAPI, project: Path | None, report: Report) -> Non
     locations = [(("predictor", "models", "path"), models.path, "any"), (("predictor", "models", "dir"),
                  models.dir, "dir")] + [(("predictor", "models", "paths", i, "path"), m.path, "any")
                                         for i, m in enumerate(models.paths or [])]
-    for loc, location, _kind in locations:
-        if location is not None and uri_scheme(location) is not None and not is_remote(location):
+    for loc, location, kind in locations:
+        if location is not None and is_registry_uri(location):
+            why = "a folder of models cannot come from a registry; list them under paths" if kind == "dir" \
+                else syntax_problem(location)
+            if why:
+                report(loc, why, location)
+        elif location is not None and uri_scheme(location) is not None and not is_remote(location):
             report(loc, f"the model server cannot fetch {uri_scheme(location)}:// locations; supported: "
                    f"{remote_schemes_text()}, or a path inside the project", location)
         elif location is not None and not is_remote(location):

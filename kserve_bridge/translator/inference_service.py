@@ -16,6 +16,8 @@ from ..contract import (
     is_remote,
     server_args,
 )
+from ..registry import ANNOTATION as REGISTRY_ANNOTATION
+from ..registry import registry_annotation
 from ..runtimes import MODEL_FORMAT
 from ..spec.models import RealtimeAPI
 from . import pod
@@ -114,6 +116,11 @@ def inference_service(api: RealtimeAPI, rec: Record, *, namespace: str | None, s
     if opts.logger is not None:
         predictor["logger"] = logger_field(opts.logger, rec)
         annotations[DEPLOYMENT_ID_ANNOTATION] = deployment_id
+    if api.registered_models:
+        annotations[REGISTRY_ANNOTATION] = registry_annotation(api.registered_models)
+        rec.map("predictor.models (models:/)", "MLflow registry: " + "; ".join(
+            f"{m.uri} = {m.describe()} at {m.source}" for m in api.registered_models)
+            + f" (annotation {REGISTRY_ANNOTATION})")
     metadata: dict = {"name": api.name, "annotations": annotations, "labels": labels}
     if namespace:
         metadata["namespace"] = namespace
