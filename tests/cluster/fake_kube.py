@@ -237,6 +237,12 @@ def _raw_mode(obj: dict) -> bool:
     return mode in ("RawDeployment", "Standard")
 
 
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter as the API server reads it (apimachinery's Convert_Slice_string_To_bool:
+    only absent, "0" and "false" in any case are false). kubernetes clients before 36 send True."""
+    return value is not None and value != "0" and value.lower() != "false"
+
+
 def _route(path: str) -> tuple[str, str, str, str, str | None, str | None]:
     """group, version, namespace, plural, name, subresource of a REST path. The core group is "" under
     /api/v1; cluster-scoped objects (namespaces) are stored under namespace ""."""
@@ -283,7 +289,7 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if self.command == "GET" and url.path.count("/") == 3 and url.path.startswith("/apis/"):
                     return self._reply(200, self._discovery(*url.path.split("/")[2:]))
                 group, version, ns, plural, name, sub = _route(url.path)
-                if self.command == "GET" and name is None and query.get("watch", "").lower() in ("true", "1"):
+                if self.command == "GET" and name is None and _flag(query.get("watch")):
                     return self._watch(group, version, ns, plural, query)
                 if self.command in ("PUT", "PATCH", "POST", "DELETE"):
                     if kube._before_write:
@@ -377,7 +383,7 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             fields = obj["metadata"].setdefault("managedFields", [])
             if not any(f["manager"] == manager and f["operation"] == "Apply" for f in fields):
                 fields.append({"manager": manager, "operation": "Apply", "apiVersion": applied.get("apiVersion"),
-                               "force": query.get("force") == "true"})
+                               "force": _flag(query.get("force"))})
             return copy.deepcopy(kube.objects[key])
 
         def _watch(self, group: str, version: str, ns: str, plural: str, query: dict) -> None:
