@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cluster.conftest import fake, kubeconfig  # noqa: F401  (fixtures)
 from tests.modelserver.conftest import free_port, serve, wait_for  # noqa: F401  (serve: a fixture)
 
 BUCKET = "models"
@@ -62,8 +63,8 @@ def registry(tmp_path_factory) -> Registry:
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
         log = (work / "server.log").open("wb")
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--workers", "1",
-             "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--default-artifact-root",
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+             "--workers", "1", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--default-artifact-root",
              f"s3://{BUCKET}/mlflow", "--no-serve-artifacts"], stdout=log, stderr=subprocess.STDOUT, cwd=work)
         try:
             wait_for(lambda: _healthy(url, server, work / "server.log"), "mlflow server /health", timeout=300)

@@ -11,7 +11,6 @@ import yaml
 
 from kserve_bridge.cli import main
 from kserve_bridge.registry import ANNOTATION
-from tests.cluster.conftest import fake, kubeconfig  # noqa: F401  (fixtures)
 from tests.modelserver.conftest import make_project
 
 pytestmark = pytest.mark.slow
