@@ -23,7 +23,8 @@ class ModelPath(SpecModel):
 
     name: str = Field(description="Model name used to select it at predict time", pattern=r"^[a-zA-Z0-9_-]+$",
                       max_length=253)
-    path: str = Field(description="Local path inside the project or a remote URI (s3://, gs://, https://)",
+    path: str = Field(description="Local path inside the project, a remote URI (s3://, gs://, https://) or "
+                                  "a version in MLflow's registry (models:/NAME/VERSION, models:/NAME@ALIAS)",
                       min_length=1, max_length=4096, validation_alias=aliases("ModelPath", "path"))
     signature_key: str | None = Field(None, description="SavedModel signature (tensorflow only)")
 
@@ -36,7 +37,8 @@ class ModelPath(SpecModel):
 class Models(SpecModel):
     """Where the predictor's model(s) live: exactly one of path, paths or dir."""
 
-    path: str | None = Field(None, description="A single model", min_length=1, max_length=4096)
+    path: str | None = Field(None, description="A single model (a path, a remote URI or models:/NAME/VERSION, "
+                                                 "models:/NAME@ALIAS)", min_length=1, max_length=4096)
     paths: list[ModelPath] | None = Field(None, description="Several named models", min_length=1)
     dir: str | None = Field(None, description="A folder with one sub-folder per model (numeric sub-folders "
                                                  "are versions)", min_length=1, max_length=4096)
