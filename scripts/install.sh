@@ -18,6 +18,11 @@ case ",$extras," in
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
         || echo "note: prometheus not installed; the promotion tests will be skipped" >&2
     fi
+    # kubectl: tests/translate/test_gitops.py builds convert's kustomize output with `kubectl kustomize`
+    if ! command -v kubectl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
+        || echo "note: kubectl not installed; the kustomize tests will be skipped" >&2
+    fi
     # tritonclient (tests/modelserver/test_grpc.py runs it as a subprocess): its pins clash with TensorFlow's
     if [ ! -x .venv-tritonclient/bin/python ]; then
       (python3 -m venv .venv-tritonclient && .venv-tritonclient/bin/python -m pip install -q "tritonclient[grpc,http]>=2.50") \
