@@ -58,11 +58,12 @@ def registry_annotation(models: list[RegisteredModel]) -> str:
 def described(annotation: str | None) -> list[str]:
     """What `get` prints for the annotation (an unreadable one is shown as it is)."""
     import json
+    if not annotation:
+        return []
     try:
-        return [RegisteredModel(**{"alias": None, "run_id": None, **m}).describe() for m in json.loads(annotation)] \
-            if annotation else []
+        return [RegisteredModel(**{"alias": None, "run_id": None, **m}).describe() for m in json.loads(annotation)]
     except (ValueError, TypeError):
-        return [str(annotation)]
+        return [annotation]
 
 
 def is_registry_uri(path: str) -> bool:
