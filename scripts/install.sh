@@ -35,7 +35,7 @@ case ",$extras," in
 esac
 # The pipeline tools (kfp, Metaflow, MLflow) and the lowest versions our ranges allow share a second venv:
 # kfp 2.17 pins kubernetes<31 and requests==2.33.0, so it cannot sit beside .venv's newest kubernetes.
-# scripts/test.sh runs tests/cluster and tests/pipelines there too, so both ends of every range are tested.
+# scripts/test.sh runs tests/cluster, tests/pipelines and tests/mlflow there too: both ends of every range are tested.
 pipelines_venv="${KSERVE_BRIDGE_PIPELINES_VENV:-.venv-pipelines}"
 case ",$extras," in
   *,dev,*)
