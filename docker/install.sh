@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs kserve-bridge with its model server and the chosen framework backends into the active
+# Installs kserve-bridge with its model server (tracing included) and the chosen framework backends into the active
 # Python environment. The Dockerfile's builder stage runs it, and tests/test_dockerfile.py runs the
 # same script in a fresh virtualenv.
 # Usage: sh docker/install.sh [EXTRAS] [ACCEL]
@@ -19,4 +19,4 @@ case ",$extras," in
   *,torch,*|*,all,*)
     python -m pip install --index-url "$torch_index" "torch==2.13.0" ;;
 esac
-python -m pip install ".[server,$extras]"
+python -m pip install ".[server,tracing,$extras]"  # tracing: opentelemetry-proto (kserve.tracing), small

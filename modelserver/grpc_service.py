@@ -7,7 +7,8 @@ so a predictor sees the same payload, batches may mix HTTP and gRPC requests, an
 give the same outputs; ModelReady and ModelMetadata name models as modelserver/model_names.py does.
 Around it, what BridgeMiddleware does for an HTTP POST: the API's one count of requests and its
 `max_concurrency` (modelserver/in_flight.py; RESOURCE_EXHAUSTED), the request timeout
-(DEADLINE_EXCEEDED, from `PredictorModel.infer`), metrics and payload records; readiness is the
+(DEADLINE_EXCEEDED, from `PredictorModel.infer`), metrics, payload records and traces (the caller's
+`traceparent` metadata; modelserver/tracing.py); readiness is the
 one `Readiness` /readyz answers from. Status codes come from the one error table,
 modelserver/errors.py. The server around it: modelserver/grpc_server.py.
 """
@@ -24,7 +25,7 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceServicer
 from kserve.protocol.infer_type import serialize_byte_tensor
 
-from . import metrics
+from . import metrics, tracing
 from .errors import (
     BadRequest,
     ModelNotFoundError,
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
     from .payload_log import PayloadLog
 
 log = logging.getLogger("modelserver")
-SERVICE = "/inference.GRPCInferenceService/"
+SERVICE_NAME = "inference.GRPCInferenceService"
+SERVICE = f"/{SERVICE_NAME}/"
 INFER_ROUTE = SERVICE + "ModelInfer"  # the HTTP/2 path of the call: the metrics' route label
 SERVER_NAME = "kserve-bridge"
 
@@ -91,6 +93,9 @@ class InferenceService(GRPCInferenceServiceServicer):
 
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
         started, arrived = time.perf_counter(), time.time()
+        request_headers = headers(context)
+        trace = tracing.begin_rpc(SERVICE_NAME, "ModelInfer", request.model_name, request_headers.get("traceparent"))
+        token = tracing.CURRENT.set(trace) if trace is not None else None
         requests = self.model.requests
         requests.begin()  # may still join a batch (the batchers read it)
         permit = False
@@ -99,7 +104,7 @@ class InferenceService(GRPCInferenceServiceServicer):
             try:
                 requests.enter()  # Overloaded when every slot (of the replica) is taken
                 permit = True
-                response = await self.infer(request, headers(context))
+                response = await self.infer(request, request_headers)
                 error: BaseException | None = None
             except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
                 error = exc
@@ -107,6 +112,8 @@ class InferenceService(GRPCInferenceServiceServicer):
             self.record(status, time.perf_counter() - started)
             if self.payload_log is not None:
                 self.log_payload(request, response, status, context, arrived)
+            if trace is not None:
+                end_trace(trace, error, status)
             if error is not None:
                 await self.abort(context, error)
             return response
@@ -114,23 +121,27 @@ class InferenceService(GRPCInferenceServiceServicer):
             requests.end()
             if permit:
                 requests.leave()
+            if token is not None:
+                tracing.CURRENT.reset(token)
 
     async def infer(self, request: pb.ModelInferRequest, request_headers: dict[str, str]) -> pb.ModelInferResponse:
         """The model the request names (NOT_FOUND), ready (UNAVAILABLE), runs it (modelserver/v2_infer.py)."""
-        try:
-            validate(request)
-            infer_request = InferRequest.from_grpc(request)
-        except BadRequest:
-            raise
-        except Exception as exc:  # a tensor KServe cannot read: the client's
-            raise BadRequest(f"malformed request: {exc}") from exc
+        with tracing.stage("decode"):
+            try:
+                validate(request)
+                infer_request = InferRequest.from_grpc(request)
+            except BadRequest:
+                raise
+            except Exception as exc:  # a tensor KServe cannot read: the client's
+                raise BadRequest(f"malformed request: {exc}") from exc
         result = await self.model.predict(infer_request, request_headers)
         if not isinstance(result, InferResponse):  # v2_infer returns one; anything else is a bug here
             raise PredictorFailed(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
-        try:
-            return encode(result)
-        except Exception as exc:
-            raise PredictorFailed(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
+        with tracing.stage("encode"):
+            try:
+                return encode(result)
+            except Exception as exc:
+                raise PredictorFailed(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
 
     def ready(self) -> bool:
         """What /readyz says: loaded (every process of a replica, once), not draining."""
@@ -166,6 +177,13 @@ class InferenceService(GRPCInferenceServiceServicer):
     async def abort(context: Any, exc: BaseException) -> None:
         code, message = grpc_code_and_message(exc)
         await context.abort(grpc.StatusCode[code], message)
+
+
+def end_trace(trace: tracing.RequestTrace, error: BaseException | None, status: int) -> None:
+    """Close a call's server span: its gRPC status code; error status when the failure is the server's
+    (the same outcome over HTTP is a 5xx, as the server span of an HTTP request and the 5xx alerts)."""
+    code, message = ("OK", "") if error is None else grpc_code_and_message(error)
+    trace.end(grpc.StatusCode[code].value[0], error=f"{code}: {message}" if status >= 500 else None)
 
 
 def encode(response: InferResponse) -> pb.ModelInferResponse:

@@ -1,11 +1,11 @@
 """The exporter of modelserver/tracing.py (imported only when tracing is on): finished request traces
-wait in a bounded queue; one thread encodes them as OTLP protobuf and POSTs them
-to the collector's /v1/traces in batches (OTLP/HTTP). `add` never blocks a request; a full queue or a
+wait in a bounded queue; one thread builds them into OTLP's own protobuf messages (`opentelemetry-proto`,
+the `tracing` extra) and POSTs them to the collector's /v1/traces in batches (OTLP/HTTP): nothing of
+protobuf runs on the request path. `add` never blocks a request; a full queue or a
 failed export drops spans, counted in kserve_bridge_trace_spans_dropped_total{api,reason}."""
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 import urllib.error
 import urllib.parse
@@ -14,6 +14,11 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
 from . import metrics
 
 if TYPE_CHECKING:
@@ -21,7 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("modelserver")
 QUEUE_TRACES, BATCH_TRACES, FLUSH_S, TIMEOUT_S = 1024, 256, 1.0, 5.0
-SCOPE_NAME = b"kserve-bridge"
+SCOPE_NAME = "kserve-bridge"
+SERVER, INTERNAL = trace_pb2.Span.SPAN_KIND_SERVER, trace_pb2.Span.SPAN_KIND_INTERNAL
 
 
 def resource_attributes(api: str, environ: Mapping[str, str]) -> dict[str, str]:
@@ -36,86 +42,63 @@ def resource_attributes(api: str, environ: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-# OTLP's protobuf messages, written directly (opentelemetry-proto's classes cost ~10 us a span to build;
-# tests/modelserver/test_tracing.py decodes every export with them). Field numbers from
-# opentelemetry/proto/{collector/trace/v1/trace_service,trace/v1/trace,common/v1/common}.proto.
-def _varint(value: int) -> bytes:
-    if value < 0x80:
-        return _BYTE[value]
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (bytes, string, message)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _any_value(value: Any) -> bytes:
+def _value(value: Any) -> common_pb2.AnyValue:
     if isinstance(value, bool):
-        return b"\x10" + _varint(int(value))  # bool_value = 2
+        return common_pb2.AnyValue(bool_value=value)
     if isinstance(value, int):
-        return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)  # int_value = 3 (int64)
+        return common_pb2.AnyValue(int_value=value)
     if isinstance(value, float):
-        return b"\x21" + _fixed64.pack(value)  # double_value = 4
-    return _field(1, str(value).encode())  # string_value = 1
+        return common_pb2.AnyValue(double_value=value)
+    return common_pb2.AnyValue(string_value=str(value))
 
 
-def attributes(values: dict[str, Any], number: int = 9) -> bytes:
-    """Repeated KeyValue (Span.attributes = 9, Resource.attributes = 1). Most attributes repeat from request
-    to request (API, route, status): their encoding is kept, up to CACHED of them."""
+def key_values(values: dict[str, Any]) -> list[common_pb2.KeyValue]:
+    """Attributes as KeyValue messages. Most repeat from request to request (API, route, status): their
+    messages are kept, up to CACHED of them (building them is most of an export's cost)."""
     out = []
     for key, value in values.items():
-        known = (number, key, value, type(value))
-        encoded = _encoded.get(known)
-        if encoded is None:
-            encoded = _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
-            if len(_encoded) < CACHED and not isinstance(value, float):
-                _encoded[known] = encoded
-        out.append(encoded)
-    return b"".join(out)
+        known = (key, value, type(value))
+        message = _key_values.get(known)
+        if message is None:
+            message = common_pb2.KeyValue(key=key, value=_value(value))
+            if len(_key_values) < CACHED and not isinstance(value, float):
+                _key_values[known] = message
+        out.append(message)
+    return out
 
 
-def _span(trace_id: bytes, span_id: int, parent: bytes, name: str, kind: bytes, start: int, end: int,
-          attrs: bytes, error: str) -> bytes:
-    body = (b"\x0a\x10" + trace_id + b"\x12\x08" + span_id.to_bytes(8, "big")
-            + (b"\x22\x08" + parent if parent else b"") + _field(5, name.encode()) + kind
-            + b"\x39" + _fixed64u.pack(start) + b"\x41" + _fixed64u.pack(end) + attrs)
-    if error:  # Status: message = 2, code = 3 (STATUS_CODE_ERROR = 2)
-        body += _field(15, _field(2, error.encode()) + b"\x18\x02")
-    return _field(2, body)  # ScopeSpans.spans = 2
-
-
-SERVER, INTERNAL = b"\x30\x02", b"\x30\x01"  # Span.kind = 6
-_BYTE = [bytes((i,)) for i in range(0x80)]
 CACHED = 4096
-_encoded: dict[tuple, bytes] = {}
-_fixed64, _fixed64u = struct.Struct("<d"), struct.Struct("<Q")
+_key_values: dict[tuple, common_pb2.KeyValue] = {}
 
 
-def encode(traces: list[RequestTrace], resource: bytes) -> bytes:
-    """ExportTraceServiceRequest for finished traces (each server span and its stages); `resource`: the
-    encoded Resource message."""
-    spans = []
+def encode(traces: list[RequestTrace], resource: resource_pb2.Resource) -> bytes:
+    """ExportTraceServiceRequest (opentelemetry-proto's classes) for finished traces: each server span
+    and its stages, one resource, one instrumentation scope."""
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add(resource=resource)
+    add = resource_spans.scope_spans.add(scope=common_pb2.InstrumentationScope(name=SCOPE_NAME)).spans.add
     for trace in traces:
         trace_id, server_id = trace.trace_id.to_bytes(16, "big"), trace.span_id.to_bytes(8, "big")
         parent = trace.parent_id.to_bytes(8, "big") if trace.parent_id else b""
-        spans.append(_span(trace_id, trace.span_id, parent, trace.name, SERVER, trace.start, trace.end_ns,
-                           attributes(trace.attributes), trace.error))
+        _fill(add(trace_id=trace_id, span_id=server_id, parent_span_id=parent, name=trace.name, kind=SERVER,
+                  start_time_unix_nano=trace.start, end_time_unix_nano=trace.end_ns), trace.attributes, trace.error)
         for stage in trace.stages:
-            spans.append(_span(trace_id, stage.span_id, server_id, stage.name, INTERNAL, stage.start, stage.end_ns,
-                               attributes(stage.attributes) if stage.attributes else b"", stage.error))
-    scoped = _field(1, _field(1, SCOPE_NAME)) + b"".join(spans)  # ScopeSpans: scope = 1 (name = 1), spans
-    return _field(1, _field(1, resource) + _field(2, scoped))  # resource_spans = 1: resource = 1, scope_spans = 2
+            _fill(add(trace_id=trace_id, span_id=stage.span_id.to_bytes(8, "big"), parent_span_id=server_id,
+                      name=stage.name, kind=INTERNAL, start_time_unix_nano=stage.start,
+                      end_time_unix_nano=stage.end_ns), stage.attributes, stage.error)
+    return request.SerializeToString()
+
+
+def _fill(span: trace_pb2.Span, attributes: dict[str, Any], error: str) -> None:
+    if attributes:
+        span.attributes.extend(key_values(attributes))
+    if error:
+        span.status.code, span.status.message = trace_pb2.Status.STATUS_CODE_ERROR, error
 
 
 class Exporter:
     def __init__(self, url: str, api: str, resource: dict[str, str]):
-        self.url, self.resource = url, attributes(resource, number=1)
+        self.url, self.resource = url, resource_pb2.Resource(attributes=key_values(resource))
         self.traces: deque[RequestTrace] = deque()
         self.wake, self.stopping = threading.Event(), False
         self.dropped_full = metrics.TRACE_SPANS_DROPPED.labels(api, "queue_full")

@@ -10,10 +10,12 @@ unsampled request costs a header scan and a random number.
 A traced request gets a SERVER span continuing the caller's trace (route, status, API, model, version =
 the deployment id) and children for the stages around the predictor (`stage`: read body, decode,
 predict with its batch, encode); a 5xx answer, or a stage that raises, has error status. Spans are
-recorded as plain objects and encoded to OTLP protobuf by the exporter's own thread: the OpenTelemetry
-SDK's span machinery cost ~400 us per traced request here, eight times the budget (docs/monitoring.md).
+recorded as plain objects; the exporter's own thread builds them into opentelemetry-proto's messages (the
+`tracing` extra; without it, tracing stays off with one warning): the OpenTelemetry SDK's span machinery
+cost ~400 us per traced request here, eight times the budget (docs/monitoring.md).
 
-Other transports (gRPC) call `begin(route, model, traceparent)` and `RequestTrace.end(status, error=...)`.
+gRPC calls (modelserver/grpc_service.py) get the same through `begin_rpc(service, method, model,
+traceparent)` and `RequestTrace.end(code, error=message)`: span `service/method`, rpc.* attributes.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from typing import Any
 log = logging.getLogger("modelserver")
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 ZERO_TRACE, ZERO_SPAN = "0" * 32, "0" * 16  # invalid ids (W3C trace context)
+HTTP_STATUS, RPC_STATUS = "http.response.status_code", "rpc.grpc.status_code"  # the server span's status attribute
 PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready", "/"})
 CURRENT: ContextVar[RequestTrace | None] = ContextVar("kserve_bridge_trace", default=None)
 _tracer: Tracer | None = None
@@ -76,7 +79,13 @@ def configure(api: str, version: str | None, environ: Mapping[str, str] | None =
     global _tracer
     env = os.environ if environ is None else environ
     url = endpoint_from_env(env)
-    _tracer = Tracer(api, version, url, ratio_from_env(env), env) if url else None
+    _tracer = None
+    if url:
+        try:
+            _tracer = Tracer(api, version, url, ratio_from_env(env), env)
+        except ImportError as exc:  # opentelemetry-proto (the `tracing` extra) is not installed
+            log.warning("tracing is off: %s is set but %s (pip install 'kserve-bridge[tracing]')",
+                        "OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT", exc)
     return _tracer
 
 
@@ -84,9 +93,9 @@ def tracer() -> Tracer | None:
     return _tracer
 
 
-def begin(route: str, model: str, traceparent: str | None) -> RequestTrace | None:
-    """A server span for one call of another transport (gRPC), or None when it is not sampled."""
-    return _tracer.begin(route, model, traceparent) if _tracer is not None else None
+def begin_rpc(service: str, method: str, model: str, traceparent: str | None) -> RequestTrace | None:
+    """The server span of one gRPC call, or None: tracing off or not sampled."""
+    return _tracer.begin_rpc(service, method, model, traceparent) if _tracer is not None else None
 
 
 def stage(name: str) -> Any:
@@ -126,40 +135,49 @@ class Tracer:
             if key == b"traceparent":
                 traceparent = value.decode("latin-1")
                 break
-        trace = self.begin(path, self.api, traceparent)
-        if trace is not None:
-            trace.attributes["url.path"] = path
-        return trace
-
-    def begin(self, route: str, model: str, traceparent: str | None) -> RequestTrace | None:
         decision = self.sampled(traceparent)
-        return None if decision is None else RequestTrace(self, route, model, decision)
+        if decision is None:
+            return None
+        return RequestTrace(self, decision, f"POST {path}", HTTP_STATUS, self.api,
+                            {"http.request.method": "POST", "url.path": path})
+
+    def begin_rpc(self, service: str, method: str, model: str, traceparent: str | None) -> RequestTrace | None:
+        """The trace of one gRPC call (`traceparent` from its metadata), or None: not sampled."""
+        decision = self.sampled(traceparent)
+        if decision is None:
+            return None
+        return RequestTrace(self, decision, f"{service}/{method}", RPC_STATUS, model,
+                            {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method})
 
 
 class RequestTrace:
     """The spans of one request: the server span (these fields) and its children (`stages`)."""
 
     __slots__ = ("tracer", "trace_id", "parent_id", "span_id", "name", "start", "end_ns", "attributes", "error",
-                 "stages")
+                 "stages", "status_key")
 
-    def __init__(self, tracer: Tracer, route: str, model: str, parent: tuple[int, int] | bool):
-        self.tracer = tracer
+    def __init__(self, tracer: Tracer, parent: tuple[int, int] | bool, name: str, status_key: str, model: str,
+                 attributes: dict[str, Any]):
+        self.tracer, self.status_key = tracer, status_key
         self.trace_id, self.parent_id = parent if isinstance(parent, tuple) else (_ids.getrandbits(128) or 1, 0)
         self.span_id = _ids.getrandbits(64) or 1
-        self.name, self.start, self.end_ns, self.error = f"POST {route}", time_ns(), 0, ""
-        self.attributes: dict[str, Any] = {"http.request.method": "POST", "kserve_bridge.api": tracer.api,
-                                           "kserve_bridge.model": model}
+        self.name, self.start, self.end_ns, self.error = name, time_ns(), 0, ""
+        self.attributes = attributes
+        attributes["kserve_bridge.api"], attributes["kserve_bridge.model"] = tracer.api, model
         if tracer.version:
-            self.attributes["kserve_bridge.version"] = tracer.version
+            attributes["kserve_bridge.version"] = tracer.version
         self.stages: list[Stage] = []
 
-    def end(self, status: int, route: str | None = None, error: bool | None = None) -> None:
-        """Close the server span: the route served, its status (HTTP; another transport says `error`)."""
+    def end(self, status: int, route: str | None = None, error: str | None = None) -> None:
+        """Close the server span: the HTTP route served and status (5xx: error status), or a gRPC call's
+        status code and `error`, the message of a failure that is the server's (error status)."""
         if route is not None:
             self.name = f"POST {route}"
             self.attributes["http.route"] = route
-        self.attributes["http.response.status_code"] = status
-        if error if error is not None else status >= 500:
+        self.attributes[self.status_key] = status
+        if error is not None:
+            self.error = error
+        elif self.status_key == HTTP_STATUS and status >= 500:
             self.error = f"status {status}"
         self.end_ns = time_ns()
         self.tracer.exporter.add(self)

@@ -1,18 +1,22 @@
 """Tracing on a real model server: its OTLP/HTTP exports are received by a real HTTP server on loopback
 and decoded with opentelemetry-proto. Continuity of the caller's trace, parent/child links, attributes,
-error status, sampling (the caller's decision, probes never), and a dead collector costing only spans."""
+error status, over HTTP and over gRPC (kserve's InferenceGRPCClient), sampling (the caller's decision,
+probes never), a dead collector costing only spans, and a missing `tracing` extra turning tracing off."""
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import grpc
 import httpx
 import pytest
+from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.modelserver.conftest import REPO, make_project, metric, wait_for
+from tests.modelserver.conftest import REPO, free_port, make_project, metric, wait_for
 
 trace_service = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
 
@@ -84,14 +88,26 @@ def traceparent(trace: str, flags: str = "01") -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory, module_servers):
-    collector = Collector()
+    """A server (HTTP, and gRPC at the third item's address) tracing to a collector."""
+    collector, port = Collector(), free_port()
     project = make_project(tmp_path_factory.mktemp("tracing") / "p", SPEC, PREDICTOR)
-    yield module_servers(project, env=server_env(collector.url)), collector
+    yield module_servers(project, env=server_env(collector.url), args=["--grpc_port", str(port)]), collector, \
+        f"127.0.0.1:{port}"
     collector.server.shutdown()
 
 
+def grpc_infer(url: str, trace: str, model: str = "traced", **inputs: float):
+    """One ModelInfer call with kserve's InferenceGRPCClient, the caller's traceparent in its metadata."""
+    request = InferRequest(model_name=model, infer_inputs=[InferInput(k, [1], "FP32", [v]) for k, v in inputs.items()])
+
+    async def run():
+        async with InferenceGRPCClient(url, timeout=120) as client:
+            return await client.infer(request, headers=list(traceparent(trace).items()))
+    return asyncio.run(run())
+
+
 def test_a_sampled_request_continues_the_callers_trace_with_stage_spans(traced):
-    server, collector = traced
+    server, collector, _ = traced
     answer = httpx.post(f"{server.url}/traced", json={"x": 3}, headers=traceparent(TRACE))
     assert answer.json() == {"y": 6}
     spans = wait_for(lambda: len(collector.of_trace(TRACE)) >= 5 and collector.of_trace(TRACE), "5 spans")
@@ -112,7 +128,7 @@ def test_a_sampled_request_continues_the_callers_trace_with_stage_spans(traced):
 
 
 def test_a_failure_has_error_status(traced):
-    server, collector = traced
+    server, collector, _ = traced
     trace = "1" * 32
     assert httpx.post(f"{server.url}/v1/models/traced:predict", json={"fail": True},
                       headers=traceparent(trace)).status_code == 500
@@ -123,8 +139,50 @@ def test_a_failure_has_error_status(traced):
     assert "asked to fail" in spans["predict"].status.message
 
 
+def test_a_grpc_call_continues_the_callers_trace_with_rpc_attributes(traced):
+    _, collector, url = traced
+    trace = "5" * 32
+    assert grpc_infer(url, trace, x=3.0).outputs[0].as_numpy().tolist() == [6.0]
+    spans = wait_for(lambda: len(collector.of_trace(trace)) >= 4 and collector.of_trace(trace), "4 spans")
+    root = spans["inference.GRPCInferenceService/ModelInfer"]
+    assert root.parent_span_id.hex() == PARENT and root.kind == root.SPAN_KIND_SERVER
+    assert {name: s.parent_span_id for name, s in spans.items() if s is not root} == {
+        name: root.span_id for name in ("decode", "predict", "encode")}
+    assert attributes(root) == {"rpc.system": "grpc", "rpc.service": "inference.GRPCInferenceService",
+                                "rpc.method": "ModelInfer", "rpc.grpc.status_code": grpc.StatusCode.OK.value[0],
+                                "kserve_bridge.api": "traced", "kserve_bridge.model": "traced",
+                                "kserve_bridge.version": "dep-7"}
+    assert root.status.code != root.status.STATUS_CODE_ERROR
+    assert attributes(spans["predict"])["kserve_bridge.batch.size"] == 1
+    assert all(root.start_time_unix_nano <= s.start_time_unix_nano <= s.end_time_unix_nano <= root.end_time_unix_nano
+               for s in spans.values())
+
+
+def test_a_failing_grpc_call_has_error_status_and_a_client_error_does_not(traced):
+    _, collector, url = traced
+    failed, unknown = "6" * 32, "7" * 32
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        grpc_infer(url, failed, x=1.0, fail=1.0)
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        grpc_infer(url, unknown, model="nope", x=1.0)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    name = "inference.GRPCInferenceService/ModelInfer"
+    spans = wait_for(lambda: {"predict", name} <= set(collector.of_trace(failed)) and collector.of_trace(failed),
+                     "the failed call's spans")
+    root = spans[name]
+    assert attributes(root)["rpc.grpc.status_code"] == grpc.StatusCode.INTERNAL.value[0]
+    assert root.status.code == root.status.STATUS_CODE_ERROR and root.status.message.startswith("INTERNAL")
+    assert spans["predict"].status.code == root.status.STATUS_CODE_ERROR
+    assert "asked to fail" in spans["predict"].status.message and "asked to fail" in root.status.message
+    root = wait_for(lambda: collector.of_trace(unknown).get(name), "the unknown model's server span")
+    assert attributes(root)["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    assert attributes(root)["kserve_bridge.model"] == "nope"
+    assert root.status.code != root.status.STATUS_CODE_ERROR  # the caller's mistake, as a 4xx over HTTP
+
+
 def test_unsampled_requests_and_probes_are_not_traced(traced):
-    server, collector = traced
+    server, collector, _ = traced
     sampled, unsampled, none = "2" * 32, "3" * 32, "4" * 32
     for path in ("/healthz", "/readyz", "/metrics"):
         assert httpx.get(server.url + path, headers=traceparent(none)).status_code == 200
@@ -158,3 +216,14 @@ def test_tracing_off_imports_nothing_of_opentelemetry():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True).stdout
     assert out.split() == ["None", "False"]
+
+
+def test_without_opentelemetry_proto_tracing_is_off_with_one_line():
+    code = ("import logging, sys\nsys.modules['opentelemetry.proto'] = None  # as if the extra were not installed\n"
+            "logging.basicConfig(format='%(levelname)s %(message)s')\nfrom modelserver import tracing\n"
+            "print(tracing.configure('a', None, {'OTEL_EXPORTER_OTLP_ENDPOINT': 'http://127.0.0.1:9'}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    assert run.stdout.split() == ["None"]
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "tracing is off" in warnings[0] and "kserve-bridge[tracing]" in warnings[0]
