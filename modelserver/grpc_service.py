@@ -52,7 +52,9 @@ class InferenceService(GRPCInferenceServiceServicer):
 
     def __init__(self, model: PredictorModel, readiness: Readiness, payload_log: PayloadLog | None = None):
         self.model, self.readiness, self.payload_log = model, readiness, payload_log
-        self.series: dict[int, tuple] = {}
+        # the HTTP routes' series: a gRPC call is an HTTP/2 POST to INFER_ROUTE, its `code` the HTTP
+        # status of the same outcome (errors.py), so the 5xx and 503 alerts count gRPC faults too
+        self.series = metrics.Requests(model.name)
 
     # health and metadata
 
@@ -109,7 +111,7 @@ class InferenceService(GRPCInferenceServiceServicer):
             except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
                 error = exc
             status = 200 if error is None else status_and_message(error)[0]
-            self.record(status, time.perf_counter() - started)
+            self.series.record(INFER_ROUTE, "POST", status, time.perf_counter() - started)
             if self.payload_log is not None:
                 self.log_payload(request, response, status, context, arrived)
             if trace is not None:
@@ -146,20 +148,6 @@ class InferenceService(GRPCInferenceServiceServicer):
     def ready(self) -> bool:
         """What /readyz says: loaded (every process of a replica, once), not draining."""
         return self.readiness.answer()[0] == 200
-
-    def record(self, status: int, seconds: float) -> None:
-        """The HTTP routes' series: a gRPC call is an HTTP/2 POST to INFER_ROUTE; `code` is the HTTP
-        status of the same outcome (errors.py), so the 5xx and 503 alerts count gRPC faults too."""
-        series = self.series.get(status)
-        if series is None:
-            api = self.model.name
-            series = self.series[status] = (metrics.REQUESTS.labels(api, INFER_ROUTE, "POST", str(status)),
-                                            metrics.LATENCY.labels(api, INFER_ROUTE),
-                                            metrics.ERRORS.labels(api, INFER_ROUTE) if status >= 500 else None)
-        series[0].inc()
-        series[1].observe(seconds)
-        if series[2] is not None:
-            series[2].inc()
 
     def log_payload(self, request: pb.ModelInferRequest, response: pb.ModelInferResponse | None, status: int,
                     context: Any, arrived: float) -> None:

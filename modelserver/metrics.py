@@ -43,6 +43,27 @@ TRACE_SPANS_DROPPED = Counter("kserve_bridge_trace_spans_dropped", "Trace spans 
 TRACE_SPANS_EXPORTED = Counter("kserve_bridge_trace_spans_exported", "Trace spans the collector accepted", ["api"])
 
 
+class Requests:
+    """One API's request series (count, latency, 5xx), cached per route, method and status: every
+    HTTP route (BridgeMiddleware) and every gRPC call (grpc_service, as an HTTP/2 POST) counts here."""
+
+    def __init__(self, api: str):
+        self.api = api
+        self.series: dict[tuple[str, str, int], tuple] = {}
+
+    def record(self, route: str, method: str, code: int, seconds: float) -> None:
+        key = (route, method, code)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = (REQUESTS.labels(self.api, route, method, str(code)),
+                                         LATENCY.labels(self.api, route),
+                                         ERRORS.labels(self.api, route) if code >= 500 else None)
+        series[0].inc()
+        series[1].observe(seconds)
+        if series[2] is not None:
+            series[2].inc()
+
+
 def export_thresholds(api: str, environ: dict | None = None) -> None:
     """Publish the API's thresholds (KSERVE_BRIDGE_ALERTS, else the defaults) as gauges."""
     raw = (os.environ if environ is None else environ).get(ALERTS_ENV)

@@ -40,7 +40,6 @@ from .errors import (
     PredictorFailed,
     ServerError,
     UnsupportedMediaType,
-    error_response,
     send_error,
 )
 from .model import PredictorModel
@@ -71,7 +70,7 @@ class BridgeMiddleware:
         self.max_payload_bytes = max_payload_bytes
         self.lanes = {f"/v1/models/{model.name}:predict": V1_ROUTE, **{path: path for path in endpoint.paths}}
         self.extra_headers = [(DEPLOYMENT_ID_HEADER.encode(), deployment_id.encode())] if deployment_id else []
-        self.series: dict[tuple, tuple] = {}
+        self.series = metrics.Requests(model.name)
         self.v2 = V2Lane(model)  # POST /v2/models/NAME[/versions/V]/infer (modelserver/v2_rest.py)
         self.shadow = shadow.from_env()  # copies a share of predict requests to a candidate (canary --shadow)
         self.tracer = tracing.tracer()  # None unless tracing is configured (modelserver/tracing.py)
@@ -105,23 +104,10 @@ class BridgeMiddleware:
                 await self.app(scope, receive, send_with_headers)
         finally:
             route = str(lane[0] or getattr(scope.get("route"), "path", "unmatched"))
-            self.record(route, scope["method"], status[0], (ended[0] or time.perf_counter()) - started)
+            self.series.record(route, scope["method"], status[0], (ended[0] or time.perf_counter()) - started)
             if trace is not None and token is not None:
                 trace.end(status[0], route)
                 tracing.CURRENT.reset(token)
-
-    def record(self, route: str, method: str, code: int, seconds: float) -> None:
-        key = (route, method, code)
-        series = self.series.get(key)
-        if series is None:
-            api = self.model.name
-            series = self.series[key] = (metrics.REQUESTS.labels(api, route, method, str(code)),
-                                         metrics.LATENCY.labels(api, route),
-                                         metrics.ERRORS.labels(api, route) if code >= 500 else None)
-        series[0].inc()
-        series[1].observe(seconds)
-        if series[2] is not None:
-            series[2].inc()
 
     async def post(self, scope: dict, receive: Any, send: Any) -> str | None:
         """Answer a POST; returns the lane's route label when the lane answered it."""
@@ -148,7 +134,7 @@ class BridgeMiddleware:
                 scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"content-encoding"]
             self.requests.enter()  # Overloaded when every slot is taken
         except ServerError as exc:
-            await self.reply(send, exc.status, str(exc))
+            await send_error(send, exc)
             return None
         try:
             return await self.limited(body, kind, scope, receive, send)
@@ -253,15 +239,6 @@ class BridgeMiddleware:
 
     def too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"payload larger than the limit of {self.max_payload_bytes} bytes")
-
-    @staticmethod
-    async def reply(send: Any, status: int, message: str) -> None:
-        await error_response(status, message)({"type": "http"}, _nothing_to_receive, send)
-
-
-async def _nothing_to_receive() -> dict:
-    """A response that never reads the request (error_response) still takes a receive callable."""
-    return {"type": "http.disconnect"}
 
 
 def query_params(scope: dict) -> dict[str, str]:
