@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from kserve_bridge.errors import ModelInputError
 
 from . import tracing
-from .errors import NotReady, PredictorFailed, ServerError, to_response
+from .errors import PredictorFailed, ServerError, to_response
 from .model import PredictorModel
 from .payload import make_response, read_payload
 
@@ -39,8 +39,7 @@ class CortexEndpoint:
         """Run the predictor on what `read` returns (it raises BadRequest for a body it cannot parse)."""
         model = self.model
         try:
-            if not model.ready:
-                raise NotReady(f"API {model.name} is not ready: {model.load_error or 'loading'}")
+            model.check_ready()
             payload = await read()
             result = await model.infer(payload, query, headers)
             try:

@@ -23,7 +23,6 @@ import numpy as np
 from kserve import InferRequest, InferResponse
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceServicer
-from kserve.protocol.infer_type import serialize_byte_tensor
 
 from . import metrics, tracing
 from .errors import (
@@ -35,6 +34,7 @@ from .errors import (
 )
 from .model import PredictorModel
 from .model_names import metadata, route
+from .v2_outputs import binary_bytes
 
 if TYPE_CHECKING:
     from .app import Readiness
@@ -184,12 +184,7 @@ def encode(response: InferResponse) -> pb.ModelInferResponse:
         return response.to_grpc()
     tensors, raw = [], []
     for output in response.outputs:
-        array = output.data
-        if output.datatype == "BYTES":
-            packed = serialize_byte_tensor(array)  # a 0-d object array holding the bytes (empty: size 0)
-            raw.append(packed.item() if packed.size else b"")
-        else:
-            raw.append(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+        raw.append(binary_bytes(output.data, output.datatype))
         tensors.append(pb.ModelInferResponse.InferOutputTensor(name=output.name, datatype=output.datatype,
                                                                shape=output.shape))
     return pb.ModelInferResponse(model_name=response.model_name, model_version=response.model_version or "",

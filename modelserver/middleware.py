@@ -43,7 +43,7 @@ from .errors import (
     send_error,
 )
 from .model import PredictorModel
-from .payload import dump_json
+from .payload import dump_json, send_ok
 from .v2_rest import V2Lane
 
 if TYPE_CHECKING:
@@ -220,10 +220,7 @@ class BridgeMiddleware:
         except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
             await send_error(send, exc)
         else:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(out)).encode())]})
-            await send({"type": "http.response.body", "body": out})
+            await send_ok(send, out, [(b"content-type", b"application/json")])
         return True
 
     async def cortex(self, body: bytes, scope: dict, receive: Any, send: Any) -> None:

@@ -27,7 +27,7 @@ from .backends import pytorch
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
 from .drift import DriftMeter
-from .errors import PredictorAnswered, PredictTimeout, ServerError, describe
+from .errors import NotReady, PredictorAnswered, PredictTimeout, ServerError, describe
 from .in_flight import InFlight
 from .predict_threads import PredictThreads, expire
 from .predictor import asks_for_client, bind, instantiate, load_predictor_class
@@ -104,6 +104,11 @@ class PredictorModel(Model):
         if s.max_batch_size and not PREDICTOR_KINDS[s.predictor_type].tensor_client:
             self.batcher = Batcher(self._predict_batch, s.max_batch_size, s.batch_interval or 0.0, self.name,
                                    in_flight=lambda: self.requests.arriving)
+
+    def check_ready(self) -> None:
+        """NotReady (503) while the API loads or after it failed to: every route's one message."""
+        if not self.ready:
+            raise NotReady(f"API {self.name} is not ready: {self.load_error or 'loading'}")
 
     def stop(self) -> None:
         """KServe's teardown hook (its ModelRepository.unload calls it): not ready. Our server calls it

@@ -63,3 +63,11 @@ def make_response(result: Any) -> Response:
     if isinstance(result, (bytes, bytearray)):
         return Response(bytes(result), media_type="application/octet-stream")
     return Response(dump_json(result), media_type="application/json")
+
+
+async def send_ok(send: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """A 200 with `body` and its content headers on a raw ASGI `send` (the predict lanes, which
+    build no Response; their errors: errors.send_error)."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from kserve import InferRequest, InferResponse
 
-from .errors import NotReady
 from .model_names import output_names, route
 from .v2_outputs import select_outputs, tensor, to_infer_response
 
@@ -27,8 +26,7 @@ async def infer(api: PredictorModel, request: InferRequest, headers: dict[str, s
     """Run `request` on `api` (the model it names); `query`: the URL's query parameters, if any
     (the name's own `model`/`version` win over them)."""
     target = route(api, request.model_name, request.model_version or None)
-    if not api.ready:
-        raise NotReady(f"API {api.name} is not ready: {api.load_error or 'loading'}")
+    api.check_ready()
     inputs = {item.name: tensor(item) for item in request.inputs}
     params = {**(query or {}), **target.query}
     result = await api.infer(inputs, params, headers)

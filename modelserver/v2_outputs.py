@@ -15,6 +15,7 @@ protocol's business: modelserver/v2_rest.py, and the gRPC server.
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -107,6 +108,19 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def binary_bytes(array: np.ndarray, datatype: str) -> bytes:
+    """An output's binary form, the same in REST's binary extension and gRPC's raw_output_contents:
+    little-endian, row-major; BYTES: each element as a 4-byte little-endian length and its bytes
+    (str as UTF-8)."""
+    if datatype != "BYTES":
+        return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    parts = []
+    for item in array.reshape(-1).tolist():
+        data = item if isinstance(item, bytes) else str(item).encode("utf-8")
+        parts += [struct.pack("<I", len(data)), data]
+    return b"".join(parts)
 
 
 def select_outputs(response: InferResponse, request: InferRequest) -> InferResponse:

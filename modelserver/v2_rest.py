@@ -30,14 +30,15 @@ from starlette.responses import JSONResponse
 from . import model_names
 from .errors import (
     BadRequest,
-    NotReady,
     PredictorFailed,
     UnprocessableRequest,
     describe,
     send_error,
     status_and_message,
 )
+from .payload import send_ok
 from .v2_infer import infer
+from .v2_outputs import binary_bytes
 
 if TYPE_CHECKING:
     from .model import PredictorModel
@@ -188,16 +189,6 @@ def json_data(array: np.ndarray, name: str, datatype: str) -> Any:
                              f"binary_data") from exc
 
 
-def binary_bytes(array: np.ndarray, datatype: str) -> bytes:
-    if datatype != "BYTES":
-        return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-    parts = []
-    for item in array.reshape(-1).tolist():
-        data = item if isinstance(item, bytes) else str(item).encode("utf-8")
-        parts += [struct.pack("<I", len(data)), data]
-    return b"".join(parts)
-
-
 class V2Lane:
     """POST /v2/models/NAME[/versions/V]/infer, answered without FastAPI (like the v1 predict lane)."""
 
@@ -228,9 +219,7 @@ class V2Lane:
                 log.error("v2 infer failed for model %s: %s", name, describe(exc), exc_info=exc)
             await send_error(send, exc)
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*content, (b"content-length", str(len(out)).encode())]})
-        await send({"type": "http.response.body", "body": out})
+        await send_ok(send, out, content)
 
 
 def add_routes(app: FastAPI, api: PredictorModel) -> None:
@@ -242,8 +231,7 @@ def add_routes(app: FastAPI, api: PredictorModel) -> None:
 
     async def model_ready(model_name: str, model_version: str | None = None) -> JSONResponse:
         model_names.route(api, model_name, model_version)
-        if not api.ready:
-            raise NotReady(f"model {model_name!r} is not ready: {api.load_error or 'loading'}")
+        api.check_ready()
         return JSONResponse({"name": model_name, "ready": True})
 
     for suffix, handler in (("", describe_model), ("/ready", model_ready)):

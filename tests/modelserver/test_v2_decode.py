@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from modelserver import v2_rest
 from modelserver.errors import ServerError
-from modelserver.v2_outputs import select_outputs, tensor, to_infer_response
+from modelserver.v2_outputs import binary_bytes, select_outputs, tensor, to_infer_response
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.floats(allow_nan=False), st.text(max_size=4),
                     st.sampled_from(["FP32", "BYTES", "BOOL", "FP16", "INT8", "UINT64"]))
@@ -42,7 +42,7 @@ def test_binary_round_trip_of_every_datatype():
     tensors = {"f": (np.array([[1.5, -2.0]], dtype=np.float32), "FP32"), "i": (np.array([7, -8]), "INT64"),
                "b": (np.array([True, False]), "BOOL"), "h": (np.array([0.5], dtype=np.float16), "FP16"),
                "s": (np.array(["añ", "b"], dtype=object), "BYTES")}
-    raw = {name: v2_rest.binary_bytes(array, datatype) for name, (array, datatype) in tensors.items()}
+    raw = {name: binary_bytes(array, datatype) for name, (array, datatype) in tensors.items()}
     inputs = [{"name": name, "shape": list(array.shape), "datatype": datatype,
                "parameters": {"binary_data_size": len(raw[name])}} for name, (array, datatype) in tensors.items()]
     head = orjson.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}})
