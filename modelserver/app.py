@@ -2,15 +2,13 @@
 
 Our routes (added before KServe's, so they win where paths meet): the Cortex endpoint
 (modelserver/endpoint.py), the v2 model metadata and ready routes of each model and version
-(modelserver/v2_rest.py), /healthz (liveness), /readyz (`Readiness`, the one readiness answer) and
+(modelserver/v2_rest.py), /healthz (liveness), /readyz (modelserver/readiness.py, the one readiness answer) and
 /metrics (the replica's, modelserver/metrics.py); and the exception handlers that give every
 route's errors as `{"error": ...}` JSON (modelserver/errors.py). KServe adds its v1/v2 routes
 (modelserver/internals.py). `install` returns `BridgeMiddleware` around the app
 (modelserver/middleware.py): limits, the deployment-id header, metrics and the predict lane.
 """
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,40 +23,7 @@ from .internals import kserve_app
 from .middleware import BridgeMiddleware
 from .model import PredictorModel
 from .model_names import ModelAlias, model_names
-
-if TYPE_CHECKING:
-    from .replica import ReplicaState
-
-
-class Readiness:
-    """The one /readyz answer. Not ready while the predictor loads (or after it failed to), once a
-    SIGTERM began the drain, and, for one process of a replica, until every process had loaded once
-    (a later restart of one does not make the replica unready: the others serve meanwhile)."""
-
-    def __init__(self, model: PredictorModel, replica: ReplicaState | None = None):
-        self.model, self.replica = model, replica
-        self.stopping = False
-
-    @property
-    def draining(self) -> bool:
-        return self.stopping or (self.replica is not None and self.replica.draining.value == 1)
-
-    def drain(self) -> None:
-        """SIGTERM: readiness fails from now on (the supervisor marks a whole replica)."""
-        self.stopping = True
-
-    def answer(self) -> tuple[int, dict]:
-        extra: dict[str, Any] = {} if self.replica is None else {"processes": self.replica.describe()}
-        error = None
-        if self.draining:
-            error = "shutting down"
-        elif not self.model.ready:
-            error = self.model.load_error or "loading"
-        elif self.replica is not None and not self.replica.was_ready.value:
-            error = f"{sum(p['ready'] for p in extra['processes'])} of {self.replica.processes} processes loaded"
-        if error is not None:
-            return NotReady.status, {"ready": False, "error": error, **extra}
-        return 200, {"ready": True, **extra}
+from .readiness import Readiness
 
 
 def install(model: PredictorModel, endpoint: CortexEndpoint, readiness: Readiness, deployment_id: str | None,

@@ -37,8 +37,8 @@ from .model_names import metadata, route
 from .v2_outputs import binary_bytes
 
 if TYPE_CHECKING:
-    from .app import Readiness
     from .payload_log import PayloadLog
+    from .readiness import Readiness
 
 log = logging.getLogger("modelserver")
 SERVICE_NAME = "inference.GRPCInferenceService"

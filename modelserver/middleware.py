@@ -47,7 +47,7 @@ from .payload import dump_json, send_ok
 from .v2_rest import V2Lane
 
 if TYPE_CHECKING:
-    from .app import Readiness
+    from .readiness import Readiness
 
 log = logging.getLogger("modelserver")
 KSERVE_INFER = re.compile(r"^/v[12]/models/[^/]+(/versions/[^/]+)?(:predict|:explain|/infer)$")

@@ -113,7 +113,7 @@ class PredictorModel(Model):
     def stop(self) -> None:
         """KServe's teardown hook (its ModelRepository.unload calls it): not ready. Our server calls it
         through `close`, once it has drained (a SIGTERM makes /readyz fail at once through
-        app.Readiness, while predicts are still answered)."""
+        readiness.Readiness, while predicts are still answered)."""
         super().stop()
         metrics.READY.labels(self.name).set(0)
 

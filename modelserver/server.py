@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from kserve_bridge.contract import ServerSettings
 
 from . import metrics, tracing
-from .app import Readiness, install
+from .app import install
 from .endpoint import CortexEndpoint
 from .internals import HttpServer, http_config
 from .model import PredictorModel
+from .readiness import Readiness
 from .termination import report_failure
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 A worker is the ordinary model server (modelserver/server.py), except that it serves on the
 listening socket the supervisor owns (modelserver/accept.py) and these answer for the whole
-replica: `/readyz` (modelserver/app.py's `Readiness` reads the replica's state), `/metrics` sums
+replica: `/readyz` (modelserver/readiness.py's `Readiness` reads the replica's state), `/metrics` sums
 every worker's series (prometheus_client multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by the
 supervisor) and `max_concurrency` is counted across the replica (`InFlight` takes the replica's
 permits).
