@@ -33,6 +33,7 @@ from .interface import (  # noqa: F401
     SERVER_CONTAINER,
     PredictorKind,
     PredictorType,
+    file_sha256,
     is_remote,
     remote_schemes_text,
     server_args,

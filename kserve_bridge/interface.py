@@ -6,8 +6,10 @@ from there unless the import must stay light.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 # The pod interface: what the ServingRuntimes, the InferenceService, the Dockerfile and `serve` agree on.
@@ -21,6 +23,15 @@ PORT_ENV = "PORT"
 MAX_PAYLOAD_BYTES = 32 * 1024 * 1024  # largest request body; larger gets 413
 # Written last into each uploaded prefix (so into MODEL_DIR): the deployment, each file's size and sha256.
 BUNDLE_MANIFEST = "kserve-bridge.json"
+
+
+def file_sha256(path: str | Path) -> str:
+    """A file's sha256 as BUNDLE_MANIFEST records it (`deploy` writes it, the server checks it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def server_args(model_name: str | None = None, model_dir: str = MODEL_DIR, port: int = HTTP_PORT) -> list[str]:

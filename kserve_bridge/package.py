@@ -76,14 +76,6 @@ def project_digest(project_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def deployment_id(resolved_api: dict[str, Any], project_digest_hex: str | None) -> str:
     """Short content hash of the project and one API's resolved spec."""
     payload = json.dumps(resolved_api, sort_keys=True, separators=(",", ":")) + "\0" + (project_digest_hex or "")

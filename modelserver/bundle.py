@@ -15,17 +15,9 @@ import json
 import os
 from pathlib import Path
 
-from kserve_bridge.contract import BUNDLE_MANIFEST
+from kserve_bridge.contract import BUNDLE_MANIFEST, file_sha256
 
 EMPTY = hashlib.sha256(b"").hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _present(model_dir: Path) -> set[str]:
@@ -51,7 +43,8 @@ def bundle_problem(model_dir: Path) -> str | None:
     present = _present(model_dir)
     wrong = [f"{name} (missing)" if name not in present else f"{name} (sha256 differs)"
              for name, digest in sorted(expected.items())
-             if (name not in present and digest != EMPTY) or (name in present and _sha256(model_dir / name) != digest)]
+             if (name in present and file_sha256(model_dir / name) != digest)
+             or (name not in present and digest != EMPTY)]
     wrong += [f"{name} (not in the manifest)" for name in sorted(present - set(expected))]
     if not wrong:
         return None

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..contract import BUNDLE_MANIFEST as MANIFEST
+from ..contract import file_sha256
 from ..errors import StorageError
-from ..package import file_sha256, project_files
+from ..package import project_files
 from . import ObjectMissing, Store, join, open_store
 
 PROGRESS_FROM_BYTES = 8 << 20  # smaller bundles upload in a blink: one line, no percentages
