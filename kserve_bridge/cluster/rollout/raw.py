@@ -39,13 +39,21 @@ _DNS_LABEL_MAX = 63  # the canary's Service name is a DNS-1035 label
 log = logging.getLogger(__name__)
 
 
+def predictor_deployment(isvc_name: str, predictor_name: str | None) -> str:
+    """The Deployment (and Service) KServe runs a predictor as: `{isvc}-{name}-predictor`, or
+    `{isvc}-predictor` for a predictor without a name."""
+    return f"{isvc_name}-{predictor_name}-predictor" if predictor_name else f"{isvc_name}-predictor"
+
+
+def predictor_digest(predictor: dict | None) -> str:
+    """A short content hash of a predictor spec: a canary's version where no deployment id names it."""
+    return hashlib.sha256(json.dumps(predictor, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def canary_name(isvc: dict) -> str:
     """The canary's predictor name: from the deployment id, so each version gets its own Deployment."""
     labels = (isvc.get("metadata") or {}).get("labels") or {}
-    dep_id = labels.get(DEPLOYMENT_ID_LABEL)
-    if not dep_id:
-        predictor = json.dumps((isvc.get("spec") or {}).get("predictor"), sort_keys=True)
-        dep_id = hashlib.sha256(predictor.encode()).hexdigest()[:12]
+    dep_id = labels.get(DEPLOYMENT_ID_LABEL) or predictor_digest((isvc.get("spec") or {}).get("predictor"))
     return f"v-{dep_id}"
 
 
@@ -114,7 +122,7 @@ def admission_problems(isvc: dict) -> list[str]:
             problems.append(f"{where}.predictor.name {name!r} is duplicated")
         elif name == stable.get("name"):
             problems.append(f"{where}.predictor.name {name!r} is the stable predictor's name")
-        elif len(deployment := f"{meta.get('name', '')}-{name}-predictor") > _DNS_LABEL_MAX:
+        elif len(deployment := predictor_deployment(meta.get("name", ""), name)) > _DNS_LABEL_MAX:
             problems.append(f"{where}.predictor.name: Deployment/Service {deployment} is longer than "
                             f"{_DNS_LABEL_MAX} characters (shorten the API name)")
         names.add(name)

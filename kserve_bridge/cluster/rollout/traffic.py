@@ -13,14 +13,18 @@ and the cluster routes canaries (Gateway API).
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import dataclass
 
 from ...errors import BridgeError, ClusterError
 from ..kube import Kube, Ref
 from ..status import summarize
-from .raw import PENDING_ANNOTATION, canary_ready, require_gateway_routing
+from .raw import (
+    PENDING_ANNOTATION,
+    canary_ready,
+    predictor_deployment,
+    predictor_digest,
+    require_gateway_routing,
+)
 
 SERVERLESS, RAW = "serverless", "raw"
 PROMOTE = None  # the share that means "the canary takes everything"
@@ -75,18 +79,18 @@ def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
     if len(canaries) > 1:
         raise BridgeError(f"{name} has {len(canaries)} canaries in spec.canary; rollouts drive exactly one")
     stable_name = (spec.get("predictor") or {}).get("name")
-    stable = f"{name}-{stable_name}-predictor" if stable_name else f"{name}-predictor"
+    stable = predictor_deployment(name, stable_name)
     if not canaries:
         pending = _pending(isvc)
         return TrafficState(name, namespace, RAW, pending, None, stable, None, None, f"{stable} 100%", False)
     entry = canaries[0]
     cname = (entry.get("predictor") or {}).get("name", "?")
-    deployment, share = f"{name}-{cname}-predictor", int(entry.get("trafficPercent") or 0)
+    deployment, share = predictor_deployment(name, cname), int(entry.get("trafficPercent") or 0)
     ready = {c.get("name"): c.get("ready") for c in (isvc.get("status") or {}).get("canaryStatuses") or []}
     routed = share if ready.get(cname) else 0
-    digest = hashlib.sha256(json.dumps(entry.get("predictor"), sort_keys=True).encode()).hexdigest()[:12]
+    version = f"{deployment}@{predictor_digest(entry.get('predictor'))}"
     return TrafficState(name, namespace, RAW, share, deployment, stable,
-                        f"http://{deployment}.{namespace}.svc.cluster.local", f"{deployment}@{digest}",
+                        f"http://{deployment}.{namespace}.svc.cluster.local", version,
                         f"{deployment} {routed}%{'' if ready.get(cname) else ' (not ready)'}, "
                         f"{stable} {100 - routed}%", canary_ready(isvc))
 
