@@ -7,7 +7,7 @@ than the payload limit get RESOURCE_EXHAUSTED from gRPC itself.
 One process binds the port alone: a port already taken is an error at start, never a silent
 share. Each process of a multi-process replica binds the same port with SO_REUSEPORT and the
 kernel spreads connections across them (a gRPC client keeps one connection per channel, so it is
-the clients' channels that spread; docs/protocols.md). The supervisor holds the port meanwhile
+the clients' channels that spread; docs/grpc.md). The supervisor holds the port meanwhile
 (`reserve`), so it fails at start when another program has it and stays ours while a worker restarts.
 """
 from __future__ import annotations

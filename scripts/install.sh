@@ -23,7 +23,7 @@ case ",$extras," in
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
         || echo "note: kubectl not installed; the kustomize tests will be skipped" >&2
     fi
-    # tritonclient (tests/modelserver/test_grpc.py runs it as a subprocess): its pins clash with TensorFlow's
+    # tritonclient.grpc in its own venv (pyproject's tritonclient extra; why: tests/README.md)
     if [ ! -x .venv-tritonclient/bin/python ]; then
       (python3 -m venv .venv-tritonclient && .venv-tritonclient/bin/python -m pip install -q "tritonclient[grpc,http]>=2.50") \
         || echo "note: tritonclient not installed; the tritonclient tests will be skipped" >&2

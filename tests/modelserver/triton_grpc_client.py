@@ -1,6 +1,5 @@
-"""Run by tests/modelserver/test_grpc.py with the tritonclient venv's Python (.venv-tritonclient, made by
-scripts/install.sh: tritonclient and kserve register the same protobuf symbols, and tritonclient's pins
-clash with TensorFlow's). NVIDIA's own gRPC client against our server; prints one JSON object.
+"""Run by tests/modelserver/test_grpc.py with the tritonclient venv's Python (.venv-tritonclient; why a
+venv of its own: tests/README.md). NVIDIA's own gRPC client against our server; prints one JSON object.
 
 Usage: python triton_grpc_client.py HOST:PORT MODEL
 """
