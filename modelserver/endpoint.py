@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from kserve_bridge.errors import ModelInputError
 
 from . import tracing
-from .errors import PredictorFailed, ServerError, to_response
+from .errors import ServerError, to_response
 from .model import PredictorModel
 from .payload import make_response, read_payload
 
@@ -42,11 +42,8 @@ class CortexEndpoint:
             model.check_ready()
             payload = await read()
             result = await model.infer(payload, query, headers)
-            try:
-                with tracing.stage("encode"):
-                    response = make_response(result)
-            except TypeError as exc:
-                raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
+            with tracing.stage("encode"):
+                response = make_response(result)  # PredictorFailed when JSON cannot hold the result
         except (ServerError, ModelInputError) as exc:
             return to_response(exc)
         except Exception as exc:

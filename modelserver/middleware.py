@@ -37,7 +37,6 @@ from .errors import (
     BadRequest,
     BodyTimeout,
     PayloadTooLarge,
-    PredictorFailed,
     ServerError,
     UnsupportedMediaType,
     send_error,
@@ -212,11 +211,8 @@ class BridgeMiddleware:
         try:
             result = await self.model.predict(self.model.validate(payload), request_headers(scope),
                                               query=query_params(scope))
-            try:
-                with tracing.stage("encode"):
-                    out = dump_json(result)
-            except TypeError as exc:
-                raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
+            with tracing.stage("encode"):
+                out = dump_json(result)
         except Exception as exc:  # every error, with the status its class carries (modelserver/errors.py)
             await send_error(send, exc)
         else:

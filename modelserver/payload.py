@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .errors import BadRequest
+from .errors import BadRequest, PredictorFailed
 
 
 def media_type(content_type: str) -> tuple[str, dict[str, str]]:
@@ -52,7 +52,11 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dump_json(value: Any) -> bytes:
-    return orjson.dumps(value, default=to_jsonable, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    """The predictor's result as JSON; PredictorFailed (500) for a value JSON cannot hold."""
+    try:
+        return orjson.dumps(value, default=to_jsonable, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    except TypeError as exc:  # orjson.JSONEncodeError included
+        raise PredictorFailed(f"cannot encode the predictor's result: {exc}") from exc
 
 
 def make_response(result: Any) -> Response:

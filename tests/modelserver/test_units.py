@@ -293,6 +293,17 @@ def test_each_error_class_carries_its_status_and_every_answer_is_json():
     assert "SystemExit: 3" in str(errors.as_exception(SystemExit(3)))
 
 
+def test_a_result_json_cannot_hold_is_the_predictors_failure_on_every_lane():
+    from modelserver.errors import PredictorFailed, status_and_message
+    from modelserver.payload import dump_json, make_response
+
+    assert dump_json({"p": np.arange(2), "n": np.float32(0.5)}) == b'{"p":[0,1],"n":0.5}'
+    for encode in (dump_json, make_response):  # the v1 lane, and the Cortex endpoint
+        with pytest.raises(PredictorFailed, match="cannot encode the predictor's result") as raised:
+            encode({"p": object()})
+        assert status_and_message(raised.value)[0] == 500
+
+
 def test_predict_threads_keep_user_code_off_the_loop_and_report_stuck_threads():
     import asyncio
 
