@@ -22,6 +22,20 @@ loopback = load_script("loopback")  # free_port and wait_until, shared with benc
 free_port = loopback.free_port
 
 
+def python_api(extra: str = "", name: str = "m") -> str:
+    """cortex.yaml for one API with a python predictor.py and 4 predict threads; `extra`: more lines
+    (predictor fields indented by 4, API fields by 2)."""
+    return f"""
+- name: {name}
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    threads_per_process: 4
+{extra}
+"""
+
+
 def make_project(root: Path, spec: str, predictor: str, **files: str | bytes) -> Path:
     """Write cortex.yaml, predictor.py and extra files (name -> text or bytes) into `root`."""
     root.mkdir(parents=True, exist_ok=True)

@@ -19,23 +19,15 @@ import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 from kserve.protocol.infer_type import RequestedOutput
 
-from .conftest import HOLD, REPO, free_port, make_project, metric, release, wait_for, wait_in_flight
+from .conftest import HOLD, REPO, free_port, make_project, metric, python_api, release, wait_for, wait_in_flight
 
 pytestmark = pytest.mark.slow
 LIMIT = 100_000  # the echo server's --max_payload_bytes
 TRITON_PYTHON = Path(os.environ.get("KSERVE_BRIDGE_TRITONCLIENT_PYTHON", REPO / ".venv-tritonclient/bin/python"))
 
 
-def spec(extra: str = "", name: str = "echo") -> str:
-    return f"""
-- name: {name}
-  kind: RealtimeAPI
-  predictor:
-    type: python
-    path: predictor.py
-    threads_per_process: 4
-{extra}
-"""
+def spec(extra: str = "") -> str:
+    return python_api(extra, name="echo")
 
 
 PREDICTOR = HOLD + '''

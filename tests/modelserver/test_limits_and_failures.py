@@ -9,21 +9,9 @@ import threading
 import httpx
 import pytest
 
-from .conftest import HOLD, REPO, free_port, make_project, release, start_server, wait_in_flight
+from .conftest import HOLD, REPO, free_port, make_project, python_api, release, start_server, wait_in_flight
 
 pytestmark = pytest.mark.slow
-
-
-def spec(extra: str = "") -> str:
-    return f"""
-- name: m
-  kind: RealtimeAPI
-  predictor:
-    type: python
-    path: predictor.py
-    threads_per_process: 4
-{extra}
-"""
 
 
 SLOW_PREDICTOR = HOLD + '''
@@ -40,7 +28,7 @@ class PythonPredictor:
 
 
 def test_max_concurrency_answers_503_then_recovers(tmp_path, serve):
-    server = serve(make_project(tmp_path / "slow", spec("  autoscaling:\n    max_replica_concurrency: 1"),
+    server = serve(make_project(tmp_path / "slow", python_api("  autoscaling:\n    max_replica_concurrency: 1"),
                                 SLOW_PREDICTOR))
     slow: list[httpx.Response] = []
     gate = tmp_path / "slow-gate"
@@ -91,7 +79,7 @@ class PythonPredictor:
 ])
 def test_load_failure_exits_with_the_reason(tmp_path, predictor, fragment, extra):
     """The server exits 1 with the predictor's file, line and exception, also in the termination message."""
-    project = make_project(tmp_path / "broken", spec(extra), predictor, **{"model.bin": b"not a model"})
+    project = make_project(tmp_path / "broken", python_api(extra), predictor, **{"model.bin": b"not a model"})
     termination = tmp_path / "termination-log"
     termination.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KSERVE_BRIDGE_")}
@@ -121,7 +109,7 @@ class PythonPredictor:
         return {"greeting": os.environ["GREETING"], "helper": helper.VALUE, "extra": os.environ["EXTRA"]}
 '''
     extra = "    python_path: lib\n    env:\n      EXTRA: from-spec"
-    project = make_project(tmp_path / "deps", spec().rstrip() + "\n" + extra, predictor, **files)
+    project = make_project(tmp_path / "deps", python_api().rstrip() + "\n" + extra, predictor, **files)
     server = serve(project, env={"KSERVE_BRIDGE_SKIP_DEPS": "0"})
     assert httpx.post(server.url + "/m", json={}).json() == {
         "greeting": "from-dotenv", "helper": "from python_path", "extra": "from-spec"}
@@ -145,14 +133,14 @@ def test_cli_serve_rejects_bad_spec_with_exit_2(tmp_path):
                           check=False)
     assert done.returncode == 2
     assert "predictor" in done.stderr and "Traceback" not in done.stderr
-    done = subprocess.run(cli("serve", str(make_project(tmp_path / "ok", spec(), SLOW_PREDICTOR)), "--api", "zzz"),
-                          capture_output=True, text=True, cwd=REPO, timeout=60,
-                          check=False)
+    project = make_project(tmp_path / "ok", python_api(), SLOW_PREDICTOR)
+    done = subprocess.run(cli("serve", str(project), "--api", "zzz"), capture_output=True, text=True, cwd=REPO,
+                          timeout=60, check=False)
     assert done.returncode == 2 and "no RealtimeAPI named 'zzz'" in done.stderr
 
 
 def test_cli_serve_runs_the_model_server(tmp_path):
-    project = make_project(tmp_path / "ok", spec(), SLOW_PREDICTOR)
+    project = make_project(tmp_path / "ok", python_api(), SLOW_PREDICTOR)
     server = start_server(project, command=cli("serve", str(project), "--api", "m"))
     try:
         assert httpx.post(server.url + "/m", json={}).json() == {"ok": True}
@@ -165,7 +153,7 @@ def test_cli_serve_stops_when_the_predictor_fails_to_load(tmp_path):
     predictor = "import os\n\nclass PythonPredictor:\n    def __init__(self, config):\n" \
                 "        open(os.path.join('data', 'missing.csv'))\n\n" \
                 "    def predict(self, payload):\n        return 1\n"
-    project = make_project(tmp_path / "broken", spec(), predictor)
+    project = make_project(tmp_path / "broken", python_api(), predictor)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KSERVE_BRIDGE_")}
     env.update(PYTHONPATH=str(REPO), KSERVE_BRIDGE_SKIP_DEPS="1")
     done = subprocess.run(cli("serve", str(project), "--port", str(free_port())), capture_output=True, text=True,
