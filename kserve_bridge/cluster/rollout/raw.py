@@ -73,6 +73,15 @@ def canary_object(stored: dict, new: dict, percent: int) -> dict:
     return obj
 
 
+def pending_share(isvc: dict) -> int | None:
+    """The share the next deploy's canary gets (PENDING_ANNOTATION), or None (unset or not a number)."""
+    value = ((isvc.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
 def staged_canary(kube: Kube, stored: dict, new: dict, canary: int | None) -> dict | None:
     """What `deploy` applies for `new` over the RawDeployment `stored`: None when no canary is asked
     for, pending or running (`new` then replaces spec.predictor); else `new` as the spec.canary entry
@@ -80,7 +89,7 @@ def staged_canary(kube: Kube, stored: dict, new: dict, canary: int | None) -> di
     the canary, as a new Knative revision takes canaryTrafficPercent). Checked against KServe's
     admission rules and, for a share above 0, its routing, before anything is written."""
     running = (stored.get("spec") or {}).get("canary") or []
-    pending = ((stored.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
+    pending = pending_share(stored)
     share = canary if canary is not None else running[0].get("trafficPercent", 0) if running else pending
     if share is None:
         return None

@@ -19,8 +19,11 @@ from ...errors import BridgeError, ClusterError
 from ..kube import Kube, Ref
 from ..status import summarize
 from .raw import (
+    MODE_ANNOTATION,
     PENDING_ANNOTATION,
+    STANDARD_MODES,
     canary_ready,
+    pending_share,
     predictor_deployment,
     predictor_digest,
     require_gateway_routing,
@@ -28,7 +31,6 @@ from .raw import (
 
 SERVERLESS, RAW = "serverless", "raw"
 PROMOTE = None  # the share that means "the canary takes everything"
-_RAW_MODES = {"RawDeployment", "Standard"}
 _CANARY_ONLY = ("minReplicas", "maxReplicas")  # scaling stays the stable predictor's on promotion
 
 
@@ -53,9 +55,9 @@ class TrafficState:
 
 
 def mode_of(isvc: dict) -> str:
-    meta_mode = ((isvc.get("metadata") or {}).get("annotations") or {}).get("serving.kserve.io/deploymentMode")
+    meta_mode = ((isvc.get("metadata") or {}).get("annotations") or {}).get(MODE_ANNOTATION)
     status_mode = (isvc.get("status") or {}).get("deploymentMode")
-    raw = meta_mode in _RAW_MODES or status_mode in _RAW_MODES or bool((isvc.get("spec") or {}).get("canary"))
+    raw = meta_mode in STANDARD_MODES or status_mode in STANDARD_MODES or bool((isvc.get("spec") or {}).get("canary"))
     return RAW if raw else SERVERLESS
 
 
@@ -81,7 +83,7 @@ def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
     stable_name = (spec.get("predictor") or {}).get("name")
     stable = predictor_deployment(name, stable_name)
     if not canaries:
-        pending = _pending(isvc)
+        pending = pending_share(isvc)
         return TrafficState(name, namespace, RAW, pending, None, stable, None, None, f"{stable} 100%", False)
     entry = canaries[0]
     cname = (entry.get("predictor") or {}).get("name", "?")
@@ -93,14 +95,6 @@ def _raw_state(isvc: dict, name: str, namespace: str) -> TrafficState:
                         f"http://{deployment}.{namespace}.svc.cluster.local", version,
                         f"{deployment} {routed}%{'' if ready.get(cname) else ' (not ready)'}, "
                         f"{stable} {100 - routed}%", canary_ready(isvc))
-
-
-def _pending(isvc: dict) -> int | None:
-    value = ((isvc.get("metadata") or {}).get("annotations") or {}).get(PENDING_ANNOTATION)
-    try:
-        return None if value is None else int(value)
-    except ValueError:
-        return None
 
 
 class CanaryNotReady(ClusterError):
@@ -117,7 +111,7 @@ def share_patch(isvc: dict, percent: int | None) -> dict | None:
         return None if current == percent else {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
     canaries = copy.deepcopy(spec.get("canary") or [])
     name = (isvc.get("metadata") or {}).get("name", "?")
-    pending = _pending(isvc)
+    pending = pending_share(isvc)
     clear = {"metadata": {"annotations": {PENDING_ANNOTATION: None}}} if pending is not None else {}
     if len(canaries) > 1:
         raise BridgeError(f"{name} runs in RawDeployment mode with {len(canaries)} entries in spec.canary: "
