@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import grpc
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import add_GRPCInferenceServiceServicer_to_server
@@ -40,10 +40,13 @@ class GrpcServer:
                         ("grpc.so_reuseport", int(reuse_port))]
         self.server: grpc.aio.Server | None = None
 
-    async def beside(self, http: Awaitable[None]) -> None:
+    async def beside(self, http: Awaitable[None], on_started: Callable[[], None] | None = None) -> None:
         """Serve gRPC while `http` (the HTTP server's `serve()`) runs; once HTTP has drained, gRPC drains.
-        A port that cannot be bound raises OSError before HTTP starts (the server exits)."""
+        A port that cannot be bound raises OSError before HTTP starts (the server exits).
+        `on_started`: called once the port is bound (a replica's worker reports itself loaded then)."""
         await self.start()
+        if on_started is not None:
+            on_started()
         try:
             await http
         finally:

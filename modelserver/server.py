@@ -48,8 +48,8 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
     metrics.export_thresholds(name)
     tracer = tracing.configure(name, settings.deployment_id)  # None (nothing imported) unless OTEL_* say so
     loaded = model.load()
-    if worker is not None:
-        worker.loaded(loaded)
+    if worker is not None and (not loaded or grpc_port is None):
+        worker.loaded(loaded)  # with gRPC: once its port is bound too (below), so ready means both listen
     if not loaded:
         # a worker's exit before the replica was ready stops the replica (modelserver/supervisor.py)
         return report_failure(f"API {model.name} failed to load: {model.load_error}")
@@ -74,7 +74,7 @@ def serve(settings: ServerSettings, model_dir: Path, name: str, host: str, port:
         from .grpc_service import InferenceService
         grpc = GrpcServer(InferenceService(model, readiness, records), host, grpc_port, max_payload_bytes,
                           reuse_port=worker is not None)
-        running = grpc.beside(running)
+        running = grpc.beside(running, on_started=(lambda: worker.loaded(True)) if worker is not None else None)
     use_uvloop()
     # Objects made by startup stay out of every later collection (shorter GC pauses while serving).
     gc.freeze()
