@@ -55,6 +55,7 @@ class FakeKube:
         self._rv = itertools.count(1)
         self._changed = threading.Condition()
         self._before_write: list[Callable[[], None]] = []
+        self._on_watch: list[Callable[[], None]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -137,6 +138,11 @@ class FakeKube:
     def before_next_write(self, fn: Callable[[], None]) -> None:
         """Run `fn` once just before the next write request is processed (a concurrent writer)."""
         self._before_write.append(fn)
+
+    def once_watched(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once the next watch has sent its initial state: what `fn` changes reaches that
+        watcher as events (a controller acting while a client watches, in that order on any machine)."""
+        self._on_watch.append(fn)
 
     def touch(self, key: Key, label: str = "touched") -> None:
         """Another client's write: bump the object's resourceVersion."""
@@ -402,6 +408,8 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             try:
                 for event, obj in initial:
                     self._send_event(event, obj)
+                if kube._on_watch:
+                    kube._on_watch.pop(0)()
                 while not kube.stopped and (remaining := deadline - time.monotonic()) > 0:
                     with kube._changed:
                         if len(kube.events) == start:

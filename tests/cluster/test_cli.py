@@ -2,8 +2,6 @@
 against the fake API server over HTTP."""
 from __future__ import annotations
 
-import threading
-
 from kserve_bridge.cli import main
 from tests.cluster.conftest import ISVC_KEY, isvc
 
@@ -55,12 +53,8 @@ def test_deploy_wait_shows_progress_until_ready(fake, kubeconfig, project, capsy
         fake.set_condition("iris", "PredictorReady", "True")
         fake.set_condition("iris", "Ready", "True")
 
-    timer = threading.Timer(0.5, become_ready)
-    timer.start()
-    try:
-        assert cli(kubeconfig, "deploy", "--no-upload", str(project), "--wait", "--timeout", "20") == 0
-    finally:
-        timer.cancel()
+    fake.once_watched(become_ready)  # the conditions change while `--wait` watches
+    assert cli(kubeconfig, "deploy", "--no-upload", str(project), "--wait", "--timeout", "120") == 0
     out = capsys.readouterr().out
     assert "PredictorReady=False RevisionMissing" in out
     assert out.index("RevisionMissing") < out.index("iris is Ready at")
