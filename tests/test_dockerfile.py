@@ -146,9 +146,18 @@ def copied_sources() -> list[str]:
     return [s for i, a in STAGES[0] if i == "COPY" for s in a.split()[:-1]]
 
 
+# A full `pip install` (server, sklearn, tracing): ~2 minutes on a calm 2-core box, many more under load.
+# Its limit is sized for a loaded CI machine; pytest's own limit (300 s in pyproject) is raised above it.
+INSTALL_TIMEOUT_S = 1500
+OFFLINE = ("Failed to establish a new connection", "Temporary failure in name resolution",
+           "Network is unreachable", "No route to host")
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(INSTALL_TIMEOUT_S + 300)
 def test_install_step_in_a_fresh_virtualenv(tmp_path: Path) -> None:
-    """What the builder stage does, with EXTRAS=sklearn: copy the sources, run docker/install.sh."""
+    """What the builder stage does, with EXTRAS=sklearn: copy the sources, run docker/install.sh.
+    Skipped only when pip cannot reach a package index at all (offline)."""
     context = tmp_path / "src"
     for source in copied_sources():
         target = context / source
@@ -164,7 +173,9 @@ def test_install_step_in_a_fresh_virtualenv(tmp_path: Path) -> None:
            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONPATH", None)
     install = subprocess.run(["sh", "docker/install.sh", "sklearn"], cwd=context, env=env, capture_output=True,
-                             text=True, timeout=600)
+                             text=True, timeout=INSTALL_TIMEOUT_S)
+    if install.returncode != 0 and any(sign in install.stderr for sign in OFFLINE):
+        pytest.skip("offline: pip cannot reach a package index\n" + install.stderr[-1000:])
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
 
     def run(*args: str) -> subprocess.CompletedProcess:
