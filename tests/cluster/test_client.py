@@ -67,7 +67,7 @@ def test_bad_kubeconfig_is_a_cluster_error(tmp_path, kubeconfig):
 
 
 def test_create_api_with_predictor_class_is_deterministic(api, fake, tmp_path):
-    status = api.create_api(SPEC, predictor=Doubler, requirements=["numpy>=1.26"], wait=True, timeout=10,
+    status = api.create_api(SPEC, predictor=Doubler, requirements=["numpy>=1.26"], wait=True, timeout=120,
                             upload=False)
     assert status.ready and status.name == "doubler"
     first = fake.isvc("doubler")

@@ -2,8 +2,6 @@
 other tests rely on (optimistic locking, patch flavours, apply ownership, watch)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from kubernetes.client.exceptions import ApiException
 
@@ -69,10 +67,13 @@ def test_spec_writes_keep_status_and_bump_generation(kube, fake):
 def test_watch_streams_changes_then_deletion(kube, fake):
     kube.apply(isvc("a"))
     fake.auto_ready = False
-    threading.Timer(0.3, lambda: fake.set_condition("a", "Ready", "False", "Testing")).start()
-    threading.Timer(0.6, lambda: kube.delete(Ref.isvc("a", NS))).start()
+
+    def change_then_delete() -> None:  # while the watch is open, whatever the machine's load
+        fake.set_condition("a", "Ready", "False", "Testing")
+        kube.delete(Ref.isvc("a", NS))
+    fake.once_watched(change_then_delete)
     seen = []
     with pytest.raises(Exception, match="was deleted"):
-        for obj in kube.watch(Ref.isvc("a", NS), timeout=10):
+        for obj in kube.watch(Ref.isvc("a", NS), timeout=120):
             seen.append([c.get("reason") for c in obj["status"]["conditions"] if c["type"] == "Ready"])
     assert seen[0] == [None] and seen[-1] == ["Testing"]
