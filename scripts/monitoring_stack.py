@@ -108,7 +108,7 @@ class Prometheus(PromQL):
                                       f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_until(lambda: self._up() == len(targets), 60, "Prometheus scraping every server")
+            wait_until(lambda: self._up() == len(targets), 120, "Prometheus scraping every server")
         except BaseException:
             self.stop()
             raise

@@ -91,7 +91,7 @@ class RecordedPrometheus:
                                       f"--web.listen-address=127.0.0.1:{port}"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(self.ready, "prometheus ready", 60, poll=0.2, process=self.proc)
+            wait_for(self.ready, "prometheus ready", 120, poll=0.2, process=self.proc)
         except BaseException:
             self.stop()
             raise

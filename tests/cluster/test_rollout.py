@@ -74,7 +74,7 @@ def start_modelserver(root: Path, fail_every: int) -> tuple[subprocess.Popen, in
     return proc, port
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
     def answers() -> bool:
         try:
             urllib.request.urlopen(url, timeout=1).close()
@@ -133,7 +133,7 @@ def prometheus(revision_ports, tmp_path_factory):
                 return Prometheus(url, timeout=2).query('count(up{job="revisions"} == 1)') == len(revision_ports)
             except Exception:
                 return False
-        wait_for(scraping, "prometheus scraping every revision", 30, poll=0.3, process=proc)
+        wait_for(scraping, "prometheus scraping every revision", 120, poll=0.3, process=proc)
         yield url
     finally:
         proc.terminate()

@@ -58,7 +58,7 @@ class Recorder:
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def wait_for(self, predicate, timeout: float = 30) -> None:
+    def wait_for(self, predicate, timeout: float = 120) -> None:
         with self.changed:
             assert self.changed.wait_for(predicate, timeout), (len(self.copies), self.in_progress)
 
@@ -106,13 +106,13 @@ def post(conn: http.client.HTTPConnection, path: str, x: int, headers: dict | No
 
 
 def copies_metric(port: int) -> dict[str, float]:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60).read().decode()
     return {r: sum(float(line.split()[-1]) for line in text.splitlines()
                    if line.startswith(f'kserve_bridge_shadow_copies_total{{result="{r}"}}'))
             for r in ("sent", "dropped", "failed")}
 
 
-def wait_metric(port: int, predicate, timeout: float = 30) -> dict[str, float]:
+def wait_metric(port: int, predicate, timeout: float = 120) -> dict[str, float]:
     """Poll the stable's /metrics until `predicate(copies)` holds (a copy is counted once it ended)."""
     def counted() -> dict[str, float] | None:
         got = copies_metric(port)

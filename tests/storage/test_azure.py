@@ -34,7 +34,7 @@ def azurite(tmp_path, monkeypatch):
             return False
         return True
     try:
-        wait_for(accepts, "azurite accepting connections", 60, poll=0.1, process=proc)
+        wait_for(accepts, "azurite accepting connections", 120, poll=0.1, process=proc)
     except BaseException:
         proc.kill()
         raise
