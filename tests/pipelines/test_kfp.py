@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 
+import pytest
 import yaml
 
 from tests.cluster.recorded import Series
@@ -38,6 +39,7 @@ def test_pipeline_compiles_to_a_spec_with_both_components(kfp_python, tmp_path):
     assert tasks["canary-rollout"]["dependentTasks"] == ["deploy"]
 
 
+@pytest.mark.timeout(1200)  # several whole pipeline runs (each may take 600 s): above pytest's 300 s
 def test_local_run_deploys_then_rolls_out_a_judged_canary(kfp_python, fake, s3, pipeline_env, live_prometheus,
                                                           tmp_path):
     prometheus = live_prometheus(Series(f"{API}-predictor-00001", 20, 0.001),

@@ -38,6 +38,7 @@ def artifacts(env: dict, cwd) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.timeout(1200)  # several whole pipeline runs (each may take 600 s): above pytest's 300 s
 def test_flow_deploys_then_rolls_out_a_judged_canary(fake, s3, pipeline_env, live_prometheus, tmp_path):
     prometheus = live_prometheus(Series(f"{API}-predictor-00001", 20, 0.001),
                                  Series(f"{API}-predictor-00002", 5, 0.001),
