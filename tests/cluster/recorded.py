@@ -105,7 +105,7 @@ class RecordedPrometheus:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        self.proc.wait(60)
 
 
 class Clock:

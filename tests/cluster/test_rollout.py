@@ -106,7 +106,7 @@ def revision_ports(tmp_path_factory):
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(10)
+            proc.wait(60)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def prometheus(revision_ports, tmp_path_factory):
         yield url
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(60)
 
 
 @contextmanager

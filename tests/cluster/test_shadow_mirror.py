@@ -95,7 +95,7 @@ def stable(canary, tmp_path_factory):
         yield port
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(60)
 
 
 def post(conn: http.client.HTTPConnection, path: str, x: int, headers: dict | None = None) -> dict:

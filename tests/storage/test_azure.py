@@ -45,7 +45,7 @@ def azurite(tmp_path, monkeypatch):
     container = BlobServiceClient.from_connection_string(connection).create_container("models")
     yield container
     proc.terminate()
-    proc.wait(15)
+    proc.wait(60)
 
 
 def test_azure_blob_upload_and_get_code(fake, kubeconfig, project, azurite, capsys):
