@@ -6,10 +6,13 @@ future with the result at the same position. If the handler raises, every
 future in the batch gets the exception. `interval` is a maximum, as in Cortex:
 given `in_flight` (the server's requests in flight), the batch runs as soon as
 every request in flight is in it, since nobody else can join (no 5 ms tax at
-low load). The interval is measured with `clock` (`time.monotonic`; tests pass
-a fake one). Threads `submit` and wait on a concurrent Future; coroutines
-`await run(item)`, and a batch wakes their event loop once, not once per item
-(docs/benchmarks.md). `close()` runs what is queued, then ends the thread.
+low load), if it is alone or holds as many as were in flight at once in the
+last second or two: under load a transport holds requests not counted yet
+(grpc.aio admits one call per turn of the event loop), which will join. The
+interval is measured with `clock` (`time.monotonic`; tests pass a fake one).
+Threads `submit` and wait on a concurrent Future; coroutines `await run(item)`,
+and a batch wakes their event loop once, not once per item (docs/benchmarks.md).
+`close()` runs what is queued, then ends the thread.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ class Batcher:
         self.pending: queue.SimpleQueue[tuple[Any, Future | asyncio.Future]] = queue.SimpleQueue()
         self.busy_since: float | None = None  # `clock()` when the running batch started (liveness reads it)
         self.closing = False  # the batch being collected is the last (close() was called)
+        self.peaks = [0, 0, 0.0]  # most requests in flight at once: last window, this window, its start
         self.traced: dict[int, list] = {}  # id(future) of traced requests -> [enqueued at, batch size, started]
         self.thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self.thread.start()
@@ -95,9 +99,16 @@ class Batcher:
         return batch
 
     def _nobody_else(self, size: int) -> bool:
-        """True when every request in flight is already in the batch (0 means unknown: keep waiting)."""
+        """True when every request in flight is already in the batch (0 means unknown: keep waiting), and
+        it is alone or the batch holds as many as were in flight at once within the last second or two:
+        a transport may hold requests not yet counted (a gRPC call waits in gRPC's queue until the
+        event loop admits it, one at a time), and under load these are still to come."""
         known = self.in_flight() if self.in_flight else 0
-        return 0 < known <= size
+        peaks, now = self.peaks, self.clock()
+        if now - peaks[2] >= 1.0:  # a new window; the last one's peak counts unless that too is over
+            peaks[:] = [peaks[1] if now - peaks[2] < 2.0 else 0, 0, now]
+        peaks[1] = max(peaks[1], known)
+        return 0 < known <= size and (known == 1 or size >= max(peaks[0], peaks[1]))
 
     def _loop(self) -> None:
         while batch := self._collect():

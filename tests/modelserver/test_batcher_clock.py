@@ -68,6 +68,26 @@ def test_a_batch_runs_at_once_when_every_request_in_flight_is_in_it():
     assert [f.result(60) for f in [*first, late]] == [3, 4, 5] and calls[-1] == [3, 4, 5]
 
 
+def test_after_more_were_in_flight_a_smaller_batch_waits_unless_alone():
+    """3 in flight at once, then 2: the third may be held by the transport still (gRPC admits a call
+    per turn of the event loop), so 2 of 2 wait for the interval; 1 alone runs at once; two seconds
+    later the peak is forgotten and 2 of 2 run at once again."""
+    clock, in_flight = FakeClock(), [3]
+    batcher, calls = recording_batcher(clock, in_flight=lambda: in_flight[0])
+    assert [f.result(60) for f in [batcher.submit(i) for i in (1, 2, 3)]] == [1, 2, 3] and calls == [[1, 2, 3]]
+    in_flight[0] = 2
+    pair = [batcher.submit(i) for i in (4, 5)]
+    waiting(batcher, clock)
+    assert not any(f.done() for f in pair)
+    clock.advance(INTERVAL)
+    assert [f.result(60) for f in pair] == [4, 5] and calls[-1] == [4, 5]
+    in_flight[0] = 1
+    assert batcher.submit(6).result(60) == 6 and calls[-1] == [6]  # the clock never moved
+    clock.advance(2.0)
+    in_flight[0] = 2
+    assert [f.result(60) for f in [batcher.submit(i) for i in (7, 8)]] == [7, 8] and calls[-1] == [7, 8]
+
+
 def test_an_unknown_count_in_flight_waits_for_the_interval():
     """0 is unknown (no middleware counting): the batch waits for the interval, as without in_flight."""
     clock = FakeClock()
