@@ -1,4 +1,4 @@
-"""python -m bench.grpc_bench [--seconds S] [--concurrency 8,64] [--repeats N]
+"""python -m bench.grpc_bench [--seconds S] [--concurrency 8,64] [--repeats N] [--baseline CHECKOUT]
 
 The Open Inference Protocol over gRPC, iris (1 row), side by side in one run: the gRPC floor (a bare
 grpc.aio server, bench/grpc_floor.py), KServe's own gRPC server with a hand-written kserve.Model
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -50,6 +51,13 @@ def launches(w: Workload, work: Path) -> dict[str, tuple[list[str], int, dict[st
         out[name] = ([sys.executable, "-m", "modelserver", "--model_dir", str(project), "--model_name", w.name,
                       "--http_port", str(free_port()), "--grpc_port", str(port), "--host", "127.0.0.1"], port, env)
     return out
+
+
+def from_checkout(launch: tuple[list[str], int, dict[str, str]], checkout: Path) -> tuple:
+    """The same server run from another checkout (its modelserver and kserve_bridge), for an A/B."""
+    argv, port, env = launch
+    return (["bash", "-c", f"cd {shlex.quote(str(checkout))} && exec {shlex.join(argv)}"], port,
+            {**env, "PYTHONPATH": str(checkout)})
 
 
 def load(port: int, w: Workload, concurrency: int, seconds: float, python: bool = False) -> dict:
@@ -156,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="rounds over every server (default 2)")
     parser.add_argument("--servers", help="comma-separated substrings of server names")
     parser.add_argument("--json", type=Path, help="also write every round as JSON here")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. main's): its servers take turns too")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still stops its servers
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -163,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         w = build_iris(work / "models")
         every = launches(w, work)
+        if args.baseline:
+            for name in (OURS, BATCHED, TWO):
+                every[f"{name} (baseline)"] = from_checkout(every[name], args.baseline.resolve())
         names = [n for n in every if not args.servers or any(s.lower() in n.lower() for s in args.servers.split(","))]
         rounds: list[dict] = []
         for r in range(args.repeats):
