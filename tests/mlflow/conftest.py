@@ -12,6 +12,9 @@ import pytest
 
 from tests.cluster.conftest import fake, kubeconfig  # noqa: F401  (fixtures)
 from tests.modelserver.conftest import free_port, serve, wait_for  # noqa: F401  (serve: a fixture)
+from tests.monitoring.conftest import load_script
+
+stop = load_script("monitoring_stack").stop  # the one process-group stop
 
 BUCKET = "models"
 
@@ -65,15 +68,15 @@ def registry(tmp_path_factory) -> Registry:
         server = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
              "--workers", "1", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--default-artifact-root",
-             f"s3://{BUCKET}/mlflow", "--no-serve-artifacts"], stdout=log, stderr=subprocess.STDOUT, cwd=work)
+             f"s3://{BUCKET}/mlflow", "--no-serve-artifacts"], stdout=log, stderr=subprocess.STDOUT, cwd=work,
+            start_new_session=True)  # its own group: gunicorn's worker stops with it
         try:
             wait_for(lambda: _healthy(url, server, work / "server.log"), "mlflow server /health", timeout=300)
             import mlflow
             mlflow.set_tracking_uri(url)
             yield Registry(url, endpoint, mlflow.MlflowClient(url))
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            stop(server)
             log.close()
             s3.stop()
 
