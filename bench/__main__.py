@@ -17,7 +17,7 @@ from .load import drive
 from .models import BUILDERS, Workload
 from .reference import cold_reference, convert_seconds
 from .report import Row, table, targets
-from .rss import PeakRSS, tree_cpu_seconds
+from .rss import PeakRSS
 from .servers import REPO, SERVERS, Running, Unavailable
 
 
@@ -62,9 +62,7 @@ def measure(name: str, w: Workload, work: Path, batching: bool, args: argparse.N
         with PeakRSS(server.proc.pid) as rss:
             drive(server.url, launch.body, max(args.levels), 1.0, launch.headers)  # warm-up
             for level in args.levels:
-                cpu_before = tree_cpu_seconds(server.proc.pid)
-                result = drive(server.url, launch.body, level, args.duration, launch.headers)
-                cpu_us = (tree_cpu_seconds(server.proc.pid) - cpu_before) * 1e6 / max(1, result.requests)
+                result, cpu_us = server.measure(level, args.duration)
                 rows.append(Row(w.name, name, batching, level, result.rps, result.p50_ms, result.p99_ms,
                                 cpu_us_per_req=cpu_us, errors=result.errors,
                                 note="" if result.tool == "wrk" else result.tool))

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from .load import drive
 from .models import build_iris
-from .rss import tree_cpu_seconds
 from .servers import Launch, Running, free_port
 
 STEPS = ["", "access", "access,timing", "access,timing,latlog", "access,timing,latlog,grpc",
@@ -43,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                 drive(server.url, server.launch.body, args.concurrency, 1.0)
                 runs = []
                 for _ in range(args.repeats):
-                    before = tree_cpu_seconds(server.proc.pid)
-                    result = drive(server.url, server.launch.body, args.concurrency, args.duration)
-                    cpu = (tree_cpu_seconds(server.proc.pid) - before) * 1e6 / max(1, result.requests)
+                    result, cpu = server.measure(args.concurrency, args.duration)
                     runs.append((result.rps, result.p99_ms, cpu))
             finally:
                 server.stop()

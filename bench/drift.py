@@ -18,9 +18,7 @@ from kserve_bridge.contract import ServerSettings
 from kserve_bridge.drift import drift_features
 from kserve_bridge.spec.models import Drift
 
-from .load import drive
 from .models import build_iris
-from .rss import tree_cpu_seconds
 from .servers import Launch, Running, ours
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -73,11 +71,9 @@ def main(argv: list[str] | None = None) -> None:
                     launch = with_drift(launch, root)
                 server = Running(launch, root / f"{round_}-{name[:3]}.log")
                 try:
-                    url = f"http://127.0.0.1:{launch.port}{launch.path}"
-                    drive(url, launch.body, 8, 1.0)  # warm up
-                    before = tree_cpu_seconds(server.proc.pid)
-                    result = drive(url, launch.body, 8, args.duration)
-                    cpu[name].append((tree_cpu_seconds(server.proc.pid) - before) * 1e6 / max(1, result.requests))
+                    server.measure(8, 1.0)  # warm up
+                    result, cpu_us = server.measure(8, args.duration)
+                    cpu[name].append(cpu_us)
                     rps[name].append(result.rps)
                 finally:
                     server.stop()

@@ -19,9 +19,10 @@ from pathlib import Path
 from kserve_bridge.contract import ServerSettings
 from kserve_bridge.spec import load_spec
 
-from .load import JSON
+from .load import JSON, LoadResult, drive
 from .models import Workload
 from .projects import write_project
+from .rss import tree_cpu_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -174,6 +175,12 @@ class Running:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.launch.port}{self.launch.path}"
+
+    def measure(self, concurrency: int, seconds: float) -> tuple[LoadResult, float]:
+        """Load the prediction route; the result and the server tree's CPU microseconds per request meanwhile."""
+        before = tree_cpu_seconds(self.proc.pid)
+        result = drive(self.url, self.launch.body, concurrency, seconds, self.launch.headers)
+        return result, (tree_cpu_seconds(self.proc.pid) - before) * 1e6 / max(1, result.requests)
 
     def log_tail(self, lines: int = 8) -> str:
         try:

@@ -17,9 +17,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .load import drive
 from .models import build_iris
-from .rss import tree_cpu_seconds
 from .servers import REPO, Launch, Running, free_port, ours
 
 
@@ -67,11 +65,9 @@ def main(argv: list[str] | None = None) -> None:
                 launch = traced(ours(workload, root, batching=False), endpoint, ratio)
                 server = Running(launch, root / f"{round_}-{len(cpu[name])}-{ratio}.log")
                 try:
-                    url = f"http://127.0.0.1:{launch.port}{launch.path}"
-                    drive(url, launch.body, 8, 1.0)  # warm up
-                    before = tree_cpu_seconds(server.proc.pid)
-                    result = drive(url, launch.body, 8, args.duration)
-                    cpu[name].append((tree_cpu_seconds(server.proc.pid) - before) * 1e6 / max(1, result.requests))
+                    server.measure(8, 1.0)  # warm up
+                    result, cpu_us = server.measure(8, args.duration)
+                    cpu[name].append(cpu_us)
                     p99[name].append(result.p99_ms)
                 finally:
                     server.stop()
