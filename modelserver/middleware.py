@@ -122,7 +122,7 @@ class BridgeMiddleware:
         try:
             if kind and kind not in JSON_TYPES and KSERVE_INFER.match(path):
                 raise UnsupportedMediaType(f"unsupported content type {kind!r} for {path}; send application/json")
-            if declared.isdigit() and int(declared) > self.max_payload_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_payload_bytes:
                 raise self.too_large()
             with tracing.stage("read body"):
                 body = await self.read_body(receive)

@@ -59,7 +59,7 @@ class ModelRepository:
                 self.local[name] = self.localise(self.sources[name][0], self.project_dir)
         root = self.local[name]
         subs = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
-        if subs and all(p.name.isdigit() for p in subs):
+        if subs and all(p.name.isascii() and p.name.isdigit() for p in subs):
             return {p.name: p for p in sorted(subs, key=lambda p: int(p.name))}
         return {"1": root}
 

@@ -58,7 +58,7 @@ def decode(body: bytes, headers: dict[str, str], name: str, version: str | None)
     json_length = len(body)
     declared = headers.get(HEADER_LENGTH)
     if declared is not None:
-        if not declared.strip().isdigit() or int(declared) > len(body):
+        if not (declared.isascii() and declared.strip().isdigit()) or int(declared) > len(body):
             raise BadRequest(f"{HEADER_LENGTH} must be the JSON part's length in bytes (0 to {len(body)}), "
                              f"not {declared!r}")
         json_length = int(declared)
