@@ -3,11 +3,10 @@ import helpers from siblings as `from tests.cluster.fake_kube import ...`."""
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from pathlib import Path
-
-import os
 
 import pytest
 from hypothesis import settings

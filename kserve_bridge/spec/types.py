@@ -20,8 +20,9 @@ def _percent_or_int(value: Any) -> str | int:
         raise ValueError("must be a non-negative integer or a percentage such as 25%")
     if isinstance(value, int) and 0 <= value <= 2**31 - 1:
         return value
-    if isinstance(value, str) and value.endswith("%") and value[:-1].isascii() and value[:-1].isdigit() and int(value[:-1]) <= 100:
-        return f"{int(value[:-1])}%"
+    digits = value[:-1] if isinstance(value, str) and value.endswith("%") else ""
+    if digits.isascii() and digits.isdigit() and int(digits) <= 100:
+        return f"{int(digits)}%"
     raise ValueError("must be a non-negative integer or a percentage between 0% and 100%")
 
 
