@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return supervise(settings, model_dir, name=name, host=args.host, port=args.http_port,
                          max_payload_bytes=args.max_payload_bytes, payload_log=log_config,
                          drain_delay_s=args.drain_delay_s, grpc_port=grpc_port)
+    from .deferred import defer_unused
+    defer_unused()  # before kserve is imported: its Kubernetes client only on first use
     from .server import serve
     return serve(settings, model_dir, name=name, host=args.host, port=args.http_port,
                  max_payload_bytes=args.max_payload_bytes, payload_log=log_config,

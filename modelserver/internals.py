@@ -16,6 +16,9 @@ at start before either is imported):
   `lifespan.state`, `config.http_protocol_class` and the `servers` list its shutdown closes.
 - uvicorn's httptools protocol (`CappedHttpToolsProtocol`): its parser callbacks, `url`, `headers`,
   `transport`, `logger` and `STATUS_LINE`, to cap request heads (httptools has no cap).
+
+Before kserve is imported, modelserver/deferred.py stands in for the modules its package imports
+only for the SDK's cluster calls (the Kubernetes client, `requests`), so a cold start skips them.
 """
 from __future__ import annotations
 

@@ -50,6 +50,8 @@ RESTORE_POLL_S = 1.0  # how often a restarting slot is looked at
 
 def _worker_main(*args) -> None:
     """The spawn target; imports the server stack only in the worker."""
+    from .deferred import defer_unused
+    defer_unused()  # before kserve is imported (modelserver/deferred.py)
     from .worker import run
     run(*args)
 
