@@ -10,7 +10,8 @@ from ..interface import GRPC_PORT, HTTP_PORT, MAX_PAYLOAD_BYTES, server_args  # 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve an API of a project locally (the same server as in the pod)",
-                       description="Validate the project's spec, then run `python -m modelserver` on it. "
+                       description="Validate the project's spec, then run the model server on it in this "
+                                   "process (as `python -m modelserver`). "
                                    "Needs the server extra: pip install 'kserve-bridge[server]'.")
     p.add_argument("project_dir", help="folder holding cortex.yaml and the predictor")
     p.add_argument("--api", help="API to serve (default: the spec's only RealtimeAPI)")
@@ -50,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise BridgeError("serving needs the KServe SDK: pip install 'kserve-bridge[server]' (plus the extra of "
                           "your framework, e.g. kserve-bridge[sklearn])")
     _say_runtime(chosen, spec.project_dir)
-    command = [sys.executable, "-m", "modelserver", *server_args(api, str(spec.project_dir), args.port),
-               "--host", args.host]
+    command = [*server_args(api, str(spec.project_dir), args.port), "--host", args.host]
     if args.max_payload_bytes:
         command += ["--max_payload_bytes", str(args.max_payload_bytes)]
     if args.grpc_port is not None:
@@ -69,9 +69,21 @@ def run(args: argparse.Namespace) -> int:
         env = {**tracing_env(chosen, None), **env}
     if args.log_requests:
         command += _log_arguments(spec, chosen, args.log_requests, env)
+    return run_server(command, env)
+
+
+def run_server(server_argv: list[str], env: dict[str, str]) -> int:
+    """`python -m modelserver SERVER_ARGV` with environment `env`, in this process: as a new
+    interpreter would run it (the module as `__main__`, so a replica's spawned workers start from it,
+    as in the pod), without a second interpreter start and second import of what parsing the spec
+    loaded (cold start, docs/benchmarks.md). Does not return: the server's exit status ends the process."""
+    import runpy
+
+    os.environ.update(env)  # env holds os.environ and what the server is to read
+    sys.argv[:] = [sys.argv[0], *server_argv]  # runpy sets argv[0] to the module's file, as `python -m` does
     sys.stdout.flush()
-    os.execve(sys.executable, command, env)
-    return 0  # pragma: no cover - execve does not return
+    runpy.run_module("modelserver", run_name="__main__", alter_sys=True)
+    return 0  # pragma: no cover - modelserver's __main__ ends with sys.exit
 
 
 def _say_runtime(api, project) -> None:

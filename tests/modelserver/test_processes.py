@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -289,6 +290,22 @@ def test_one_port_both_processes_answer_and_metrics_cover_the_replica(tmp_path, 
         seen_v2.add(answer.json()["outputs"][0]["data"][0])
         tries += 1
     assert seen_v2 == pids, f"only {seen_v2} of {pids} answered over v2 in {tries} requests"
+
+
+def test_kserve_bridge_serve_runs_every_process_of_the_replica(tmp_path, serve):
+    """`kserve-bridge serve` runs the server in its own process; the workers it spawns start as in the pod."""
+    root = project(tmp_path)
+    server = serve(root, command=[sys.executable, "-m", "kserve_bridge", "serve", str(root)])
+    status, ready = readiness(server.url)
+    pids = {p["pid"] for p in ready["processes"]}
+    assert status == 200 and len(pids) == 2 and server.process.pid not in pids
+    seen, sent = set(), 0
+    while seen != pids and sent < 400:
+        response = predict(server.url)
+        assert response.status_code == 200
+        seen.add(response.json()["pid"])
+        sent += 1
+    assert seen == pids, f"only {seen} of {pids} answered in {sent} requests"
 
 
 def test_every_process_writes_payload_records_to_the_one_file(tmp_path, serve):
