@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from modelserver.deferred import UNUSED_BY_SERVING
+from modelserver.deferred import FUNCTIONS, SUBMODULES
 
 from .conftest import REPO, make_project, python_api
 
@@ -29,7 +29,7 @@ def test_the_server_stack_imports_without_them():
     out = run("""
         unloaded = sorted(n for n, m in sys.modules.items() if isinstance(m, Deferred) and m._real is None)
         print(unloaded == sorted(installed), sorted(installed))
-        print(any(n.startswith(("kubernetes.", "requests.")) and not isinstance(m, Deferred)
+        print(any(n.startswith(("kubernetes.", "requests.", "rich", "pygments")) and not isinstance(m, Deferred)
                   for n, m in sys.modules.items()))
     """)
     assert out.split("\n")[:2] == [f"True {sorted(_all_names())}", "False"], out
@@ -70,6 +70,21 @@ def test_requests_makes_a_real_call_through_the_stand_in():
     assert out.split("\n")[0] == "200 hello True", out
 
 
+def test_httpx_command_line_runs_when_called():
+    out = run("""
+        import httpx
+        print(httpx.main.__doc__, type(sys.modules["httpx._main"]).__name__)
+        try:
+            httpx.main(["--help"])  # the real command line (click), imported now
+        except SystemExit as exc:
+            print("exit", exc.code)
+        print(type(sys.modules["httpx._main"]).__name__, "rich" in sys.modules)
+    """).split("\n")
+    assert out[0] == "httpx._main.main, imported at its first call (modelserver/deferred.py) Deferred", out
+    assert any("Usage: httpx" in line for line in out), out
+    assert out[-3:-1] == ["exit 0", "module True"], out
+
+
 def test_nothing_is_deferred_once_kserve_is_imported():
     done = subprocess.run([sys.executable, "-c", "import sys, kserve\nfrom modelserver.deferred import defer_unused\n"
                            "print(defer_unused(), type(sys.modules['kubernetes']).__name__)"],
@@ -100,4 +115,4 @@ def test_a_predictor_using_the_kubernetes_client_is_served(tmp_path, serve):
 
 
 def _all_names() -> list[str]:
-    return [*UNUSED_BY_SERVING, *(f"{top}.{sub}" for top, subs in UNUSED_BY_SERVING.items() for sub in subs)]
+    return [*SUBMODULES, *FUNCTIONS, *(f"{top}.{sub}" for top, subs in SUBMODULES.items() for sub in subs)]
