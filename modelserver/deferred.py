@@ -1,7 +1,7 @@
 """Modules `import kserve` loads that serving never uses, imported on first use instead of at start.
 
 KServe's package imports its Kubernetes client (`kserve.api.kserve_client`: `from kubernetes
-import client, config`, `requests`) for the SDK's cluster calls, and httpx (KServe's REST client)
+import client, config`, `requests`, `urllib3`, `tabulate`) for the SDK's cluster calls, and httpx (KServe's REST client)
 imports its command line (`httpx._main`: rich, pygments); a model server uses neither, and they
 cost ~0.1 s of every cold start (docs/benchmarks.md, "Cold start"). `defer_unused()`, called
 before kserve is imported, puts a `Deferred` stand-in for each into `sys.modules`: it holds what
@@ -23,10 +23,12 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-# module -> what is taken from it by name as kserve is imported: submodules (kserve/api/*.py) ...
-SUBMODULES = {"kubernetes": ("client", "config", "watch"), "requests": ()}
-# ... and functions (httpx/__init__.py: `from ._main import main`)
-FUNCTIONS = {"httpx._main": ("main",)}
+# module -> what is taken from it by name as kserve is imported: submodules (kserve/api/*.py;
+# kserve/configuration.py, the SDK's, imports urllib3) ...
+SUBMODULES = {"kubernetes": ("client", "config", "watch"), "requests": (), "urllib3": ()}
+# ... and functions (httpx/__init__.py: `from ._main import main`; kserve/api/watch.py: `from tabulate
+# import tabulate`)
+FUNCTIONS = {"httpx._main": ("main",), "tabulate": ("tabulate",)}
 UNUSED_BY_SERVING = [*SUBMODULES, *FUNCTIONS]
 _loading = threading.RLock()
 

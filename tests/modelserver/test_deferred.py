@@ -65,9 +65,14 @@ def test_requests_makes_a_real_call_through_the_stand_in():
         reply = kserve_client.requests.get(f"http://127.0.0.1:{httpd.server_port}/", timeout=30)
         import requests.adapters
         print(reply.status_code, reply.text, isinstance(reply, requests.Response))
+        from kserve import configuration  # the SDK's urllib3, a stand-in until now
+        pool = configuration.urllib3.PoolManager()
+        print(pool.request("GET", f"http://127.0.0.1:{httpd.server_port}/").data.decode())
         httpd.shutdown()
-    """)
-    assert out.split("\n")[0] == "200 hello True", out
+        from kserve.api.watch import tabulate  # a forwarder to tabulate.tabulate
+        print(tabulate([["a", 1]], headers=["k", "v"], tablefmt="plain").split())
+    """).split("\n")
+    assert out[:3] == ["200 hello True", "hello", "['k', 'v', 'a', '1']"], out
 
 
 def test_httpx_command_line_runs_when_called():
