@@ -36,7 +36,7 @@ TARGETS = {"pod": 1.2, "serve": 1.35}
 
 
 def serve_launch(w: Workload, work: Path) -> Launch:
-    """`kserve-bridge serve PROJECT` (it reads cortex.yaml, then execs `python -m modelserver`)."""
+    """`kserve-bridge serve PROJECT` (it reads cortex.yaml, then runs `python -m modelserver` in its process)."""
     project = write_project(w, work / "projects", batching=False)
     port = free_port()
     argv = [sys.executable, "-m", "kserve_bridge", "serve", str(project), "--port", str(port)]
