@@ -24,17 +24,19 @@ from kserve import InferRequest, InferResponse
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceServicer
 
-from . import metrics, tracing
+from . import metrics, tracing, v2_infer
 from .errors import (
     BadRequest,
     ModelNotFoundError,
     PredictorFailed,
+    ServerError,
+    describe,
     grpc_code_and_message,
     status_and_message,
 )
 from .model import PredictorModel
-from .model_names import metadata, route
-from .v2_outputs import binary_bytes
+from .model_names import Target, metadata, output_names, route
+from .v2_outputs import V2_DATATYPES, binary_bytes, named_outputs, select, tensor
 
 if TYPE_CHECKING:
     from .payload_log import PayloadLog
@@ -45,6 +47,8 @@ SERVICE_NAME = "inference.GRPCInferenceService"
 SERVICE = f"/{SERVICE_NAME}/"
 INFER_ROUTE = SERVICE + "ModelInfer"  # the HTTP/2 path of the call: the metrics' route label
 SERVER_NAME = "kserve-bridge"
+# numpy's dtype of each numeric v2 datatype, little-endian: raw contents decode without a copy
+RAW_DTYPES = {datatype: dtype.newbyteorder("<") for dtype, datatype in V2_DATATYPES.items()}
 
 
 class InferenceService(GRPCInferenceServiceServicer):
@@ -128,20 +132,23 @@ class InferenceService(GRPCInferenceServiceServicer):
 
     async def infer(self, request: pb.ModelInferRequest, request_headers: dict[str, str]) -> pb.ModelInferResponse:
         """The model the request names (NOT_FOUND), ready (UNAVAILABLE), runs it (modelserver/v2_infer.py)."""
+        model = self.model
         with tracing.stage("decode"):
-            try:
-                validate(request)
-                infer_request = InferRequest.from_grpc(request)
-            except BadRequest:
+            validate(request)
+            named = v2_infer.target(model, request.model_name, request.model_version or None)
+            inputs = decode(request)
+        try:
+            result = await v2_infer.run(model, named, inputs, request_headers)
+        except Exception as exc:
+            error = model.failure(exc)
+            if error is exc:
                 raise
-            except Exception as exc:  # a tensor KServe cannot read: the client's
-                raise BadRequest(f"malformed request: {exc}") from exc
-        result = await self.model.predict(infer_request, request_headers)
-        if not isinstance(result, InferResponse):  # v2_infer returns one; anything else is a bug here
-            raise PredictorFailed(f"API {self.model.name} answered a v2 request with {type(result).__name__}")
+            raise error from exc
         with tracing.stage("encode"):
             try:
-                return encode(result)
+                return encode(result, request, named, output_names(model, named))
+            except ServerError:  # an unknown requested output (400), the predictor's own Response
+                raise
             except Exception as exc:
                 raise PredictorFailed(f"cannot encode the predictor's result as gRPC outputs: {exc}") from exc
 
@@ -174,21 +181,48 @@ def end_trace(trace: tracing.RequestTrace, error: BaseException | None, status: 
     trace.end(grpc.StatusCode[code].value[0], error=f"{code}: {message}" if status >= 500 else None)
 
 
-def encode(response: InferResponse) -> pb.ModelInferResponse:
-    """The response as gRPC: every output's array as raw_output_contents (little-endian; BYTES
-    length-prefixed), as KServe's `to_grpc` sends numpy outputs and tritonclient reads them, without
-    its REST-only `binary_data_size` parameters, in a fifth of its time. Anything else (lists as
-    data, parameters set by the predictor) goes through KServe's own `to_grpc`."""
-    if response.parameters or not all(isinstance(o.data, np.ndarray) and not o.parameters
-                                      for o in response.outputs):
-        return response.to_grpc()
-    tensors, raw = [], []
-    for output in response.outputs:
-        raw.append(binary_bytes(output.data, output.datatype))
-        tensors.append(pb.ModelInferResponse.InferOutputTensor(name=output.name, datatype=output.datatype,
-                                                               shape=output.shape))
-    return pb.ModelInferResponse(model_name=response.model_name, model_version=response.model_version or "",
-                                 id=response.id or "", outputs=tensors, raw_output_contents=raw)
+def decode(request: pb.ModelInferRequest) -> dict[str, np.ndarray]:
+    """The inputs as arrays: numeric raw_input_contents straight from the message's bytes (what
+    tritonclient sends; little-endian), anything else (typed `contents`, BYTES) through KServe's
+    `InferRequest`. Data that does not fit its shape and datatype is the client's error (400)."""
+    raw = request.raw_input_contents
+    if not raw or any(item.datatype not in RAW_DTYPES for item in request.inputs):
+        try:
+            infer_request = InferRequest.from_grpc(request)
+        except Exception as exc:  # a tensor KServe cannot read: the client's
+            raise BadRequest(f"malformed request: {exc}") from exc
+        return {item.name: tensor(item) for item in infer_request.inputs}
+    inputs = {}
+    for item, data in zip(request.inputs, raw, strict=True):
+        try:
+            inputs[item.name] = np.frombuffer(data, dtype=RAW_DTYPES[item.datatype]).reshape(tuple(item.shape))
+        except Exception as exc:
+            raise BadRequest(f"input {item.name!r} (shape {list(item.shape)}, datatype {item.datatype}): "
+                             f"{describe(exc)}") from exc
+    return inputs
+
+
+def encode(result: Any, request: pb.ModelInferRequest, named: Target, names: list[str]) -> pb.ModelInferResponse:
+    """The predictor's result as gRPC, the outputs the request names (all when it names none): every
+    output's array as raw_output_contents (little-endian; BYTES length-prefixed), as KServe's `to_grpc`
+    sends numpy outputs and tritonclient reads them, without its REST-only `binary_data_size`
+    parameters. An InferResponse the predictor made with anything else (lists as data, parameters)
+    goes through KServe's own `to_grpc`."""
+    wanted = [output.name for output in request.outputs]
+    if isinstance(result, InferResponse):
+        result.outputs = select(result.outputs, wanted, result.model_name)
+        if result.parameters or not all(isinstance(o.data, np.ndarray) and not o.parameters
+                                        for o in result.outputs):
+            return result.to_grpc()
+        outputs, model_name, version, ident = result.outputs, result.model_name, result.model_version, result.id
+    else:
+        outputs = select(named_outputs(result, names), wanted, named.name)
+        model_name, version, ident = named.name, named.version, request.id
+    tensor_type = pb.ModelInferResponse.InferOutputTensor
+    return pb.ModelInferResponse(
+        model_name=model_name, model_version=version or "", id=ident or "",
+        outputs=[tensor_type(name=o.name, datatype=o.datatype, shape=o.shape) for o in outputs],
+        raw_output_contents=[binary_bytes(o.data, o.datatype) for o in outputs])
 
 
 def headers(context: Any) -> dict[str, str]:

@@ -204,15 +204,23 @@ class PredictorModel(Model):
         becomes KServe's InferenceError (500)."""
         try:
             return await self._predict(payload, dict(headers or {}), dict(query or {}))
-        except (ServerError, InferenceError):
-            raise
-        except ModelInputError as exc:
-            raise InvalidInput(str(exc)) from exc
         except Exception as exc:
-            # An unhandled exception would be re-raised by Starlette's outermost middleware after the
-            # 500 and drop the keep-alive connection; KServe's InferenceError handler answers cleanly.
-            log.exception("predict failed for API %s", self.name)
-            raise InferenceError(describe(exc)) from exc
+            error = self.failure(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def failure(self, exc: Exception) -> Exception:
+        """What a predict's exception answers (called in its `except`): our errors and KServe's as they
+        are, a model client's input error 400, any other the predictor's failure (KServe's
+        InferenceError, 500, logged). An unhandled exception would be re-raised by Starlette's outermost
+        middleware after the 500 and drop the keep-alive connection; KServe's handler answers cleanly."""
+        if isinstance(exc, (ServerError, InferenceError)):
+            return exc
+        if isinstance(exc, ModelInputError):
+            return InvalidInput(str(exc))
+        log.exception("predict failed for API %s", self.name)
+        return InferenceError(describe(exc))
 
     async def _predict(self, payload: dict | InferRequest, headers: dict, query: dict) -> dict | InferResponse:
         if isinstance(payload, InferRequest):

@@ -48,10 +48,16 @@ def to_infer_response(result: Any, request: InferRequest, model_name: str,
                       output_names: Sequence[str] = (), model_version: str | None = None) -> InferResponse:
     """The predictor's result as an InferResponse whose outputs hold numpy arrays (`output.data`).
     `output_names`: the served model's outputs, which name a list of arrays of the same length."""
-    if isinstance(result, Response):
-        raise PredictorAnswered(result)
     if isinstance(result, InferResponse):
         return result
+    return InferResponse(response_id=request.id or "", model_name=model_name,
+                         infer_outputs=named_outputs(result, output_names), model_version=model_version)
+
+
+def named_outputs(result: Any, output_names: Sequence[str] = ()) -> list[InferOutput]:
+    """The predictor's result (not an InferResponse) as named outputs holding numpy arrays."""
+    if isinstance(result, Response):
+        raise PredictorAnswered(result)
     if isinstance(result, dict):
         named = result
     elif (output_names and isinstance(result, (list, tuple)) and len(result) == len(output_names)
@@ -59,9 +65,7 @@ def to_infer_response(result: Any, request: InferRequest, model_name: str,
         named = dict(zip(output_names, result, strict=True))
     else:
         named = {DEFAULT_OUTPUT: result}
-    outputs = [to_output(str(name), value) for name, value in named.items()]
-    return InferResponse(response_id=request.id or "", model_name=model_name, infer_outputs=outputs,
-                         model_version=model_version)
+    return [to_output(str(name), value) for name, value in named.items()]
 
 
 def to_output(name: str, value: Any) -> InferOutput:
@@ -125,13 +129,20 @@ def binary_bytes(array: np.ndarray, datatype: str) -> bytes:
 
 def select_outputs(response: InferResponse, request: InferRequest) -> InferResponse:
     """Only the outputs the request names, in its order; all of them when it names none."""
-    wanted = request.request_outputs
-    if not wanted:
-        return response
-    by_name = {output.name: output for output in response.outputs}
-    missing = [w.name for w in wanted if w.name not in by_name]
-    if missing:
-        raise BadRequest(f"Unexpected inference output {missing[0]!r} for model {response.model_name!r}; "
-                         f"it returns: {', '.join(by_name) or 'none'}")
-    response.outputs = [by_name[w.name] for w in wanted]
+    if request.request_outputs:
+        response.outputs = select(response.outputs, [w.name for w in request.request_outputs],
+                                  response.model_name)
     return response
+
+
+def select(outputs: list[InferOutput], wanted: Sequence[str], model_name: str) -> list[InferOutput]:
+    """The outputs named in `wanted`, in its order (all of them when it names none); a name the
+    model does not return is the client's error (400)."""
+    if not wanted:
+        return outputs
+    by_name = {output.name: output for output in outputs}
+    missing = [name for name in wanted if name not in by_name]
+    if missing:
+        raise BadRequest(f"Unexpected inference output {missing[0]!r} for model {model_name!r}; "
+                         f"it returns: {', '.join(by_name) or 'none'}")
+    return [by_name[name] for name in wanted]
