@@ -32,6 +32,7 @@ from .servers import REPO, free_port
 
 FLOOR, KSERVE, OURS, BATCHED, TWO = ("floor: bare grpc.aio", "A: kserve gRPC", "kserve-bridge",
                                      "kserve-bridge batched", "kserve-bridge x2")
+FLOOR_THREAD = "floor + predict thread"  # the floor with only our rule added: user code off the event loop
 
 
 def launches(w: Workload, work: Path) -> dict[str, tuple[list[str], int, dict[str, str]]]:
@@ -40,6 +41,8 @@ def launches(w: Workload, work: Path) -> dict[str, tuple[list[str], int, dict[st
     port = free_port()
     out[FLOOR] = ([sys.executable, "-m", "bench.grpc_floor", "--kind", w.kind, "--model_path", str(w.model_path),
                    "--grpc_port", str(port)], port, {})
+    port = free_port()
+    out[FLOOR_THREAD] = ([*out[FLOOR][0][:-1], str(port), "--predict-thread"], port, {})
     port = free_port()
     out[KSERVE] = ([sys.executable, "-m", "bench.baseline_kserve", "--kind", w.kind, "--model_path",
                     str(w.model_path), "--model_name", w.name, "--http_port", str(free_port()),
@@ -154,6 +157,11 @@ def targets(best: dict[str, dict[int, dict]]) -> list[str]:
             lines.append(f"SKIP: {what} (not measured)")
         else:
             check(what, a / b, goal, higher)
+    hand_off, floor = get(FLOOR_THREAD, 8, "cpu_us_per_req"), get(FLOOR, 8, "cpu_us_per_req")
+    ours = get(OURS, 8, "cpu_us_per_req")
+    if hand_off and floor and ours:  # where the first target's gap comes from (no target of its own)
+        lines.append(f"INFO: iris c8 CPU/req: the predict-thread hand-off alone costs {hand_off / floor:.2f}x the "
+                     f"floor; ours is {ours / hand_off:.2f}x the floor with that hand-off")
     return lines
 
 

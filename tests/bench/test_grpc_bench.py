@@ -1,7 +1,7 @@
 """The gRPC bench's parts that need no servers: target lines and h2load's output (no timing assertions)."""
 from __future__ import annotations
 
-from bench.grpc_bench import BATCHED, FLOOR, KSERVE, OURS, TWO, targets
+from bench.grpc_bench import BATCHED, FLOOR, FLOOR_THREAD, KSERVE, OURS, TWO, targets
 from bench.grpc_load import parse_h2load
 
 H2LOAD = """finished in 2.00s, 1640.00 req/s, 168.90KB/s
@@ -27,6 +27,13 @@ def test_target_lines_pass_fail_and_skip():
     assert "SKIP: iris c64 throughput with 2 processes >= 1.6x one (not measured)" in lines
     best[TWO] = {64: row(2500, 520)}
     assert "PASS: iris c64 throughput with 2 processes >= 1.6x one (1.67x)" in targets(best)
+    assert not any(line.startswith("INFO") for line in targets(best))  # no hand-off floor measured
+
+
+def test_the_hand_off_floor_splits_the_gap_to_the_floor():
+    best = {FLOOR: {8: row(1000, 400)}, FLOOR_THREAD: {8: row(900, 480)}, OURS: {8: row(850, 528)}}
+    assert ("INFO: iris c8 CPU/req: the predict-thread hand-off alone costs 1.20x the floor; "
+            "ours is 1.10x the floor with that hand-off") in targets(best)
 
 
 def test_h2load_output_counts_calls_without_an_answer_as_errors():
