@@ -22,7 +22,7 @@ from starlette.responses import Response
 from kserve_bridge.contract import PREDICTOR_KINDS, ServerSettings
 from kserve_bridge.errors import ModelInputError, PredictorError
 
-from . import metrics, tracing
+from . import metrics, tracing, v2_infer
 from .backends import pytorch
 from .batching import Batcher
 from .clients import PythonClient, TensorClient
@@ -224,8 +224,7 @@ class PredictorModel(Model):
 
     async def _predict(self, payload: dict | InferRequest, headers: dict, query: dict) -> dict | InferResponse:
         if isinstance(payload, InferRequest):
-            from .v2_infer import infer
-            return await infer(self, payload, headers, query)
+            return await v2_infer.infer(self, payload, headers, query)
         result = await self.infer(payload, query, headers)
         self.post_predict(result, payload, query, headers)
         if isinstance(result, Response):  # the predictor's own answer, status and body kept
