@@ -43,3 +43,15 @@ case ",$extras," in
     "$pipelines_venv/bin/python" -m pip install -q --upgrade pip >/dev/null
     "$pipelines_venv/bin/python" -m pip install -q -c scripts/constraints-lowest.txt -e ".[pipelines-test]" ;;
 esac
+# The lowest versions our own ranges allow for the bare install and the server, sklearn and cluster extras
+# (pydantic, ruamel.yaml, uvicorn, prometheus-client, python-dotenv, scikit-learn 1.3 on numpy 1.26, ...),
+# pinned by scripts/lock_lowest.py into scripts/lock-lowest.txt; scripts/test.sh runs the spec, translation,
+# CLI and served-example tests there.
+lowest_venv="${KSERVE_BRIDGE_LOWEST_VENV:-.venv-lowest}"
+case ",$extras," in
+  *,dev,*)
+    [ -x "$lowest_venv/bin/python" ] || python3 -m venv "$lowest_venv"
+    "$lowest_venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$lowest_venv/bin/python" -m pip install -q --no-deps -r scripts/lock-lowest.txt
+    "$lowest_venv/bin/python" -m pip install -q --no-deps -e . ;;
+esac

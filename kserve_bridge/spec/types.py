@@ -12,7 +12,9 @@ from .units import format_duration, normalise_quantity, parse_duration
 class SpecModel(BaseModel):
     """Strict base: unknown keys are errors, ints stay ints, no NaN."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True)
+    # protected_namespaces: Cortex's `model_type` (monitoring) is a field; pydantic before 2.10 warned on `model_*`
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True,
+                              protected_namespaces=())
 
 
 def _percent_or_int(value: Any) -> str | int:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pydantic
 import pytest
 
 from kserve_bridge.spec import load_spec
@@ -17,6 +18,13 @@ EVERY_VALID = {**VALID, **{f"resolution: {k}": v for k, v in RESOLVABLE.items()}
                **{f"legacy: {k}": [api(predictor=v[0])] for k, v in LEGACY.items()}}
 
 
+# The checked-in file is what pydantic 2.10+ writes; older generators (.venv-lowest: pydantic 2.9) say the
+# same with other words (an `enum` beside `const`, 0.0 for 0): those runs check the code, not the file.
+GENERATOR_OF_THE_FILE = pytest.mark.skipif(
+    tuple(int(p) for p in pydantic.VERSION.split(".")[:2]) < (2, 10), reason="the schema file is pydantic 2.10+'s")
+
+
+@GENERATOR_OF_THE_FILE
 def test_checked_in_schema_is_up_to_date():
     assert SCHEMA_FILE.read_text() == schema_text(), (
         "cortex.schema.json is stale: run python -m kserve_bridge.spec.schema")
@@ -64,6 +72,7 @@ def test_schema_accepts_the_examples(validator, path):
     validator.validate(load_spec(path).resolved())
 
 
+@GENERATOR_OF_THE_FILE
 def test_cli_schema_prints_the_checked_in_file(capsys):
     from kserve_bridge.cli import main
     assert main(["schema"]) == 0
