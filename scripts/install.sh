@@ -46,7 +46,7 @@ esac
 # The lowest versions our own ranges allow for the bare install and the server, sklearn and cluster extras
 # (pydantic, ruamel.yaml, uvicorn, prometheus-client, python-dotenv, scikit-learn 1.3 on numpy 1.26, ...),
 # pinned by scripts/lock_lowest.py into scripts/lock-lowest.txt; scripts/test.sh runs the spec, translation,
-# CLI and served-example tests there.
+# CLI, cluster and served-example tests there.
 lowest_venv="${KSERVE_BRIDGE_LOWEST_VENV:-.venv-lowest}"
 case ",$extras," in
   *,dev,*)

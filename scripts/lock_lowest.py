@@ -6,9 +6,9 @@ What it pins: the bare install and the server, sklearn and cluster extras at the
 ranges (uv's `lowest-direct`: every range we declare at its lowest, what they pull in at the newest
 that fits), numpy below 2 (scikit-learn 1.3, our floor, predates numpy 2; kserve allows numpy 1.26),
 and the test tools at the dev extra's floors. CI installs the lock into .venv-lowest
-(scripts/install.sh) and runs the spec, translation, CLI and served-example tests there
+(scripts/install.sh) and runs the spec, translation, CLI, cluster and served-example tests there
 (scripts/test.sh): a floor that stops working fails CI. kubernetes 29 and the pipeline tools are
-tested at their floors in .venv-pipelines (scripts/constraints-lowest.txt).
+tested at their floors in .venv-pipelines too (scripts/constraints-lowest.txt).
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 EXTRAS = ("server", "sklearn", "cluster")
-TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "jsonschema", "httpx", "kubernetes-validate", "tritonclient")
+TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "jsonschema", "httpx", "kubernetes-validate", "tritonclient",
+              "moto")
 BELOW_NUMPY_2 = "numpy<2"
 
 

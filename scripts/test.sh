@@ -15,7 +15,7 @@ if [ $# -eq 0 ] && [ -x "$lowest_venv/bin/python" ]; then
   # at the floors of the bare install and the server, sklearn and cluster extras (scripts/lock_lowest.py);
   # that venv has no torch, TensorFlow or ONNX: the examples that need one are left to .venv
   "$lowest_venv/bin/python" -m pytest tests/spec tests/translate tests/test_cli_fast.py tests/test_contract.py \
-    tests/examples --deselect "tests/examples/test_examples.py::test_serve_and_predict[onnx-classifier]" \
+    tests/cluster tests/examples --deselect "tests/examples/test_examples.py::test_serve_and_predict[onnx-classifier]" \
     --deselect "tests/examples/test_examples.py::test_serve_and_predict[pytorch-mlp]" \
     --deselect "tests/examples/test_examples.py::test_serve_and_predict[text-summarizer]"
 fi
