@@ -36,7 +36,7 @@ from .errors import (
 )
 from .model import PredictorModel
 from .model_names import Target, metadata, output_names, route
-from .v2_outputs import V2_DATATYPES, binary_bytes, named_outputs, select, tensor
+from .v2_outputs import RAW_DTYPES, binary_bytes, named_outputs, select, tensor
 
 if TYPE_CHECKING:
     from .payload_log import PayloadLog
@@ -47,8 +47,6 @@ SERVICE_NAME = "inference.GRPCInferenceService"
 SERVICE = f"/{SERVICE_NAME}/"
 INFER_ROUTE = SERVICE + "ModelInfer"  # the HTTP/2 path of the call: the metrics' route label
 SERVER_NAME = "kserve-bridge"
-# numpy's dtype of each numeric v2 datatype, little-endian: raw contents decode without a copy
-RAW_DTYPES = {datatype: dtype.newbyteorder("<") for dtype, datatype in V2_DATATYPES.items()}
 
 
 class InferenceService(GRPCInferenceServiceServicer):
@@ -140,10 +138,7 @@ class InferenceService(GRPCInferenceServiceServicer):
         try:
             result = await v2_infer.run(model, named, inputs, request_headers)
         except Exception as exc:
-            error = model.failure(exc)
-            if error is exc:
-                raise
-            raise error from exc
+            model.raise_failure(exc)
         with tracing.stage("encode"):
             try:
                 return encode(result, request, named, output_names(model, named))

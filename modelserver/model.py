@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kserve import InferRequest, InferResponse, Model
 from kserve.errors import InferenceError, InvalidInput
@@ -205,22 +205,19 @@ class PredictorModel(Model):
         try:
             return await self._predict(payload, dict(headers or {}), dict(query or {}))
         except Exception as exc:
-            error = self.failure(exc)
-            if error is exc:
-                raise
-            raise error from exc
+            self.raise_failure(exc)
 
-    def failure(self, exc: Exception) -> Exception:
-        """What a predict's exception answers (called in its `except`): our errors and KServe's as they
-        are, a model client's input error 400, any other the predictor's failure (KServe's
+    def raise_failure(self, exc: Exception) -> NoReturn:
+        """Raise what a predict's exception answers (called in its `except`): our errors and KServe's as
+        they are, a model client's input error 400, any other the predictor's failure (KServe's
         InferenceError, 500, logged). An unhandled exception would be re-raised by Starlette's outermost
         middleware after the 500 and drop the keep-alive connection; KServe's handler answers cleanly."""
         if isinstance(exc, (ServerError, InferenceError)):
-            return exc
+            raise exc
         if isinstance(exc, ModelInputError):
-            return InvalidInput(str(exc))
+            raise InvalidInput(str(exc)) from exc
         log.exception("predict failed for API %s", self.name)
-        return InferenceError(describe(exc))
+        raise InferenceError(describe(exc)) from exc
 
     async def _predict(self, payload: dict | InferRequest, headers: dict, query: dict) -> dict | InferResponse:
         if isinstance(payload, InferRequest):

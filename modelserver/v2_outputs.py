@@ -30,6 +30,8 @@ from .errors import BadRequest, PredictorAnswered, PredictorFailed, describe
 DEFAULT_OUTPUT = "output-0"
 V2_DATATYPES = {np.dtype(kind): from_np_dtype(np.dtype(kind)) for kind in (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64")}
+# numeric v2 datatype -> the numpy dtype of its binary form (little-endian; REST's binary data, gRPC's raw contents)
+RAW_DTYPES = {datatype: dtype.newbyteorder("<") for dtype, datatype in V2_DATATYPES.items()}
 
 
 def tensor(item: Any) -> np.ndarray:

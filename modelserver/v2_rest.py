@@ -24,7 +24,6 @@ import orjson
 from fastapi import FastAPI
 from kserve import InferInput, InferRequest, InferResponse
 from kserve.protocol.infer_type import RequestedOutput, deserialize_bytes_tensor
-from kserve.utils.numpy_codec import to_np_dtype
 from starlette.responses import JSONResponse
 
 from . import model_names
@@ -38,7 +37,7 @@ from .errors import (
 )
 from .payload import send_ok
 from .v2_infer import infer
-from .v2_outputs import binary_bytes
+from .v2_outputs import RAW_DTYPES, binary_bytes
 
 if TYPE_CHECKING:
     from .model import PredictorModel
@@ -48,9 +47,7 @@ HEADER_LENGTH = "inference-header-content-length"
 INFER_PATH = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/infer$")
 INFER_ROUTE = "/v2/models/{model_name}/infer"  # KServe's route paths, the metrics' route labels
 VERSIONED_INFER_ROUTE = "/v2/models/{model_name}/versions/{model_version}/infer"
-# v2 datatype -> the little-endian numpy dtype of its binary form (BYTES: length-prefixed elements)
-DATATYPES = {name: np.dtype(to_np_dtype(name)).newbyteorder("<") for name in (
-    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES")}
+DATATYPES = {*RAW_DTYPES, "BYTES"}  # every v2 datatype (BYTES' binary form: length-prefixed elements)
 
 
 def decode(body: bytes, headers: dict[str, str], name: str, version: str | None) -> InferRequest:
@@ -126,7 +123,7 @@ def binary_tensor(name: str, datatype: str, shape: list[int], raw: memoryview) -
         if datatype == "BYTES":
             array = deserialize_bytes_tensor(bytes(raw))
         else:
-            array = np.frombuffer(raw, dtype=DATATYPES[datatype])
+            array = np.frombuffer(raw, dtype=RAW_DTYPES[datatype])
         return array.reshape(shape)
     except (ValueError, struct.error) as exc:
         raise BadRequest(f"input {name!r} (shape {shape}, datatype {datatype}): its {len(raw)} bytes of binary "
