@@ -69,14 +69,9 @@ def main(argv: list[str] | None = None) -> None:
                 launch = ours(workload, root, batching=False)
                 if name != "off":
                     launch = with_drift(launch, root)
-                server = Running(launch, root / f"{round_}-{name[:3]}.log")
-                try:
-                    server.measure(8, 1.0)  # warm up
-                    result, cpu_us = server.measure(8, args.duration)
-                    cpu[name].append(cpu_us)
-                    rps[name].append(result.rps)
-                finally:
-                    server.stop()
+                result, cpu_us = Running.warmed_measure(launch, root / f"{round_}-{name[:3]}.log", 8, args.duration)
+                cpu[name].append(cpu_us)
+                rps[name].append(result.rps)
         micro = in_process_us(root)
     base = statistics.median(cpu["off"])
     print("| drift | CPU us/request (median) | per round | req/s | CPU vs off |")

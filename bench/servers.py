@@ -182,6 +182,16 @@ class Running:
         result = drive(self.url, self.launch.body, concurrency, seconds, self.launch.headers)
         return result, (tree_cpu_seconds(self.proc.pid) - before) * 1e6 / max(1, result.requests)
 
+    @classmethod
+    def warmed_measure(cls, launch: Launch, log: Path, concurrency: int, seconds: float) -> tuple[LoadResult, float]:
+        """Start `launch`, warm it up for a second, `measure` it, stop it."""
+        server = cls(launch, log)
+        try:
+            server.measure(concurrency, 1.0)
+            return server.measure(concurrency, seconds)
+        finally:
+            server.stop()
+
     def log_tail(self, lines: int = 8) -> str:
         try:
             return " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-lines:])

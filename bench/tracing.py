@@ -63,14 +63,10 @@ def main(argv: list[str] | None = None) -> None:
         for round_ in range(args.rounds):
             for name, (endpoint, ratio) in modes.items():
                 launch = traced(ours(workload, root, batching=False), endpoint, ratio)
-                server = Running(launch, root / f"{round_}-{len(cpu[name])}-{ratio}.log")
-                try:
-                    server.measure(8, 1.0)  # warm up
-                    result, cpu_us = server.measure(8, args.duration)
-                    cpu[name].append(cpu_us)
-                    p99[name].append(result.p99_ms)
-                finally:
-                    server.stop()
+                log = root / f"{round_}-{len(cpu[name])}-{ratio}.log"
+                result, cpu_us = Running.warmed_measure(launch, log, 8, args.duration)
+                cpu[name].append(cpu_us)
+                p99[name].append(result.p99_ms)
     collector.shutdown()
     med = {name: statistics.median(values) for name, values in cpu.items()}
     tail = {name: statistics.median(values) for name, values in p99.items()}

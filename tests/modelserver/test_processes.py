@@ -89,6 +89,18 @@ def predict(url: str, payload: dict | None = None, timeout: float = 60) -> httpx
     return httpx.post(url + "/predict", json=payload or {}, timeout=timeout)
 
 
+def predict_until_each_answered(url: str, pids: set[int], most: int = 400) -> int:
+    """Predict (a new connection each time) until every process in `pids` has answered; the requests sent."""
+    seen, sent = set(), 0
+    while seen != pids and sent < most:
+        response = predict(url)
+        assert response.status_code == 200
+        seen.add(response.json()["pid"])
+        sent += 1
+    assert seen == pids, f"only {seen} of {pids} answered in {sent} requests"
+    return sent
+
+
 def readiness(url: str) -> tuple[int, dict]:
     try:
         response = httpx.get(url + "/readyz", timeout=10)
@@ -270,13 +282,7 @@ def test_one_port_both_processes_answer_and_metrics_cover_the_replica(tmp_path, 
     assert status == 200 and ready["ready"] is True
     pids = {p["pid"] for p in ready["processes"]}
     assert len(pids) == 2 and server.process.pid not in pids and all(p["ready"] for p in ready["processes"])
-    seen, sent = set(), 0
-    while seen != pids and sent < 400:
-        response = predict(server.url)
-        assert response.status_code == 200
-        seen.add(response.json()["pid"])
-        sent += 1
-    assert seen == pids, f"only {seen} of {pids} answered in {sent} requests"
+    sent = predict_until_each_answered(server.url, pids)
     # whichever process answers /metrics, it reports every request the replica served (a request is
     # counted just after its response is sent, hence the wait for the last one)
     count = lambda: metric(server.url, "kserve_bridge_requests_total", route="/predict", code="200")  # noqa: E731
@@ -299,13 +305,7 @@ def test_kserve_bridge_serve_runs_every_process_of_the_replica(tmp_path, serve):
     status, ready = readiness(server.url)
     pids = {p["pid"] for p in ready["processes"]}
     assert status == 200 and len(pids) == 2 and server.process.pid not in pids
-    seen, sent = set(), 0
-    while seen != pids and sent < 400:
-        response = predict(server.url)
-        assert response.status_code == 200
-        seen.add(response.json()["pid"])
-        sent += 1
-    assert seen == pids, f"only {seen} of {pids} answered in {sent} requests"
+    predict_until_each_answered(server.url, pids)
 
 
 def test_every_process_writes_payload_records_to_the_one_file(tmp_path, serve):
